@@ -1,0 +1,103 @@
+/**
+ * Configuration from the environment; command-line flags override it. README documents each
+ * variable; this is the one place that reads them.
+ */
+export interface Config {
+  /** A SQLite file path or a postgres:// URL. */
+  database: string;
+  host: string;
+  port: number;
+  logLevel: 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
+  /** Sets the first admin key instead of generating one (for scripts and containers). */
+  bootstrapApiKey: string | undefined;
+  /** Extra Host names accepted besides loopback (DNS-rebinding protection). */
+  allowedHosts: string[];
+  /** Browser origins allowed to call the API (CORS), besides the allowed hosts. */
+  allowedOrigins: string[];
+  maxBodyBytes: number;
+  /** How long a verified API key is trusted before it is looked up again (0: every request). */
+  authCacheMs: number;
+  /** Requests per minute per API key on one instance; 0 turns limiting off. */
+  rateLimitPerMinute: number;
+  /** The public base URL (links in emails and portal sessions); defaults to http://host:port. */
+  publicUrl: string | undefined;
+  sqliteSynchronous: 'FULL' | 'NORMAL';
+  pgPoolSize: number;
+  apiLogRetentionDays: number;
+  /** smtp(s)://user:pass@host:port for outgoing email; unset, mail is written to outboxDir. */
+  smtpUrl: string | undefined;
+  /** Where .eml files go when no SMTP server is configured. */
+  outboxDir: string;
+  /** The From address of invoices sent by email (default: the organization's email). */
+  mailFrom: string | undefined;
+  /** Registers the MCP conformance suite's fixture tools (tests only). */
+  conformanceFixtures: boolean;
+}
+
+export class ConfigError extends Error {}
+
+function int(
+  name: string,
+  value: string | undefined,
+  fallback: number,
+  min = 0,
+  max = Number.MAX_SAFE_INTEGER,
+): number {
+  if (value === undefined || value === '') return fallback;
+  const n = Number(value);
+  if (!Number.isInteger(n) || n < min || n > max) {
+    throw new ConfigError(`${name} must be an integer between ${min} and ${max} (got '${value}')`);
+  }
+  return n;
+}
+
+function list(value: string | undefined): string[] {
+  return (value ?? '')
+    .split(',')
+    .map((s) => s.trim())
+    .filter(Boolean);
+}
+
+const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
+
+export function loadConfig(env: NodeJS.ProcessEnv = process.env, overrides: Partial<Config> = {}): Config {
+  const logLevel = (env.BILLFOLD_LOG_LEVEL ?? 'info').toLowerCase();
+  if (!(LOG_LEVELS as readonly string[]).includes(logLevel)) {
+    throw new ConfigError(`BILLFOLD_LOG_LEVEL must be one of ${LOG_LEVELS.join(', ')} (got '${logLevel}')`);
+  }
+  const sync = (env.BILLFOLD_SQLITE_SYNCHRONOUS ?? 'FULL').toUpperCase();
+  if (sync !== 'FULL' && sync !== 'NORMAL') {
+    throw new ConfigError(`BILLFOLD_SQLITE_SYNCHRONOUS must be FULL or NORMAL (got '${sync}')`);
+  }
+  const base: Config = {
+    database: env.BILLFOLD_DATABASE || './data/billfold.db',
+    host: env.BILLFOLD_HOST || '127.0.0.1',
+    port: int('BILLFOLD_PORT', env.BILLFOLD_PORT, 8787, 0, 65535),
+    logLevel: logLevel as Config['logLevel'],
+    bootstrapApiKey: env.BILLFOLD_BOOTSTRAP_API_KEY || undefined,
+    allowedHosts: list(env.BILLFOLD_ALLOWED_HOSTS),
+    allowedOrigins: list(env.BILLFOLD_ALLOWED_ORIGINS),
+    maxBodyBytes: int('BILLFOLD_MAX_BODY_BYTES', env.BILLFOLD_MAX_BODY_BYTES, 8 * 1024 * 1024, 1024),
+    rateLimitPerMinute: int('BILLFOLD_RATE_LIMIT', env.BILLFOLD_RATE_LIMIT, 0),
+    authCacheMs: int('BILLFOLD_AUTH_CACHE_MS', env.BILLFOLD_AUTH_CACHE_MS, 1000, 0, 60_000),
+    publicUrl: env.BILLFOLD_PUBLIC_URL || undefined,
+    sqliteSynchronous: sync,
+    pgPoolSize: int('BILLFOLD_PG_POOL_SIZE', env.BILLFOLD_PG_POOL_SIZE, 10, 1, 1000),
+    apiLogRetentionDays: int('BILLFOLD_API_LOG_RETENTION_DAYS', env.BILLFOLD_API_LOG_RETENTION_DAYS, 30, 1),
+    conformanceFixtures: env.BILLFOLD_CONFORMANCE_FIXTURES === '1',
+    smtpUrl: env.BILLFOLD_SMTP_URL || undefined,
+    outboxDir: env.BILLFOLD_OUTBOX_DIR || './data/outbox',
+    mailFrom: env.BILLFOLD_MAIL_FROM || undefined,
+  };
+  const merged = {
+    ...base,
+    ...Object.fromEntries(Object.entries(overrides).filter(([, v]) => v !== undefined)),
+  };
+  if (merged.smtpUrl !== undefined && !/^smtps?:\/\//i.test(merged.smtpUrl)) {
+    throw new ConfigError('BILLFOLD_SMTP_URL must be an smtp:// or smtps:// URL');
+  }
+  if (merged.bootstrapApiKey !== undefined && merged.bootstrapApiKey.length < 24) {
+    throw new ConfigError('BILLFOLD_BOOTSTRAP_API_KEY must be at least 24 characters long');
+  }
+  return merged;
+}

@@ -1,0 +1,23 @@
+import { Migrator, type MigrationResultSet } from 'kysely';
+import type { Db } from './connection.js';
+import { migrationsFor } from './migrations/index.js';
+
+/**
+ * Brings the schema up to date. Safe to run from several instances at once: Kysely's migrator
+ * takes an advisory lock on PostgreSQL and a write lock on SQLite.
+ */
+export async function migrateToLatest(db: Db): Promise<string[]> {
+  const migrator = new Migrator({
+    db: db.kysely,
+    provider: { getMigrations: async () => migrationsFor({ dialect: db.dialect }) },
+    migrationTableName: 'billfold_migrations',
+    migrationLockTableName: 'billfold_migrations_lock',
+  });
+  const result: MigrationResultSet = await migrator.migrateToLatest();
+  if (result.error) {
+    const failed = result.results?.find((r) => r.status === 'Error');
+    const reason = result.error instanceof Error ? result.error.message : String(result.error);
+    throw new Error(`migration ${failed?.migrationName ?? '?'} failed: ${reason}`);
+  }
+  return (result.results ?? []).filter((r) => r.status === 'Success').map((r) => r.migrationName);
+}

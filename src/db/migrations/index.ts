@@ -1,0 +1,23 @@
+import type { Kysely, Migration } from 'kysely';
+import * as m001 from './001_foundation.js';
+import * as m002 from './002_invoicing.js';
+import * as m003 from './003_metering.js';
+
+export interface MigrationContext {
+  dialect: 'sqlite' | 'postgres';
+}
+
+type MigrationModule = { up(db: Kysely<any>, ctx: MigrationContext): Promise<void> };
+
+/** Every migration in order. Names are permanent: they are recorded in the database. */
+const MIGRATIONS: Array<[string, MigrationModule]> = [
+  ['001_foundation', m001],
+  ['002_invoicing', m002],
+  ['003_metering', m003],
+];
+
+export function migrationsFor(ctx: MigrationContext): Record<string, Migration> {
+  return Object.fromEntries(
+    MIGRATIONS.map(([name, mod]) => [name, { up: (db: Kysely<any>) => mod.up(db, ctx) }]),
+  );
+}

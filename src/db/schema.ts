@@ -1,0 +1,417 @@
+import type { Generated } from 'kysely';
+
+/**
+ * Row types of every table. Conventions, the same on SQLite and PostgreSQL:
+ * - instants are epoch milliseconds (BIGINT), shown as ISO 8601 at the edges;
+ * - exact decimals that may exceed a currency's precision are TEXT ("0.0000025");
+ * - amounts in a currency's minor unit are BIGINT (`*_cents`);
+ * - booleans are INTEGER 0/1; JSON documents are TEXT.
+ * Every row carries `organization_id` and every query filters on it.
+ */
+
+export interface OrganizationsTable {
+  id: string;
+  name: string;
+  is_default: number;
+  legal_name: string | null;
+  email: string | null;
+  address_line1: string | null;
+  address_line2: string | null;
+  city: string | null;
+  state: string | null;
+  zipcode: string | null;
+  country: string | null;
+  tax_identification_number: string | null;
+  default_currency: string;
+  timezone: string;
+  net_payment_term: number;
+  invoice_prefix: string;
+  invoice_numbering: string;
+  invoice_footer: string | null;
+  bank_iban: string | null;
+  bank_bic: string | null;
+  bank_name: string | null;
+  finalize_invoices: number;
+  created_at: number;
+  updated_at: number;
+}
+
+export interface ApiKeysTable {
+  id: string;
+  organization_id: string;
+  name: string;
+  prefix: string;
+  hash: string;
+  scopes: string;
+  created_at: number;
+  last_used_at: number | null;
+  expires_at: number | null;
+  revoked_at: number | null;
+}
+
+export interface CustomersTable {
+  id: string;
+  organization_id: string;
+  external_id: string | null;
+  status: string;
+  name: string | null;
+  firstname: string | null;
+  lastname: string | null;
+  email: string | null;
+  phone: string | null;
+  address_line1: string | null;
+  address_line2: string | null;
+  city: string | null;
+  state: string | null;
+  zipcode: string | null;
+  country: string | null;
+  url: string | null;
+  legal_name: string | null;
+  legal_number: string | null;
+  logo_url: string | null;
+  tax_identification_number: string | null;
+  timezone: string | null;
+  currency: string | null;
+  net_payment_term: number | null;
+  customer_type: string | null;
+  finalize_zero_amount_invoice: string;
+  metadata: string;
+  search_text: string;
+  created_at: number;
+  updated_at: number;
+  deleted_at: number | null;
+}
+
+export interface ActivityLogsTable {
+  id: string;
+  organization_id: string;
+  activity_type: string;
+  activity_source: string;
+  door: string;
+  actor_type: string;
+  actor_id: string | null;
+  actor_name: string | null;
+  resource_type: string;
+  resource_id: string;
+  customer_id: string | null;
+  external_customer_id: string | null;
+  subscription_id: string | null;
+  external_subscription_id: string | null;
+  changes: string;
+  request_id: string | null;
+  logged_at: number;
+}
+
+export interface ApiLogsTable {
+  id: string;
+  organization_id: string;
+  api_key_id: string | null;
+  door: string;
+  operation: string;
+  http_method: string;
+  http_status: number;
+  request_path: string;
+  request_origin: string | null;
+  client: string | null;
+  api_version: string;
+  duration_ms: number;
+  error_code: string | null;
+  request_body: string | null;
+  response_body: string | null;
+  logged_at: number;
+}
+
+export interface CountersTable {
+  organization_id: string;
+  name: string;
+  value: number;
+}
+
+export interface ProductsTable {
+  id: string;
+  organization_id: string;
+  code: string;
+  name: string;
+  description: string | null;
+  unit_amount: string;
+  currency: string;
+  unit_label: string | null;
+  tax_codes: string;
+  active: number;
+  metadata: string;
+  search_text: string;
+  created_at: number;
+  updated_at: number;
+  archived_at: number | null;
+}
+
+export interface TaxesTable {
+  id: string;
+  organization_id: string;
+  code: string;
+  name: string;
+  rate: string;
+  description: string | null;
+  applied_to_organization: number;
+  customer_ids: string;
+  product_codes: string;
+  created_at: number;
+  updated_at: number;
+  deleted_at: number | null;
+}
+
+export interface InvoicesTable {
+  id: string;
+  organization_id: string;
+  customer_id: string;
+  external_id: string | null;
+  number: string | null;
+  sequence: number | null;
+  invoice_type: string;
+  status: string;
+  payment_status: string;
+  currency: string;
+  issued_at: number | null;
+  issuing_date: string | null;
+  due_at: number | null;
+  due_date: string | null;
+  net_payment_term: number | null;
+  sub_total_amount_cents: number;
+  coupons_amount_cents: number;
+  taxes_amount_cents: number;
+  total_amount_cents: number;
+  amount_paid_cents: number;
+  credited_amount_cents: number;
+  refunded_amount_cents: number;
+  amount_due_cents: number;
+  tax_breakdown: string;
+  discounts: string;
+  billing_snapshot: string | null;
+  memo: string | null;
+  metadata: string;
+  search_text: string;
+  subscription_id: string | null;
+  sent_count: number;
+  last_sent_at: number | null;
+  finalized_at: number | null;
+  voided_at: number | null;
+  void_reason: string | null;
+  paid_at: number | null;
+  created_at: number;
+  updated_at: number;
+}
+
+export interface InvoiceLinesTable {
+  id: string;
+  organization_id: string;
+  invoice_id: string;
+  position: number;
+  product_id: string | null;
+  product_code: string | null;
+  description: string;
+  quantity: string;
+  unit_amount: string;
+  unit_label: string | null;
+  amount_cents: number;
+  discount_amount_cents: number;
+  taxes: string;
+  from_at: number | null;
+  to_at: number | null;
+  charge_id: string | null;
+  details: string | null;
+}
+
+export interface PaymentsTable {
+  id: string;
+  organization_id: string;
+  invoice_id: string;
+  customer_id: string;
+  amount_cents: number;
+  currency: string;
+  status: string;
+  payment_method: string | null;
+  reference: string | null;
+  paid_at: number;
+  created_at: number;
+}
+
+export interface CreditNotesTable {
+  id: string;
+  organization_id: string;
+  invoice_id: string;
+  customer_id: string;
+  number: string;
+  sequence: number;
+  credit_note_type: string;
+  reason: string;
+  description: string | null;
+  status: string;
+  currency: string;
+  sub_total_amount_cents: number;
+  taxes_amount_cents: number;
+  total_amount_cents: number;
+  items: string;
+  tax_breakdown: string;
+  issued_at: number;
+  voided_at: number | null;
+  created_at: number;
+  updated_at: number;
+}
+
+export interface InvoiceDeliveriesTable {
+  id: string;
+  organization_id: string;
+  invoice_id: string;
+  recipient_email: string;
+  subject: string;
+  transport: string;
+  message_id: string;
+  location: string | null;
+  sent_at: number;
+}
+
+export interface BillableMetricsTable {
+  id: string;
+  organization_id: string;
+  code: string;
+  name: string;
+  description: string | null;
+  aggregation_type: string;
+  field_name: string | null;
+  recurring: number;
+  rounding_function: string | null;
+  rounding_precision: number | null;
+  expression: string | null;
+  weighted_interval: string | null;
+  filters: string;
+  created_at: number;
+  updated_at: number;
+  deleted_at: number | null;
+}
+
+export interface UsageEventsTable {
+  id: string;
+  organization_id: string;
+  transaction_id: string;
+  payload_hash: string;
+  code: string;
+  metric_id: string | null;
+  customer_ref: string;
+  customer_id: string | null;
+  customer_key: string;
+  external_subscription_id: string | null;
+  timestamp: number;
+  /** floor(timestamp / 1 h): what the time indexes hold. */
+  hour: number;
+  properties: string;
+  metadata: string;
+  agent_code: string | null;
+  provider: string | null;
+  model: string | null;
+  input_tokens: number | null;
+  output_tokens: number | null;
+  quantity: string | null;
+  services: string | null;
+  cost: string | null;
+  cost_status: string | null;
+  value: string | null;
+  value_error: string | null;
+  grp: string;
+  unique_value: string | null;
+  operation: string | null;
+  created_at: number;
+}
+
+export interface UsageBucketsTable {
+  organization_id: string;
+  metric_id: string;
+  customer_key: string;
+  grp: string;
+  bucket: number;
+  shard: number;
+  event_count: number;
+  sum: string;
+  sum_dt: string;
+  max: string | null;
+  latest_ts: number | null;
+  latest_id: string | null;
+  latest_value: string | null;
+}
+
+export interface UsageTotalsTable {
+  organization_id: string;
+  metric_id: string;
+  customer_key: string;
+  grp: string;
+  shard: number;
+  event_count: number;
+  sum: string;
+}
+
+export interface UsageUniqueValuesTable {
+  organization_id: string;
+  metric_id: string;
+  customer_key: string;
+  grp: string;
+  value: string;
+  first_ts: number | null;
+  last_ts: number | null;
+  last_change_ts: number;
+  present_since: number | null;
+  intervals: string;
+}
+
+export interface ServicePricesTable {
+  id: string;
+  organization_id: string;
+  provider: string;
+  model: string;
+  display_name: string | null;
+  service_type: string;
+  input_price: string | null;
+  output_price: string | null;
+  unit_price: string | null;
+  unit: string | null;
+  context_window: number | null;
+  created_at: number;
+  updated_at: number;
+}
+
+export interface ModelMappingsTable {
+  id: string;
+  organization_id: string;
+  source_provider: string;
+  source_model: string;
+  target_provider: string;
+  target_model: string;
+  target_price_id: string | null;
+  created_at: number;
+  updated_at: number;
+}
+
+export interface Database {
+  organizations: OrganizationsTable;
+  api_keys: ApiKeysTable;
+  customers: CustomersTable;
+  activity_logs: ActivityLogsTable;
+  api_logs: ApiLogsTable;
+  counters: CountersTable;
+  products: ProductsTable;
+  taxes: TaxesTable;
+  invoices: InvoicesTable;
+  invoice_lines: InvoiceLinesTable;
+  payments: PaymentsTable;
+  credit_notes: CreditNotesTable;
+  invoice_deliveries: InvoiceDeliveriesTable;
+  billable_metrics: BillableMetricsTable;
+  usage_events: UsageEventsTable;
+  usage_buckets: UsageBucketsTable;
+  usage_buckets_daily: UsageBucketsTable;
+  usage_totals: UsageTotalsTable;
+  usage_unique_values: UsageUniqueValuesTable;
+  service_prices: ServicePricesTable;
+  model_mappings: ModelMappingsTable;
+  billfold_meta: { key: string; value: string };
+}
+
+export type { Generated };

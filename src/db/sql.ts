@@ -1,0 +1,14 @@
+import { sql, type Expression, type SqlBool } from 'kysely';
+
+/** LIKE treats % and _ as wildcards; a search for "50%" means those characters. */
+export function escapeLike(s: string): string {
+  return s.replace(/[\\%_]/g, (c) => `\\${c}`);
+}
+
+/** `column LIKE '%text%'` with the text taken literally, on SQLite and PostgreSQL alike. */
+export function containsText(column: string, text: string): Expression<SqlBool> {
+  return sql<SqlBool>`${sql.ref(column)} like ${`%${escapeLike(text)}%`} escape '\\'`;
+}
+
+/** `count(*)` as a number on both dialects. */
+export const countAll = () => sql<number>`count(*)`.as('count');

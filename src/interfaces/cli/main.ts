@@ -1,0 +1,356 @@
+#!/usr/bin/env node
+import { resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { parseArgs } from 'node:util';
+import { ConfigError, loadConfig, type Config } from '../../config.js';
+import { isPostgresUrl } from '../../db/connection.js';
+import { migrateToLatest } from '../../db/migrate.js';
+import { BillfoldError } from '../../domain/errors.js';
+import { createApiKey, listApiKeys, parseScopes, revokeApiKey } from '../../services/api-keys.js';
+import { VERSION } from '../../version.js';
+import { authenticate } from '../auth.js';
+import { bootstrap, localPrincipal } from '../bootstrap.js';
+import { dispatch } from '../dispatch.js';
+import { createHttpServer, listen } from '../http/server.js';
+import { serveStdio } from '../mcp/stdio.js';
+import { createRuntime, type Runtime } from '../runtime.js';
+import { argsToInput, CliError } from './args.js';
+import { loadDemo } from './demo.js';
+import { conformanceSurfaces } from '../mcp/fixtures.js';
+
+const HELP = `billfold ${VERSION} — billing and invoicing over MCP, HTTP and this CLI
+
+Usage: billfold <command> [options]
+
+Server
+  serve [--host H] [--port P] [--database D]   HTTP: MCP at /mcp and /sse, API at /api/v1 (default)
+  stdio [--database D]                         MCP over stdin/stdout, for desktop assistants
+  migrate [--database D]                       bring the database schema up to date
+
+Administration
+  keys create [--name N] [--scopes read,write,admin] [--expires-in-days N]
+  keys list
+  keys revoke <key id or prefix>
+  demo                                         load sample customers and data
+  operations                                   list every operation
+
+Operations (the same ones MCP and the HTTP API serve)
+  <operation> [--field value ...] [--json '{...}']
+      e.g. billfold create_customer --external_id acme-001 --name "Acme" --currency USD
+           billfold list_customers --search acme
+
+Configuration comes from BILLFOLD_* environment variables (see README); flags override them.
+`;
+
+async function main(argv: string[]): Promise<number> {
+  const [command = 'serve', ...rest] = argv;
+  // A one-shot command's output is its answer; routine log lines would only bury it.
+  if (!['serve', 'stdio'].includes(command) && !process.env.BILLFOLD_LOG_LEVEL)
+    process.env.BILLFOLD_LOG_LEVEL = 'warn';
+  if (command === '--help' || command === '-h' || command === 'help') {
+    process.stdout.write(HELP);
+    return 0;
+  }
+  if (command === '--version' || command === 'version') {
+    process.stdout.write(`${VERSION}\n`);
+    return 0;
+  }
+  switch (command) {
+    case 'serve':
+      return serve(rest);
+    case 'stdio':
+      return stdio(rest);
+    case 'migrate':
+      return migrate(rest);
+    case 'keys':
+      return keys(rest);
+    case 'demo':
+      return withRuntime(rest, async (rt, principal) => {
+        const loaded = await loadDemo(rt, principal);
+        process.stdout.write(`Loaded demo data: ${loaded.join(', ')}.\n`);
+        return 0;
+      });
+    case 'operations':
+      return withRuntime(rest, async (rt) => {
+        for (const op of rt.catalogue.operations) {
+          process.stdout.write(`${op.name.padEnd(28)} ${op.scope.padEnd(6)} ${op.title}\n`);
+        }
+        return 0;
+      });
+    default:
+      return runOperation(command.replace(/-/g, '_'), rest);
+  }
+}
+
+/** --database/--host/--port flags over the environment. */
+function configFrom(
+  args: string[],
+  allowed: Array<'host' | 'port' | 'database'>,
+): { config: Config; rest: string[] } {
+  const { values, positionals } = parseArgs({
+    args,
+    options: {
+      host: { type: 'string' },
+      port: { type: 'string' },
+      database: { type: 'string' },
+    },
+    allowPositionals: true,
+    strict: false,
+  });
+  const overrides: Partial<Config> = {};
+  for (const k of Object.keys(values)) {
+    if (!(allowed as string[]).includes(k)) throw new CliError(`unknown option --${k}`);
+  }
+  if (typeof values.host === 'string') overrides.host = values.host;
+  if (typeof values.port === 'string') {
+    const port = Number(values.port);
+    if (!Number.isInteger(port) || port < 0 || port > 65535)
+      throw new CliError(`--port must be 0-65535 (got ${values.port})`);
+    overrides.port = port;
+  }
+  if (typeof values.database === 'string') overrides.database = values.database;
+  return { config: loadConfig(process.env, overrides), rest: positionals };
+}
+
+async function withRuntime(
+  args: string[],
+  fn: (rt: Runtime, principal: ReturnType<typeof localPrincipal>) => Promise<number>,
+): Promise<number> {
+  const { config } = configFrom(args, ['database']);
+  const rt = await createRuntime(config);
+  try {
+    const boot = await bootstrap(rt, { createAdminKey: false });
+    return await fn(rt, localPrincipal(boot.organizationId, 'cli'));
+  } finally {
+    await rt.close();
+  }
+}
+
+async function serve(args: string[]): Promise<number> {
+  const { config } = configFrom(args, ['host', 'port', 'database']);
+  const rt = await createRuntime(config);
+  const boot = await bootstrap(rt, { createAdminKey: true });
+  const server = createHttpServer(rt, { mcpExtras: config.conformanceFixtures ? conformanceSurfaces : [] });
+  const running = await listen(rt, server, config.host, config.port);
+  const base = config.publicUrl ?? running.url;
+  const out: string[] = [
+    `Billfold ${VERSION} is serving ${boot.organizationName} (${boot.organizationId}).`,
+    `  MCP (Streamable HTTP)  ${base}/mcp`,
+    `  MCP (legacy SSE)       ${base}/sse`,
+    `  HTTP API               ${base}/api/v1/<operation>   OpenAPI: ${base}/api/v1/openapi.json`,
+    `  Health                 ${base}/health   Metrics: ${base}/metrics`,
+    `  Database               ${rt.db.dialect} ${rt.db.location}`,
+  ];
+  if (boot.newAdminKey) {
+    out.push(
+      '',
+      'Admin API key (shown once; store it now):',
+      `  ${boot.newAdminKey}`,
+      '',
+      'Use it as "Authorization: Bearer <key>" on /mcp, /sse and /api/v1.',
+    );
+  } else if (boot.bootstrapKeyRegistered) {
+    out.push('', 'Registered BILLFOLD_BOOTSTRAP_API_KEY as an admin key.');
+  }
+  out.push(
+    '',
+    'Claude Desktop (stdio) — add to claude_desktop_config.json:',
+    JSON.stringify(claudeDesktopConfig(rt), null, 2),
+  );
+  process.stdout.write(`${out.join('\n')}\n`);
+  if (!isLoopbackHost(config.host) && config.allowedHosts.length === 0) {
+    rt.logger.warn(
+      { host: config.host },
+      'listening beyond loopback without BILLFOLD_ALLOWED_HOSTS: any Host header is accepted',
+    );
+  }
+  rt.disposers.push(() => running.close());
+  startHousekeeping(rt);
+  await waitForSignal();
+  rt.logger.info('shutting down');
+  await rt.close();
+  return 0;
+}
+
+function isLoopbackHost(host: string): boolean {
+  return host === 'localhost' || host === '::1' || host.startsWith('127.');
+}
+
+function claudeDesktopConfig(rt: Runtime) {
+  const script = fileURLToPath(import.meta.url);
+  const database = isPostgresUrl(rt.config.database)
+    ? maskPassword(rt.config.database)
+    : resolve(rt.db.location);
+  return {
+    mcpServers: {
+      billfold: {
+        command: process.execPath,
+        args: [
+          script.endsWith('.ts') ? script.replace(/\/src\//, '/dist/src/').replace(/\.ts$/, '.js') : script,
+          'stdio',
+        ],
+        env: { BILLFOLD_DATABASE: database },
+      },
+    },
+  };
+}
+
+/** The configuration snippet is printed: a database password must not be. */
+function maskPassword(url: string): string {
+  try {
+    const u = new URL(url);
+    if (u.password) u.password = '<password>';
+    return u.toString().replace('%3Cpassword%3E', '<password>');
+  } catch {
+    return url;
+  }
+}
+
+/** Daily: drop API log entries past their retention. */
+function startHousekeeping(rt: Runtime): void {
+  const run = async () => {
+    const cutoff = rt.now() - rt.config.apiLogRetentionDays * 86_400_000;
+    const { pruneApiLogs } = await import('../../services/api-logs.js');
+    const n = await pruneApiLogs(rt.db.kysely, cutoff).catch(() => 0);
+    if (n) rt.logger.info({ removed: n }, 'pruned API logs');
+  };
+  const timer = setInterval(() => void run(), 86_400_000);
+  timer.unref();
+  void run();
+  rt.disposers.push(() => clearInterval(timer));
+}
+
+function waitForSignal(): Promise<void> {
+  return new Promise((resolve) => {
+    const done = () => resolve();
+    process.once('SIGINT', done);
+    process.once('SIGTERM', done);
+  });
+}
+
+async function stdio(args: string[]): Promise<number> {
+  const { config } = configFrom(args, ['database']);
+  const rt = await createRuntime(config);
+  const boot = await bootstrap(rt, { createAdminKey: false });
+  // With BILLFOLD_API_KEY the assistant gets that key's organization and scopes (least
+  // privilege); without it, the local operator's full access to the default organization.
+  const principal = process.env.BILLFOLD_API_KEY
+    ? await authenticate(rt, { authorization: `Bearer ${process.env.BILLFOLD_API_KEY}` })
+    : localPrincipal(boot.organizationId);
+  await serveStdio(rt, principal, config.conformanceFixtures ? conformanceSurfaces : []);
+  await rt.close();
+  return 0;
+}
+
+async function migrate(args: string[]): Promise<number> {
+  const { config } = configFrom(args, ['database']);
+  const rt = await createRuntime(config, { migrate: false });
+  try {
+    const applied = await migrateToLatest(rt.db);
+    process.stdout.write(
+      applied.length ? `Applied: ${applied.join(', ')}\n` : 'The database is up to date.\n',
+    );
+    return 0;
+  } finally {
+    await rt.close();
+  }
+}
+
+async function keys(args: string[]): Promise<number> {
+  const [sub, ...rest] = args;
+  const { values, positionals } = parseArgs({
+    args: rest,
+    options: {
+      name: { type: 'string' },
+      scopes: { type: 'string' },
+      'expires-in-days': { type: 'string' },
+      database: { type: 'string' },
+    },
+    allowPositionals: true,
+  });
+  const config = loadConfig(process.env, values.database ? { database: values.database } : {});
+  const rt = await createRuntime(config);
+  try {
+    const { organizationId } = await bootstrap(rt, { createAdminKey: false });
+    const now = rt.now();
+    switch (sub) {
+      case 'create': {
+        const scopes = parseScopes(values.scopes ?? 'read,write');
+        const days = values['expires-in-days'] ? Number(values['expires-in-days']) : undefined;
+        if (days !== undefined && (!Number.isInteger(days) || days < 1))
+          throw new CliError('--expires-in-days must be a whole number of days');
+        const { key, apiKey } = await createApiKey(rt.db.kysely, {
+          organizationId,
+          name: values.name ?? 'api key',
+          scopes,
+          now,
+          expiresAt: days ? now + days * 86_400_000 : null,
+        });
+        process.stdout.write(`${key}\n`);
+        process.stderr.write(
+          `Created ${apiKey.id} (${apiKey.prefix}…, scopes ${scopes.join(', ')}). The key is shown only now.\n`,
+        );
+        return 0;
+      }
+      case 'list': {
+        for (const k of await listApiKeys(rt.db.kysely, organizationId)) {
+          const state = k.revoked_at ? 'revoked' : k.expires_at && k.expires_at < now ? 'expired' : 'active';
+          process.stdout.write(
+            `${k.id}  ${k.prefix}…  ${k.scopes.join(',').padEnd(16)} ${state.padEnd(8)} ${k.name}\n`,
+          );
+        }
+        return 0;
+      }
+      case 'revoke': {
+        const ref = positionals[0];
+        if (!ref) throw new CliError('keys revoke needs the key id or its visible prefix');
+        const k = await revokeApiKey(rt.db.kysely, organizationId, ref, now);
+        process.stdout.write(`Revoked ${k.id} (${k.prefix}…).\n`);
+        return 0;
+      }
+      default:
+        throw new CliError('keys needs a subcommand: create, list or revoke');
+    }
+  } finally {
+    await rt.close();
+  }
+}
+
+async function runOperation(name: string, args: string[]): Promise<number> {
+  const dbIndex = args.indexOf('--database');
+  const dbArgs = dbIndex >= 0 ? args.splice(dbIndex, 2) : [];
+  return withRuntime(dbArgs, async (rt, principal) => {
+    const op = rt.catalogue.get(name);
+    if (!op) {
+      const s = rt.catalogue.suggest(name);
+      throw new CliError(
+        `unknown command '${name}'${s.length ? `; did you mean ${s.join(' or ')}?` : ''} (billfold --help)`,
+      );
+    }
+    const { outcome } = await dispatch(rt, {
+      principal,
+      door: 'cli',
+      operation: name,
+      args: argsToInput(op, args),
+    });
+    if (outcome.ok) {
+      process.stdout.write(`${JSON.stringify(outcome.output, null, 2)}\n`);
+      return 0;
+    }
+    process.stderr.write(`${JSON.stringify({ error: outcome.error }, null, 2)}\n`);
+    return 1;
+  });
+}
+
+main(process.argv.slice(2)).then(
+  (code) => {
+    process.exitCode = code;
+  },
+  (e: unknown) => {
+    if (e instanceof CliError || e instanceof ConfigError) process.stderr.write(`billfold: ${e.message}\n`);
+    else if (e instanceof BillfoldError)
+      process.stderr.write(`billfold: ${e.message}${e.hint ? `\n${e.hint}` : ''}\n`);
+    else process.stderr.write(`billfold: ${(e as Error)?.stack ?? String(e)}\n`);
+    process.exitCode = 1;
+  },
+);

@@ -1,0 +1,44 @@
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { Principal } from '../../services/context.js';
+import { dispatch } from '../dispatch.js';
+import type { Runtime } from '../runtime.js';
+import { parseJsonBody, readBody, sendError, sendJson, tooLarge, BodyTooLargeError } from './respond.js';
+
+/** POST /api/v1/<operation>: the operation's input JSON in, its output JSON (or error) out. */
+export async function handleApiCall(
+  rt: Runtime,
+  req: IncomingMessage,
+  res: ServerResponse,
+  principal: Principal,
+  operation: string,
+  origin: string | null,
+): Promise<number> {
+  let body: Buffer;
+  try {
+    body = await readBody(req, rt.config.maxBodyBytes);
+  } catch (e) {
+    if (e instanceof BodyTooLargeError) {
+      sendError(res, tooLarge(rt.config.maxBodyBytes), {}, 413);
+      return 413;
+    }
+    throw e;
+  }
+  const parsed = parseJsonBody(body);
+  if (!parsed.ok) {
+    sendError(res, parsed.error, {}, 400);
+    return 400;
+  }
+  const { outcome, requestId, status, retryAfterSeconds } = await dispatch(rt, {
+    principal,
+    door: 'http_api',
+    operation,
+    args: parsed.value,
+    client: req.headers['user-agent'] ?? null,
+    http: { method: 'post', path: `/api/v1/${operation}`, origin },
+  });
+  const headers: Record<string, string> = { 'x-request-id': requestId };
+  if (retryAfterSeconds) headers['retry-after'] = String(retryAfterSeconds);
+  if (outcome.ok) sendJson(res, 200, outcome.output, headers);
+  else sendError(res, outcome.error, headers, status);
+  return status;
+}

@@ -1,0 +1,347 @@
+import {
+  createServer,
+  type IncomingMessage,
+  type Server as NodeServer,
+  type ServerResponse,
+} from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { createMcpHandler, type AuthInfo } from '@modelcontextprotocol/server';
+import { BillfoldError } from '../../domain/errors.js';
+import type { Principal } from '../../services/context.js';
+import { authenticate } from '../auth.js';
+import { buildMcpServer, mcpServerFactory, type SurfaceProvider } from '../mcp/server.js';
+import { serveMcp } from '../mcp/node-adapter.js';
+import { LegacySseTransport, SseSessions } from '../mcp/sse.js';
+import type { Runtime } from '../runtime.js';
+import { handleApiCall } from './api.js';
+import { createGuard } from './guard.js';
+import { openApiDocument } from './openapi.js';
+import { BodyTooLargeError, readBody, sendError, sendJson, tooLarge } from './respond.js';
+import { extraRoutes } from './routes.js';
+
+export interface HttpServerOptions {
+  /** Extra MCP surfaces (the conformance fixtures in tests). */
+  mcpExtras?: readonly SurfaceProvider[];
+}
+
+export interface RunningHttpServer {
+  server: NodeServer;
+  url: string;
+  close(): Promise<void>;
+}
+
+const CORS_ALLOW_HEADERS =
+  'authorization, content-type, x-api-key, mcp-protocol-version, mcp-session-id, mcp-method, mcp-name, last-event-id';
+const CORS_EXPOSE_HEADERS =
+  'x-request-id, mcp-session-id, mcp-protocol-version, retry-after, www-authenticate';
+
+function authInfoOf(principal: Principal): AuthInfo {
+  return {
+    // The key itself never travels further than authentication.
+    token: 'redacted',
+    clientId: principal.actor.id ?? 'local',
+    scopes: [...principal.scopes],
+    extra: { principal },
+  };
+}
+
+/**
+ * The HTTP face of Billfold: MCP over Streamable HTTP (/mcp) and legacy SSE (/sse, /messages),
+ * the JSON API (/api/v1), OpenAPI, /health and /metrics, and the routes features add.
+ */
+export function createHttpServer(rt: Runtime, options: HttpServerOptions = {}): NodeServer {
+  const guard = createGuard(rt.config);
+  const extras = options.mcpExtras ?? [];
+  const mcpHandler = createMcpHandler(mcpServerFactory(rt, 'mcp_http', undefined, extras, '/mcp'), {
+    legacy: 'stateless',
+    maxRequestBodySize: rt.config.maxBodyBytes,
+    onerror: (err) => rt.logger.debug({ err: err.message }, 'mcp request rejected'),
+  });
+  const sse = new SseSessions();
+  rt.metrics.gauge('billfold_sse_sessions', () => sse.size);
+  rt.disposers.push(
+    () => sse.closeAll(),
+    () => mcpHandler.close(),
+  );
+
+  async function route(
+    req: IncomingMessage,
+    res: ServerResponse,
+    path: string,
+    cors: string | null,
+  ): Promise<[string, number]> {
+    const method = req.method ?? 'GET';
+    if (method === 'OPTIONS') {
+      res.writeHead(204, cors ? { 'access-control-max-age': '600' } : {});
+      res.end();
+      return ['preflight', 204];
+    }
+    if (path === '/health' && method === 'GET') return ['health', await health(rt, res)];
+    if (path === '/metrics' && method === 'GET') {
+      res.writeHead(200, { 'content-type': 'text/plain; version=0.0.4; charset=utf-8' });
+      res.end(rt.metrics.render());
+      return ['metrics', 200];
+    }
+    if (path === '/' && method === 'GET') {
+      sendJson(res, 200, {
+        name: 'billfold',
+        version: rt.version,
+        mcp: { streamable_http: '/mcp', sse: '/sse', messages: '/messages' },
+        api: { base: '/api/v1/<operation>', openapi: '/api/v1/openapi.json' },
+        health: '/health',
+        metrics: '/metrics',
+      });
+      return ['root', 200];
+    }
+    if (path === '/api/v1/openapi.json' && method === 'GET') {
+      sendJson(res, 200, openApiDocument(rt.catalogue, rt.config.publicUrl));
+      return ['openapi', 200];
+    }
+
+    for (const r of extraRoutes) {
+      const m = r.method === method ? r.pattern.exec(path) : null;
+      if (!m) continue;
+      const principal = r.auth ? await authenticate(rt, req.headers) : null;
+      return [r.name, await r.handle(rt, req, res, m.slice(1), principal)];
+    }
+
+    const apiMatch = /^\/api\/v1\/([a-z0-9_]+)$/.exec(path);
+    if (apiMatch) {
+      if (method !== 'POST') {
+        sendError(
+          res,
+          new BillfoldError('VALIDATION_ERROR', `use POST for /api/v1/${apiMatch[1]} (got ${method})`, {
+            method,
+          }).toBody(),
+          { allow: 'POST' },
+          405,
+        );
+        return ['api', 405];
+      }
+      const principal = await authenticate(rt, req.headers);
+      return ['api', await handleApiCall(rt, req, res, principal, apiMatch[1]!, cors)];
+    }
+
+    if (path === '/mcp') {
+      const principal = await authenticate(rt, req.headers);
+      if (method !== 'POST') {
+        await serveMcp(mcpHandler, req, res, authInfoOf(principal), undefined);
+        return ['mcp', res.statusCode];
+      }
+      let body: Buffer;
+      try {
+        body = await readBody(req, rt.config.maxBodyBytes);
+      } catch (e) {
+        if (!(e instanceof BodyTooLargeError)) throw e;
+        sendJson(res, 413, {
+          jsonrpc: '2.0',
+          id: null,
+          error: { code: -32600, message: tooLarge(rt.config.maxBodyBytes).message },
+        });
+        return ['mcp', 413];
+      }
+      let parsed: unknown;
+      try {
+        parsed = JSON.parse(body.toString('utf8'));
+      } catch (e) {
+        sendJson(res, 400, {
+          jsonrpc: '2.0',
+          id: null,
+          error: { code: -32700, message: `Parse error: ${(e as Error).message}` },
+        });
+        return ['mcp', 400];
+      }
+      await serveMcp(mcpHandler, req, res, authInfoOf(principal), parsed);
+      return ['mcp', res.statusCode];
+    }
+
+    if (path === '/sse' && method === 'GET') {
+      const principal = await authenticate(rt, req.headers);
+      if (sse.full) {
+        sendError(
+          res,
+          new BillfoldError('RATE_LIMITED', 'too many open SSE sessions on this instance', {}).toBody(),
+        );
+        return ['sse', 429];
+      }
+      const transport = new LegacySseTransport(res, '/messages');
+      const server = buildMcpServer(rt, principal, 'mcp_sse', extras, '/sse');
+      await server.connect(transport);
+      sse.add({ transport, principal });
+      return ['sse', 200];
+    }
+
+    if (path === '/messages' && method === 'POST') {
+      const principal = await authenticate(rt, req.headers);
+      const url = new URL(req.url ?? '/', 'http://localhost');
+      const sessionId = url.searchParams.get('sessionId') ?? '';
+      const session = sse.get(sessionId);
+      if (!session) {
+        sendError(
+          res,
+          new BillfoldError(
+            'NOT_FOUND',
+            `no open SSE session '${sessionId}' on this instance`,
+            { session_id: sessionId },
+            'Open a new stream with GET /sse.',
+          ).toBody(),
+        );
+        return ['messages', 404];
+      }
+      if (
+        session.principal.organizationId !== principal.organizationId ||
+        session.principal.actor.id !== principal.actor.id
+      ) {
+        sendError(
+          res,
+          new BillfoldError('FORBIDDEN', 'this SSE session belongs to another API key', {}).toBody(),
+        );
+        return ['messages', 403];
+      }
+      let body: Buffer;
+      try {
+        body = await readBody(req, rt.config.maxBodyBytes);
+      } catch (e) {
+        if (!(e instanceof BodyTooLargeError)) throw e;
+        sendError(res, tooLarge(rt.config.maxBodyBytes), {}, 413);
+        return ['messages', 413];
+      }
+      let messages: unknown[];
+      try {
+        const value = JSON.parse(body.toString('utf8')) as unknown;
+        messages = Array.isArray(value) ? value : [value];
+        for (const m of messages) session.transport.receive(m, authInfoOf(principal));
+      } catch (e) {
+        sendJson(res, 400, {
+          jsonrpc: '2.0',
+          id: null,
+          error: { code: -32700, message: `Invalid message: ${(e as Error).message}` },
+        });
+        return ['messages', 400];
+      }
+      res.writeHead(202, { 'content-type': 'text/plain' });
+      res.end('Accepted');
+      return ['messages', 202];
+    }
+
+    sendError(
+      res,
+      new BillfoldError(
+        'NOT_FOUND',
+        `no route for ${method} ${path}`,
+        { method, path },
+        'See GET / for the endpoints.',
+      ).toBody(),
+    );
+    return ['unknown', 404];
+  }
+
+  return createServer((req, res) => {
+    const started = performance.now();
+    const path = (req.url ?? '/').split('?')[0]!;
+    const hostProblem = guard.checkHost(req);
+    if (hostProblem) {
+      sendError(res, new BillfoldError('FORBIDDEN', hostProblem, {}).toBody());
+      rt.metrics.recordHttp('rejected', 403);
+      return;
+    }
+    const origin = guard.checkOrigin(req);
+    if (!origin.ok) {
+      sendError(res, new BillfoldError('FORBIDDEN', origin.message, {}).toBody());
+      rt.metrics.recordHttp('rejected', 403);
+      return;
+    }
+    if (origin.origin) {
+      res.setHeader('access-control-allow-origin', origin.origin);
+      res.setHeader('vary', 'Origin');
+      res.setHeader('access-control-allow-headers', CORS_ALLOW_HEADERS);
+      res.setHeader('access-control-allow-methods', 'GET, POST, DELETE, OPTIONS');
+      res.setHeader('access-control-expose-headers', CORS_EXPOSE_HEADERS);
+    }
+    route(req, res, path, origin.origin)
+      .then(([name, status]) => finish(name, status))
+      .catch((e: unknown) => {
+        if (e instanceof BillfoldError) {
+          if (!res.headersSent) sendError(res, e.toBody());
+          finish(path === '/mcp' ? 'mcp' : 'api', e.code === 'UNAUTHORIZED' ? 401 : 500);
+          return;
+        }
+        rt.logger.error({ err: e, path }, 'unhandled HTTP error');
+        if (!res.headersSent) {
+          sendError(res, new BillfoldError('INTERNAL_ERROR', 'unexpected server error', {}).toBody());
+        } else res.destroy();
+        finish('error', 500);
+      });
+
+    function finish(name: string, status: number) {
+      rt.metrics.recordHttp(name, status);
+      if (name !== 'api') {
+        // API calls are logged once, per operation, by dispatch; everything else is logged here,
+        // failures at info so they show in a default log, successes at debug.
+        const line = {
+          route: name,
+          method: req.method,
+          status,
+          duration_ms: Math.round((performance.now() - started) * 100) / 100,
+        };
+        if (status >= 400) rt.logger.info(line, 'http');
+        else rt.logger.debug(line, 'http');
+      }
+    }
+  });
+}
+
+async function health(rt: Runtime, res: ServerResponse): Promise<number> {
+  const started = performance.now();
+  try {
+    await Promise.race([
+      rt.db.ping(),
+      new Promise((_, reject) =>
+        setTimeout(() => reject(new Error('database did not answer within 2 s')), 2000).unref(),
+      ),
+    ]);
+    sendJson(res, 200, {
+      status: 'ok',
+      version: rt.version,
+      database: {
+        status: 'ok',
+        dialect: rt.db.dialect,
+        latency_ms: Math.round((performance.now() - started) * 100) / 100,
+      },
+    });
+    return 200;
+  } catch (e) {
+    sendJson(res, 503, {
+      status: 'error',
+      version: rt.version,
+      database: { status: 'unavailable', dialect: rt.db.dialect, error: (e as Error).message },
+    });
+    return 503;
+  }
+}
+
+/** Listens and resolves with the URL it serves on. */
+export function listen(
+  rt: Runtime,
+  server: NodeServer,
+  host: string,
+  port: number,
+): Promise<RunningHttpServer> {
+  return new Promise((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(port, host, () => {
+      const addr = server.address() as AddressInfo;
+      const shownHost = addr.family === 'IPv6' ? `[${addr.address}]` : addr.address;
+      const url = `http://${shownHost}:${addr.port}`;
+      resolve({
+        server,
+        url,
+        close: () =>
+          new Promise<void>((done) => {
+            server.close(() => done());
+            server.closeAllConnections?.();
+          }),
+      });
+    });
+  });
+}

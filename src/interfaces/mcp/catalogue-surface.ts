@@ -1,0 +1,196 @@
+import {
+  CLIENT_INFO_META_KEY,
+  ProtocolError,
+  ProtocolErrorCode,
+  ResourceNotFoundError,
+  type ResourceTemplateType,
+  type ServerContext,
+  type Tool,
+} from '@modelcontextprotocol/server';
+import * as z from 'zod';
+import { BillfoldError } from '../../domain/errors.js';
+import { newId } from '../../domain/ids.js';
+import type { Catalogue } from '../../operations/catalogue.js';
+import type { ResourceDefinition } from '../../operations/define.js';
+import { runRead } from '../../operations/invoke.js';
+import type { Door, Principal } from '../../services/context.js';
+import { dispatch } from '../dispatch.js';
+import type { Runtime } from '../runtime.js';
+import type { McpSurface } from './surface.js';
+
+/**
+ * The catalogue as MCP tools, resources and prompts. Tool schemas are converted from zod once
+ * per process; a per-request server only closes over the caller.
+ */
+interface StaticSurface {
+  tools: Tool[];
+  outputSchemas: Map<string, Record<string, unknown>>;
+  templates: ResourceTemplateType[];
+  matchers: Array<{ def: ResourceDefinition; match: (uri: string) => Record<string, string> | null }>;
+}
+
+const cache = new WeakMap<Catalogue, StaticSurface>();
+
+export function jsonSchemaOf(schema: z.ZodType, io: 'input' | 'output'): Record<string, unknown> {
+  return z.toJSONSchema(schema, { io, unrepresentable: 'any', target: 'draft-2020-12' }) as Record<
+    string,
+    unknown
+  >;
+}
+
+function staticSurface(catalogue: Catalogue): StaticSurface {
+  let s = cache.get(catalogue);
+  if (s) return s;
+  const outputSchemas = new Map<string, Record<string, unknown>>();
+  const tools: Tool[] = catalogue.operations.map((op) => {
+    const outputSchema = jsonSchemaOf(op.output, 'output');
+    outputSchemas.set(op.name, outputSchema);
+    return {
+      name: op.name,
+      title: op.title,
+      description: op.description,
+      inputSchema: jsonSchemaOf(op.input, 'input') as Tool['inputSchema'],
+      outputSchema: outputSchema as Tool['outputSchema'],
+      annotations: { title: op.title, ...op.annotations },
+    };
+  });
+  const templates = catalogue.resources.map((r) => ({
+    uriTemplate: r.uriTemplate,
+    name: r.name,
+    title: r.title,
+    description: r.description,
+    mimeType: r.mimeType,
+  }));
+  const matchers = catalogue.resources.map((def) => ({ def, match: templateMatcher(def.uriTemplate) }));
+  s = { tools, outputSchemas, templates, matchers };
+  cache.set(catalogue, s);
+  return s;
+}
+
+/** Matches a URI against an RFC 6570 level-1 template and returns its variables. */
+export function templateMatcher(template: string): (uri: string) => Record<string, string> | null {
+  const names: string[] = [];
+  const pattern = template
+    .replace(/[.*+?^$()|[\]\\]/g, '\\$&')
+    .replace(/\\?\{(\w+)\\?\}|\{(\w+)\}/g, (_m, a, b) => {
+      names.push(a ?? b);
+      return '([^/]+)';
+    });
+  const re = new RegExp(`^${pattern}$`);
+  return (uri) => {
+    const m = re.exec(uri);
+    if (!m) return null;
+    return Object.fromEntries(names.map((n, i) => [n, decodeURIComponent(m[i + 1]!)]));
+  };
+}
+
+function clientName(ctx: ServerContext, fallback?: string): string | null {
+  const envelope = ctx.mcpReq.envelope as
+    Record<string, { name?: string; version?: string } | undefined> | undefined;
+  const info = envelope?.[CLIENT_INFO_META_KEY] ?? envelope?.clientInfo;
+  if (info?.name) return `${info.name}/${info.version ?? '?'}`;
+  return fallback ?? null;
+}
+
+export function catalogueSurface(
+  rt: Runtime,
+  principal: Principal,
+  door: Door,
+  legacyClient: () => string | undefined,
+  httpPath?: string,
+): McpSurface {
+  const s = staticSurface(rt.catalogue);
+  const invocation = () => ({ env: rt, principal, door, requestId: newId('api_log') });
+  const toProtocolError = (e: unknown, uri?: string): never => {
+    if (e instanceof BillfoldError && e.code === 'NOT_FOUND' && uri)
+      throw new ResourceNotFoundError(uri, e.message);
+    if (e instanceof BillfoldError) {
+      throw new ProtocolError(
+        e.code === 'INTERNAL_ERROR' ? ProtocolErrorCode.InternalError : ProtocolErrorCode.InvalidParams,
+        e.message,
+        { error: e.toBody() },
+      );
+    }
+    throw e;
+  };
+  return {
+    tools: s.tools,
+    callTool(name, args, ctx) {
+      if (!rt.catalogue.get(name)) {
+        const suggestions = rt.catalogue.suggest(name);
+        throw new ProtocolError(
+          ProtocolErrorCode.InvalidParams,
+          `Unknown tool '${name}'.${suggestions.length ? ` Did you mean ${suggestions.join(' or ')}?` : ' tools/list shows the available tools.'}`,
+          { tool: name, suggestions },
+        );
+      }
+      return dispatch(rt, {
+        principal,
+        door,
+        operation: name,
+        args,
+        client: clientName(ctx, legacyClient()),
+        http: httpPath ? { method: 'post', path: httpPath, origin: null } : undefined,
+      }).then(({ outcome }) =>
+        outcome.ok
+          ? {
+              content: [{ type: 'text' as const, text: JSON.stringify(outcome.output) }],
+              structuredContent: outcome.output,
+            }
+          : // The error travels as JSON text, not structuredContent: clients of the 2025 SDKs
+            // validate any structuredContent against the tool's output schema, errors included.
+            {
+              isError: true,
+              content: [{ type: 'text' as const, text: JSON.stringify({ error: outcome.error }) }],
+            },
+      );
+    },
+    resources: [],
+    resourceTemplates: s.templates,
+    readResource(uri) {
+      for (const { def, match } of s.matchers) {
+        const params = match(uri);
+        if (!params) continue;
+        return runRead(invocation(), def.scope, `resource ${def.name}`, (ctx) => def.read(ctx, params)).then(
+          (content) => ({
+            contents: [
+              'text' in content
+                ? { uri, mimeType: def.mimeType, text: content.text }
+                : { uri, mimeType: def.mimeType, blob: content.blob.toString('base64') },
+            ],
+          }),
+          (e: unknown) => toProtocolError(e, uri),
+        );
+      }
+      return null;
+    },
+    prompts: rt.catalogue.prompts.map((p) => ({
+      name: p.name,
+      title: p.title,
+      description: p.description,
+      arguments: p.arguments,
+    })),
+    getPrompt(name, args) {
+      const def = rt.catalogue.prompts.find((p) => p.name === name);
+      if (!def) return null;
+      const missing = def.arguments.filter((a) => a.required && !args[a.name]).map((a) => a.name);
+      if (missing.length) {
+        throw new ProtocolError(
+          ProtocolErrorCode.InvalidParams,
+          `prompt ${name} needs ${missing.join(', ')}`,
+        );
+      }
+      return runRead(invocation(), def.scope, `prompt ${name}`, (ctx) => def.render(ctx, args)).then(
+        (text) => ({
+          description: def.description,
+          messages: [{ role: 'user' as const, content: { type: 'text' as const, text } }],
+        }),
+        (e: unknown) => toProtocolError(e),
+      );
+    },
+  };
+}
+
+export function outputSchemaOf(rt: Runtime, name: string): Record<string, unknown> | undefined {
+  return staticSurface(rt.catalogue).outputSchemas.get(name);
+}

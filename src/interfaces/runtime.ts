@@ -1,0 +1,73 @@
+import type { Logger } from 'pino';
+import type { Config } from '../config.js';
+import { openDatabase, type Db } from '../db/connection.js';
+import { migrateToLatest } from '../db/migrate.js';
+import { buildCatalogue, type Catalogue } from '../operations/catalogue.js';
+import type { ServiceEnv } from '../services/context.js';
+import { createMailer } from '../services/mailer.js';
+import { VERSION } from '../version.js';
+import { createLogger } from './logging.js';
+import { Metrics } from './metrics.js';
+import { RateLimiter } from './rate-limit.js';
+
+/**
+ * The composition root: one per process. Every door gets the same runtime — database,
+ * catalogue, logger, metrics — and nothing else holds global state.
+ */
+export interface Runtime extends ServiceEnv {
+  readonly config: Config;
+  readonly catalogue: Catalogue;
+  readonly metrics: Metrics;
+  readonly rateLimiter: RateLimiter;
+  /** Work to stop when the process stops (timers, schedulers). */
+  readonly disposers: Array<() => Promise<void> | void>;
+  close(): Promise<void>;
+}
+
+export interface RuntimeOptions {
+  /** Run migrations before returning (the default). */
+  migrate?: boolean;
+  logger?: Logger;
+  now?: () => number;
+  db?: Db;
+}
+
+export async function createRuntime(config: Config, options: RuntimeOptions = {}): Promise<Runtime> {
+  const logger = options.logger ?? createLogger(config.logLevel);
+  const db =
+    options.db ??
+    openDatabase(config.database, {
+      poolSize: config.pgPoolSize,
+      sqliteSynchronous: config.sqliteSynchronous,
+    });
+  if (options.migrate !== false) {
+    const applied = await migrateToLatest(db);
+    if (applied.length) logger.info({ migrations: applied, database: db.dialect }, 'database migrated');
+  }
+  const disposers: Array<() => Promise<void> | void> = [];
+  const mailer = createMailer({
+    smtpUrl: config.smtpUrl,
+    outboxDir: config.outboxDir,
+    from: config.mailFrom,
+  });
+  disposers.push(() => mailer.close());
+  const rt: Runtime = {
+    config,
+    db,
+    logger,
+    now: options.now ?? Date.now,
+    version: VERSION,
+    mailer,
+    services: {},
+    catalogue: buildCatalogue(),
+    metrics: new Metrics(),
+    rateLimiter: new RateLimiter(config.rateLimitPerMinute),
+    disposers,
+    async close() {
+      for (const d of disposers.splice(0).reverse()) await d();
+      await db.close();
+      logger.flush?.();
+    },
+  };
+  return rt;
+}

@@ -1,0 +1,95 @@
+import * as z from 'zod';
+import { isValidBic, isValidIban, normalizeIban } from '../domain/iban.js';
+import * as settings from '../services/organization-settings.js';
+import { READ, UPDATE, defineOperation } from './define.js';
+import { Country, Currency, Email, TimeZone, text } from './schemas/common.js';
+import { InvoiceNumbering, Organization } from './schemas/invoice.js';
+
+const group = 'organization';
+
+export const getOrganization = defineOperation({
+  name: 'get_organization',
+  title: 'Get the organization settings',
+  description:
+    'Returns your organization as it appears on invoices (name, legal name, address, email, tax id), its ' +
+    'defaults (currency, time zone, net_payment_term in days) and invoicing settings (number prefix and ' +
+    'numbering, footer, bank details printed as payment instructions, whether generated invoices are finalized).',
+  group,
+  scope: 'admin',
+  annotations: READ,
+  input: z.strictObject({}),
+  output: z.object({ organization: Organization }),
+  handler: async (ctx) => ({ organization: await settings.getOrganization(ctx) }),
+});
+
+export const updateOrganization = defineOperation({
+  name: 'update_organization',
+  title: 'Update the organization settings',
+  description:
+    'Changes the settings you pass and leaves the others; null clears an optional one. Finalized invoices ' +
+    'keep the details they were issued with; drafts and new invoices use the new ones. invoice_numbering: ' +
+    'per_organization gives {PREFIX}-{YYYY}{MM}-{SEQ:4} from one gapless sequence (INV-202604-0042); ' +
+    'per_customer gives {PREFIX}-{CUSTOMER:3}-{SEQ:4} with a sequence per customer (INV-007-0003). The IBAN ' +
+    'and BIC are checked.',
+  group,
+  scope: 'admin',
+  annotations: UPDATE,
+  input: z.strictObject({
+    name: text().min(1).optional(),
+    legal_name: text().nullable().optional(),
+    email: Email.nullable().optional(),
+    address_line1: text().nullable().optional(),
+    address_line2: text().nullable().optional(),
+    city: text(100).nullable().optional(),
+    state: text(100).nullable().optional(),
+    zipcode: text(20).nullable().optional(),
+    country: Country.nullable().optional(),
+    tax_identification_number: text(100).nullable().optional().describe('VAT or tax id printed on invoices'),
+    default_currency: Currency.optional().describe('Currency of invoices whose customer has none'),
+    timezone: TimeZone.optional().describe('Time zone of issue and due dates, and of invoice-number months'),
+    net_payment_term: z.int().min(0).max(365).optional().describe('Default days to pay'),
+    invoice_prefix: z
+      .string()
+      .trim()
+      .transform((s) => s.toUpperCase())
+      .pipe(
+        z
+          .string()
+          .min(1)
+          .max(20)
+          .regex(
+            /^[A-Z0-9]+(-[A-Z0-9]+)*$/,
+            'must be letters and digits, optionally joined by dashes, e.g. INV or ACME-INV',
+          ),
+      )
+      .optional(),
+    invoice_numbering: InvoiceNumbering.optional(),
+    invoice_footer: text(1000).nullable().optional().describe('Printed at the bottom of every invoice'),
+    bank_name: text(100).nullable().optional(),
+    bank_iban: z
+      .string()
+      .transform(normalizeIban)
+      .refine(isValidIban, {
+        message:
+          'must be a valid IBAN (country, check digits and account), e.g. FR76 3000 6000 0112 3456 7890 189',
+      })
+      .nullable()
+      .optional(),
+    bank_bic: z
+      .string()
+      .transform((s) => s.trim().toUpperCase())
+      .refine(isValidBic, { message: 'must be a BIC of 8 or 11 characters, e.g. AGRIFRPP' })
+      .nullable()
+      .optional(),
+    finalize_invoices: z
+      .boolean()
+      .optional()
+      .describe(
+        'Whether invoices Billfold generates (subscriptions, usage) are finalized at once or left as drafts',
+      ),
+  }),
+  output: z.object({ organization: Organization }),
+  handler: async (ctx, input) => ({ organization: await settings.updateOrganization(ctx, input) }),
+});
+
+export const organizationOperations = [getOrganization, updateOrganization];

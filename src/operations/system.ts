@@ -1,0 +1,57 @@
+import * as z from 'zod';
+import { READ, defineOperation } from './define.js';
+
+export const verify = defineOperation({
+  name: 'verify',
+  title: 'Verify the connection',
+  description:
+    'Checks that the connection and credentials work and says who you are: the organization you act for, ' +
+    'the API key (name, scopes) and the server version. Call it first when setting up.',
+  group: 'system',
+  scope: 'read',
+  annotations: READ,
+  input: z.strictObject({}),
+  output: z.object({
+    verified: z.literal(true),
+    organization: z.object({
+      id: z.string(),
+      name: z.string(),
+      default_currency: z.string(),
+      timezone: z.string(),
+    }),
+    principal: z.object({
+      type: z.enum(['api_key', 'local', 'portal', 'system']),
+      key_id: z.string().nullable(),
+      key_name: z.string().nullable(),
+      scopes: z.array(z.enum(['read', 'write', 'admin'])),
+    }),
+    door: z.string(),
+    server: z.object({
+      name: z.literal('billfold'),
+      version: z.string(),
+      database: z.enum(['sqlite', 'postgres']),
+    }),
+  }),
+  handler: async (ctx) => {
+    const org = await ctx.organization();
+    return {
+      verified: true as const,
+      organization: {
+        id: org.id,
+        name: org.name,
+        default_currency: org.default_currency,
+        timezone: org.timezone,
+      },
+      principal: {
+        type: ctx.actor.type,
+        key_id: ctx.actor.type === 'api_key' ? ctx.actor.id : null,
+        key_name: ctx.actor.name,
+        scopes: [...ctx.scopes].sort(),
+      },
+      door: ctx.door,
+      server: { name: 'billfold' as const, version: ctx.env.version, database: ctx.dialect },
+    };
+  },
+});
+
+export const systemOperations = [verify];

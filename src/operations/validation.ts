@@ -1,0 +1,136 @@
+import type * as z from 'zod';
+import { BillfoldError } from '../domain/errors.js';
+
+/**
+ * Turns zod issues into one VALIDATION_ERROR whose message a model can act on: each problem
+ * names the field, the value it got and what would work ("status must be one of draft,
+ * finalized, voided (got 'paid')").
+ */
+export interface SchemaLookup {
+  /** The field names an object schema accepts at `path`. */
+  fieldsAt(path: readonly PropertyKey[]): string[] | undefined;
+  /** Whether the schema at `path` takes integers only. */
+  isIntegerAt(path: readonly PropertyKey[]): boolean;
+}
+
+export function validationErrorFrom(error: z.ZodError, lookup?: SchemaLookup): BillfoldError {
+  const issues = (error.issues as Issue[]).map((issue) => {
+    const field = formatPath(issue.path);
+    return { field: field || '(input)', message: describe(issue, field, lookup), code: issue.code };
+  });
+  const message = issues.map((i) => i.message).join('; ');
+  return new BillfoldError('VALIDATION_ERROR', message, { issues });
+}
+
+type Issue = z.core.$ZodIssue & { input?: unknown };
+
+export function formatPath(path: readonly PropertyKey[]): string {
+  let out = '';
+  for (const p of path) {
+    if (typeof p === 'number') out += `[${p}]`;
+    else out += out ? `.${String(p)}` : String(p);
+  }
+  return out;
+}
+
+function show(v: unknown): string {
+  if (v === undefined) return 'nothing';
+  if (v === null) return 'null';
+  if (typeof v === 'string') return `'${v.length > 60 ? `${v.slice(0, 57)}...` : v}'`;
+  if (typeof v === 'number' || typeof v === 'boolean') return String(v);
+  if (Array.isArray(v)) return 'an array';
+  return `a ${typeof v}`;
+}
+
+const TYPE_WORDS: Record<string, string> = {
+  string: 'a string',
+  number: 'a number',
+  int: 'an integer',
+  boolean: 'true or false',
+  object: 'an object',
+  array: 'an array',
+  bigint: 'an integer',
+  date: 'a date',
+  record: 'an object',
+};
+
+function describe(issue: Issue, field: string, lookup?: SchemaLookup): string {
+  const subject = field || 'input';
+  switch (issue.code) {
+    case 'invalid_type': {
+      if (issue.input === undefined) return `${subject} is required`;
+      const expected =
+        issue.expected === 'number' && lookup?.isIntegerAt(issue.path) ? 'int' : issue.expected;
+      const want = TYPE_WORDS[expected] ?? expected;
+      return `${subject} must be ${want} (got ${show(issue.input)})`;
+    }
+    case 'invalid_value': {
+      const values = issue.values.map((v) => String(v)).join(', ');
+      if (issue.input === undefined) return `${subject} is required: one of ${values}`;
+      return issue.values.length === 1
+        ? `${subject} must be ${values} (got ${show(issue.input)})`
+        : `${subject} must be one of ${values} (got ${show(issue.input)})`;
+    }
+    case 'too_big': {
+      const max = String(issue.maximum);
+      if (issue.origin === 'string') return `${subject} must be at most ${max} characters long`;
+      if (issue.origin === 'array' || issue.origin === 'set')
+        return `${subject} must have at most ${max} items`;
+      return `${subject} must be ${issue.inclusive ? 'at most' : 'less than'} ${max} (got ${show(issue.input)})`;
+    }
+    case 'too_small': {
+      const min = String(issue.minimum);
+      if (issue.origin === 'string') {
+        return issue.minimum === 1
+          ? `${subject} must not be empty`
+          : `${subject} must be at least ${min} characters long`;
+      }
+      if (issue.origin === 'array' || issue.origin === 'set')
+        return `${subject} must have at least ${min} item${min === '1' ? '' : 's'}`;
+      return `${subject} must be ${issue.inclusive ? 'at least' : 'greater than'} ${min} (got ${show(issue.input)})`;
+    }
+    case 'invalid_format': {
+      const what: Record<string, string> = {
+        email: 'an email address like name@example.com',
+        url: 'an absolute URL like https://example.com',
+        datetime: 'an ISO 8601 date-time like 2026-04-01T12:00:00Z',
+        date: 'a date like 2026-04-01',
+        uuid: 'a UUID',
+        regex: 'in the expected format',
+      };
+      return `${subject} must be ${what[issue.format] ?? `a valid ${issue.format}`} (got ${show(issue.input)})`;
+    }
+    case 'unrecognized_keys': {
+      const where = field ? ` in ${field}` : '';
+      const names = issue.keys.map((k) => `'${k}'`).join(', ');
+      const known = lookup?.fieldsAt(issue.path);
+      const list = known && known.length ? `; the fields are: ${known.join(', ')}` : '';
+      return `unknown field${issue.keys.length > 1 ? 's' : ''} ${names}${where}${list}`;
+    }
+    case 'invalid_union': {
+      const expected = new Set<string>();
+      for (const branch of issue.errors) {
+        for (const sub of branch)
+          if (sub.code === 'invalid_type' && sub.path.length === 0)
+            expected.add(TYPE_WORDS[sub.expected] ?? sub.expected);
+      }
+      if (issue.input === undefined) return `${subject} is required`;
+      if (expected.size) return `${subject} must be ${[...expected].join(' or ')} (got ${show(issue.input)})`;
+      const first = issue.errors[0]?.[0];
+      return first ? `${subject}: ${first.message}` : `${subject} is not valid`;
+    }
+    case 'invalid_key':
+      return `${subject} has an invalid key`;
+    case 'not_multiple_of':
+      return `${subject} must be a multiple of ${String(issue.divisor)}`;
+    default: {
+      const got =
+        'input' in issue && issue.input !== undefined && !issue.message.includes('(got')
+          ? ` (got ${show(issue.input)})`
+          : '';
+      return (
+        (issue.message.startsWith(subject) || !field ? issue.message : `${subject} ${issue.message}`) + got
+      );
+    }
+  }
+}

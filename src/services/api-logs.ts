@@ -1,0 +1,191 @@
+import type { Kysely } from 'kysely';
+import type { ApiLogsTable, Database } from '../db/schema.js';
+import { BillfoldError } from '../domain/errors.js';
+import { pageOffset, pagination, type PageRequest, type Pagination } from '../domain/pagination.js';
+import { toIso } from '../domain/time.js';
+import { countAll } from '../db/sql.js';
+import type { ServiceContext } from './context.js';
+
+/**
+ * The organization's record of the changes requested through its API keys (Lago's API logs):
+ * every call of a writing operation, through any door, with its outcome. The request body is
+ * kept, cut to a few kilobytes, for the organization's own debugging; of a successful response
+ * only what it points at (the ids of the objects it returned) — the objects themselves are one
+ * lookup away and would double what each change writes. Readable with the admin scope only;
+ * never written to the process log.
+ */
+const MAX_BODY_CHARS = 8192;
+
+export type ApiLogEntry = Omit<ApiLogsTable, 'request_body' | 'response_body'> & {
+  request_body: unknown;
+  response_body: unknown;
+};
+
+/** Long arrays (a batch of a thousand usage events) are cut before serializing, not after. */
+const MAX_ARRAY_ITEMS = 20;
+
+function shorten(value: unknown): unknown {
+  if (!value || typeof value !== 'object' || Array.isArray(value)) return value;
+  let out: Record<string, unknown> | undefined;
+  for (const [k, v] of Object.entries(value)) {
+    if (Array.isArray(v) && v.length > MAX_ARRAY_ITEMS) {
+      out ??= { ...(value as Record<string, unknown>) };
+      out[k] = [...v.slice(0, MAX_ARRAY_ITEMS), `…(${v.length - MAX_ARRAY_ITEMS} more)`];
+    }
+  }
+  return out ?? value;
+}
+
+/**
+ * A successful response as the log keeps it: each object it returned as its id (and number or
+ * code when it has one), each list as its length, small values as they are.
+ */
+export function responseSummary(output: Record<string, unknown>): Record<string, unknown> {
+  const out: Record<string, unknown> = {};
+  for (const [k, v] of Object.entries(output)) {
+    if (Array.isArray(v)) out[k] = { count: v.length };
+    else if (v && typeof v === 'object') {
+      const o = v as Record<string, unknown>;
+      if (typeof o.id === 'string') {
+        const ref: Record<string, unknown> = { id: o.id };
+        for (const name of ['number', 'code', 'external_id', 'transaction_id', 'status'])
+          if (o[name] != null) ref[name] = o[name];
+        out[k] = ref;
+      } else {
+        const text = JSON.stringify(v);
+        out[k] = text.length <= 512 ? v : '(omitted)';
+      }
+    } else out[k] = v;
+  }
+  return out;
+}
+
+function clip(value: unknown): string | null {
+  if (value === undefined) return null;
+  const text = JSON.stringify(shorten(value));
+  return text.length > MAX_BODY_CHARS ? `${text.slice(0, MAX_BODY_CHARS)}…(truncated)` : text;
+}
+
+export async function recordApiLog(db: Kysely<Database>, entry: ApiLogEntry): Promise<void> {
+  await db
+    .insertInto('api_logs')
+    .values({ ...entry, request_body: clip(entry.request_body), response_body: clip(entry.response_body) })
+    .execute();
+}
+
+export interface ApiLogView {
+  request_id: string;
+  api_version: string;
+  door: string;
+  operation: string;
+  client: string | null;
+  api_key_id: string | null;
+  http_method: string;
+  http_status: number;
+  request_origin: string | null;
+  request_path: string;
+  duration_ms: number;
+  error_code: string | null;
+  request_body: unknown;
+  request_response: unknown;
+  logged_at: string;
+}
+
+function parseBody(text: string | null): unknown {
+  if (text === null) return null;
+  try {
+    return JSON.parse(text);
+  } catch {
+    return text;
+  }
+}
+
+function view(row: ApiLogsTable): ApiLogView {
+  return {
+    request_id: row.id,
+    api_version: row.api_version,
+    door: row.door,
+    operation: row.operation,
+    client: row.client,
+    api_key_id: row.api_key_id,
+    http_method: row.http_method,
+    http_status: row.http_status,
+    request_origin: row.request_origin,
+    request_path: row.request_path,
+    duration_ms: row.duration_ms,
+    error_code: row.error_code,
+    request_body: parseBody(row.request_body),
+    request_response: parseBody(row.response_body),
+    logged_at: toIso(row.logged_at),
+  };
+}
+
+export async function getApiLog(ctx: ServiceContext, requestId: string): Promise<ApiLogView> {
+  const row = await ctx.db
+    .selectFrom('api_logs')
+    .selectAll()
+    .where('organization_id', '=', ctx.organizationId)
+    .where('id', '=', requestId)
+    .executeTakeFirst();
+  if (!row) {
+    throw new BillfoldError(
+      'NOT_FOUND',
+      `request_id: no API log has the id '${requestId}'`,
+      { resource: 'api_log', ref: requestId },
+      'list_api_logs shows recent requests with their request_id.',
+    );
+  }
+  return view(row);
+}
+
+export interface ApiLogFilter {
+  http_methods?: string[];
+  /** Numeric codes ("404") or outcomes ("succeeded", "failed"). */
+  http_statuses?: string[];
+  api_version?: string;
+  request_paths?: string[];
+  operations?: string[];
+  doors?: string[];
+  from?: number;
+  to?: number;
+}
+
+export async function listApiLogs(
+  ctx: ServiceContext,
+  f: ApiLogFilter,
+  page: PageRequest,
+): Promise<{ api_logs: ApiLogView[]; pagination: Pagination }> {
+  let q = ctx.db.selectFrom('api_logs').where('organization_id', '=', ctx.organizationId);
+  if (f.http_methods?.length) q = q.where('http_method', 'in', f.http_methods);
+  if (f.http_statuses?.length) {
+    const codes = f.http_statuses.filter((s) => /^\d{3}$/.test(s)).map(Number);
+    const outcomes = new Set(f.http_statuses.filter((s) => s === 'succeeded' || s === 'failed'));
+    q = q.where((eb) => {
+      const ors = [];
+      if (codes.length) ors.push(eb('http_status', 'in', codes));
+      if (outcomes.has('succeeded')) ors.push(eb('http_status', '<', 400));
+      if (outcomes.has('failed')) ors.push(eb('http_status', '>=', 400));
+      return eb.or(ors);
+    });
+  }
+  if (f.api_version) q = q.where('api_version', '=', f.api_version);
+  if (f.request_paths?.length) q = q.where('request_path', 'in', f.request_paths);
+  if (f.operations?.length) q = q.where('operation', 'in', f.operations);
+  if (f.doors?.length) q = q.where('door', 'in', f.doors);
+  if (f.from !== undefined) q = q.where('logged_at', '>=', f.from);
+  if (f.to !== undefined) q = q.where('logged_at', '<', f.to);
+  const { count } = await q.select(countAll()).executeTakeFirstOrThrow();
+  const rows = await q
+    .selectAll()
+    .orderBy('id', 'desc')
+    .limit(page.per_page)
+    .offset(pageOffset(page))
+    .execute();
+  return { api_logs: rows.map(view), pagination: pagination(page, Number(count)) };
+}
+
+/** Drops entries older than the retention window; run by the server's housekeeping timer. */
+export async function pruneApiLogs(db: Kysely<Database>, olderThan: number): Promise<number> {
+  const r = await db.deleteFrom('api_logs').where('logged_at', '<', olderThan).executeTakeFirst();
+  return Number(r.numDeletedRows);
+}

@@ -1,0 +1,108 @@
+import type { Kysely } from 'kysely';
+import type { Db, DialectName } from '../db/connection.js';
+import type { Database, OrganizationsTable } from '../db/schema.js';
+import type { Logger } from 'pino';
+import { prepared } from '../db/prepared.js';
+import type { Mailer } from './mailer.js';
+
+/** How a request reached Billfold; recorded in the activity and API logs. */
+export type Door = 'mcp_stdio' | 'mcp_http' | 'mcp_sse' | 'http_api' | 'cli' | 'portal' | 'system';
+
+export type Scope = 'read' | 'write' | 'admin';
+export const SCOPES: readonly Scope[] = ['read', 'write', 'admin'];
+
+/** Who acts: an API key, the local operator (stdio, CLI), a portal visitor, or Billfold itself. */
+export interface Actor {
+  type: 'api_key' | 'local' | 'portal' | 'system';
+  id: string | null;
+  name: string | null;
+}
+
+/** An authenticated caller: the organization it acts for and what it may do there. */
+export interface Principal {
+  organizationId: string;
+  actor: Actor;
+  scopes: ReadonlySet<Scope>;
+}
+
+/** Services that need more than the database (mail, files, clocks) find them here. */
+export interface ServiceEnv {
+  readonly db: Db;
+  readonly logger: Logger;
+  readonly now: () => number;
+  readonly version: string;
+  /** Outgoing email: SMTP, or .eml files in the outbox folder. */
+  readonly mailer: Mailer;
+  /** Extension point for later resources (mailer, PDF renderer, ...); keyed by name. */
+  readonly services: Record<string, unknown>;
+}
+
+/**
+ * What every service function receives: the database (a transaction when the operation
+ * writes), the organization it acts for, who acts and through which door.
+ */
+export interface ServiceContext {
+  readonly db: Kysely<Database>;
+  readonly dialect: DialectName;
+  readonly env: ServiceEnv;
+  readonly organizationId: string;
+  readonly actor: Actor;
+  readonly scopes: ReadonlySet<Scope>;
+  readonly door: Door;
+  readonly requestId: string;
+  now(): number;
+  /** The organization row, read once per request. */
+  organization(): Promise<OrganizationsTable>;
+  /**
+   * Runs `fn` in a write transaction with a context bound to it; inside one already, simply
+   * runs it. For operations that commit in steps.
+   */
+  transaction<T>(fn: (ctx: ServiceContext) => Promise<T>): Promise<T>;
+}
+
+const organizationById = prepared((db, p: { id: string }) =>
+  db.selectFrom('organizations').selectAll().where('id', '=', p.id),
+);
+
+export function createServiceContext(
+  env: ServiceEnv,
+  db: Kysely<Database>,
+  principal: Principal,
+  door: Door,
+  requestId: string,
+): ServiceContext {
+  let org: Promise<OrganizationsTable> | undefined;
+  const ctx: ServiceContext = {
+    db,
+    dialect: env.db.dialect,
+    env,
+    organizationId: principal.organizationId,
+    actor: principal.actor,
+    scopes: principal.scopes,
+    door,
+    requestId,
+    now: env.now,
+    organization() {
+      org ??= organizationById(db, { id: principal.organizationId }).then(([row]) => {
+        if (!row) throw new Error(`organization ${principal.organizationId} does not exist`);
+        return row;
+      });
+      return org;
+    },
+    transaction(fn) {
+      if (db.isTransaction) return fn(ctx);
+      return db
+        .transaction()
+        .execute((trx) => fn(createServiceContext(env, trx, principal, door, requestId)));
+    },
+  };
+  return ctx;
+}
+
+/** Scopes nest: admin may do what write may, write what read may. */
+export function hasScope(granted: ReadonlySet<Scope>, required: Scope): boolean {
+  if (granted.has(required)) return true;
+  if (required === 'read') return granted.has('write') || granted.has('admin');
+  if (required === 'write') return granted.has('admin');
+  return false;
+}

@@ -1,0 +1,1293 @@
+import { sql } from 'kysely';
+import { prepared } from '../db/prepared.js';
+import type {
+  CustomersTable,
+  InvoiceLinesTable,
+  InvoicesTable,
+  ProductsTable,
+  TaxesTable,
+} from '../db/schema.js';
+import { insertRows } from '../db/bulk.js';
+import { containsText, countAll } from '../db/sql.js';
+import { Decimal } from '../domain/decimal.js';
+import { BillfoldError, validation } from '../domain/errors.js';
+import { looksLikeId, newId } from '../domain/ids.js';
+import { fromMinor } from '../domain/money.js';
+import { computeInvoice, type DiscountInput, type TaxRate } from '../domain/invoice-math.js';
+import { counterNames, formatInvoiceNumber, type InvoiceNumbering } from '../domain/numbering.js';
+import { pageOffset, pagination, type PageRequest, type Pagination } from '../domain/pagination.js';
+import { addDaysToDate, dateInZone, startOfDayInZone } from '../domain/time.js';
+import { recordActivities, recordActivity, type ActivityInput } from './activity.js';
+import type { ServiceContext } from './context.js';
+import {
+  displayName,
+  findCustomer,
+  onCustomerDeletion,
+  resolveCustomer,
+  upsertCustomer,
+} from './customers.js';
+import {
+  addressLines,
+  customerParty,
+  invoiceView,
+  type BillingSnapshot,
+  type CustomerSummary,
+  type InvoiceStatus,
+  type InvoiceType,
+  type InvoiceView,
+  type PaymentStatus,
+} from './invoice-views.js';
+import { organizationTaxes, requireTaxCodes, taxRateOf } from './taxes.js';
+
+/**
+ * Invoices: drafts that can change, finalized invoices that cannot (except metadata), voided
+ * ones. `createInvoice` is the one way an invoice comes to exist — the create_invoice tool and
+ * the billing of subscriptions and usage both call it with lines, discounts and a type.
+ */
+
+/** A point in time given either as a calendar date (in the organization's zone) or an instant. */
+export type DatePoint = { date: string } | { instant: number };
+
+export interface InvoiceLineInput {
+  /** A product's code or id: fills description, unit_amount, unit_label and taxes unless given. */
+  product_code?: string;
+  description?: string;
+  /** Default 1. */
+  quantity?: Decimal;
+  unit_amount?: Decimal;
+  unit_label?: string | null;
+  /** The line's taxes by code; [] for none. Absent: the product's, customer's or organization's. */
+  tax_codes?: string[];
+  /** Taxes already resolved (billing runs); wins over tax_codes. */
+  taxes?: TaxRate[];
+  /** The billing period the line covers, epoch ms. */
+  from?: number | null;
+  to?: number | null;
+  charge_id?: string | null;
+  /** Anything the caller wants kept with the line (units, the charge's pricing). */
+  details?: Record<string, unknown> | null;
+}
+
+export interface CreateInvoiceInput {
+  customer: CustomersTable;
+  currency?: string;
+  lines: InvoiceLineInput[];
+  discounts?: DiscountInput[];
+  invoice_type?: InvoiceType;
+  issued_at?: DatePoint | null;
+  due_at?: DatePoint | null;
+  net_payment_term?: number | null;
+  /** Default draft. Billing runs pass the organization's choice (finalize_invoices). */
+  status?: 'draft' | 'finalized';
+  external_id?: string | null;
+  memo?: string | null;
+  metadata?: Record<string, string>;
+  subscription_id?: string | null;
+}
+
+export interface LoadedInvoice {
+  row: InvoicesTable;
+  lines: InvoiceLinesTable[];
+}
+
+// ---------------------------------------------------------------------------------------------
+// Lines and totals
+
+interface ResolvedLine {
+  input: InvoiceLineInput;
+  product: ProductsTable | null;
+  description: string;
+  quantity: Decimal;
+  unitAmount: Decimal;
+  unitLabel: string | null;
+  taxes: TaxRate[];
+}
+
+const productByRef = prepared((db, p: { org: string; ref: string }) =>
+  db
+    .selectFrom('products')
+    .selectAll()
+    .where('organization_id', '=', p.org)
+    .where((eb) => eb.or([eb('code', '=', p.ref), eb('id', '=', p.ref)])),
+);
+
+/** The products lines name, by code and by id: one compiled lookup per distinct reference. */
+async function loadProducts(ctx: ServiceContext, refs: string[]): Promise<Map<string, ProductsTable>> {
+  const map = new Map<string, ProductsTable>();
+  for (const ref of new Set(refs)) {
+    if (map.has(ref)) continue;
+    for (const r of await productByRef(ctx.db, { org: ctx.organizationId, ref })) {
+      map.set(r.code, r);
+      map.set(r.id, r);
+    }
+  }
+  return map;
+}
+
+function defaultTaxes(
+  all: readonly TaxesTable[],
+  customer: CustomersTable,
+  product: ProductsTable | null,
+): TaxesTable[] {
+  if (product) {
+    const codes = JSON.parse(product.tax_codes) as string[];
+    const level = all.filter(
+      (t) => codes.includes(t.code) || (JSON.parse(t.product_codes) as string[]).includes(product.code),
+    );
+    if (level.length) return level;
+  }
+  const forCustomer = all.filter((t) => (JSON.parse(t.customer_ids) as string[]).includes(customer.id));
+  if (forCustomer.length) return forCustomer;
+  return all.filter((t) => t.applied_to_organization === 1);
+}
+
+async function resolveLines(
+  ctx: ServiceContext,
+  customer: CustomersTable,
+  currency: string,
+  lines: readonly InvoiceLineInput[],
+): Promise<ResolvedLine[]> {
+  const products = await loadProducts(
+    ctx,
+    lines.map((l) => l.product_code).filter((c): c is string => Boolean(c)),
+  );
+  const needTaxes = lines.some((l) => !l.taxes && (l.tax_codes === undefined || l.tax_codes.length > 0));
+  const taxes = needTaxes ? await organizationTaxes(ctx) : [];
+  return lines.map((l, i) => {
+    const field = `lines[${i}]`;
+    let product: ProductsTable | null = null;
+    if (l.product_code) {
+      product = products.get(l.product_code) ?? null;
+      if (!product) {
+        throw new BillfoldError(
+          'VALIDATION_ERROR',
+          `${field}.product_code: no product has the code '${l.product_code}'`,
+          { issues: [{ field: `${field}.product_code`, message: `unknown product '${l.product_code}'` }] },
+          'list_products shows the codes; or describe the line with description and unit_amount instead.',
+        );
+      }
+      if (product.active !== 1) {
+        throw new BillfoldError(
+          'VALIDATION_ERROR',
+          `${field}.product_code: product '${product.code}' is archived`,
+          { issues: [{ field: `${field}.product_code`, message: 'archived product' }] },
+          'Reactivate it with update_product (active: true), or bill another product.',
+        );
+      }
+      if (l.unit_amount === undefined && product.currency !== currency) {
+        throw new BillfoldError(
+          'VALIDATION_ERROR',
+          `${field}.unit_amount: product '${product.code}' is priced in ${product.currency} and the invoice is in ${currency}`,
+          { issues: [{ field: `${field}.unit_amount`, message: 'currency mismatch' }] },
+          `Give unit_amount in ${currency} for this line, or invoice in ${product.currency}.`,
+        );
+      }
+    }
+    const description = l.description ?? product?.name;
+    if (!description)
+      throw validation(`${field}.description`, 'is required when the line names no product_code');
+    const unitAmount = l.unit_amount ?? (product ? Decimal.parse(product.unit_amount) : undefined);
+    if (unitAmount === undefined)
+      throw validation(`${field}.unit_amount`, 'is required when the line names no product_code');
+    let lineTaxes: TaxRate[];
+    if (l.taxes) lineTaxes = l.taxes;
+    else if (l.tax_codes !== undefined)
+      lineTaxes = requireTaxCodes(taxes, l.tax_codes, `${field}.tax_codes`).map(taxRateOf);
+    else lineTaxes = defaultTaxes(taxes, customer, product).map(taxRateOf);
+    return {
+      input: l,
+      product,
+      description,
+      quantity: l.quantity ?? Decimal.ONE,
+      unitAmount,
+      unitLabel: l.unit_label !== undefined ? l.unit_label : (product?.unit_label ?? null),
+      taxes: lineTaxes,
+    };
+  });
+}
+
+/** Computes the totals and fills them into the row; returns the line rows to insert. */
+function priceInvoice(
+  row: InvoicesTable,
+  resolved: readonly ResolvedLine[],
+  discounts: readonly DiscountInput[],
+): InvoiceLinesTable[] {
+  const totals = computeInvoice(
+    row.currency,
+    resolved.map((l) => ({ quantity: l.quantity, unitAmount: l.unitAmount, taxes: l.taxes })),
+    discounts,
+  );
+  row.sub_total_amount_cents = Number(totals.sub_total_amount_cents);
+  row.coupons_amount_cents = Number(totals.coupons_amount_cents);
+  row.taxes_amount_cents = Number(totals.taxes_amount_cents);
+  row.total_amount_cents = Number(totals.total_amount_cents);
+  row.amount_due_cents = row.total_amount_cents;
+  row.tax_breakdown = JSON.stringify(
+    totals.tax_breakdown.map((t) => ({
+      ...t,
+      taxable_amount_cents: Number(t.taxable_amount_cents),
+      amount_cents: Number(t.amount_cents),
+    })),
+  );
+  row.discounts = JSON.stringify(
+    totals.discounts.map((d) => ({ ...d, amount_cents: Number(d.amount_cents) })),
+  );
+  return resolved.map((l, i) => ({
+    id: newId('invoice_line'),
+    organization_id: row.organization_id,
+    invoice_id: row.id,
+    position: i + 1,
+    product_id: l.product?.id ?? null,
+    product_code: l.product?.code ?? null,
+    description: l.description,
+    quantity: l.quantity.toString(),
+    unit_amount: l.unitAmount.toString(),
+    unit_label: l.unitLabel,
+    amount_cents: Number(totals.lines[i]!.amount_cents),
+    discount_amount_cents: Number(totals.lines[i]!.discount_amount_cents),
+    taxes: JSON.stringify(l.taxes.map((t) => ({ code: t.code, name: t.name, rate: t.rate.toString() }))),
+    from_at: l.input.from ?? null,
+    to_at: l.input.to ?? null,
+    charge_id: l.input.charge_id ?? null,
+    details: l.input.details ? JSON.stringify(l.input.details) : null,
+  }));
+}
+
+function searchText(
+  row: InvoicesTable,
+  customer: CustomersTable,
+  lines: readonly InvoiceLinesTable[],
+): string {
+  const meta = Object.values(JSON.parse(row.metadata) as Record<string, string>);
+  return [
+    row.number,
+    row.external_id,
+    displayName(customer),
+    customer.email,
+    customer.external_id,
+    row.memo,
+    ...lines.map((l) => l.description),
+    ...meta,
+  ]
+    .filter(Boolean)
+    .join(' ')
+    .toLowerCase();
+}
+
+// ---------------------------------------------------------------------------------------------
+// Creating and finalizing
+
+export function assertInvoiceable(customer: CustomersTable, field = 'customer_id'): void {
+  if (customer.status === 'disabled') {
+    throw new BillfoldError(
+      'INVALID_STATUS',
+      `${field}: customer '${customer.external_id ?? customer.id}' is disabled and cannot be invoiced`,
+      { field, customer_id: customer.id, status: customer.status },
+      'Activate the customer first with activate_customer.',
+    );
+  }
+}
+
+async function insertLines(ctx: ServiceContext, lines: InvoiceLinesTable[]): Promise<void> {
+  await insertRows(ctx.db, ctx.dialect, 'invoice_lines', lines);
+}
+
+/**
+ * Creates an invoice from lines and discounts, as a draft or finalized (numbered) at once. The
+ * caller has resolved the customer; idempotency by external_id is the caller's business.
+ */
+export async function createInvoice(ctx: ServiceContext, input: CreateInvoiceInput): Promise<LoadedInvoice> {
+  assertInvoiceable(input.customer);
+  const org = await ctx.organization();
+  const currency = input.currency ?? input.customer.currency ?? org.default_currency;
+  const resolved = await resolveLines(ctx, input.customer, currency, input.lines);
+  const now = ctx.now();
+  const row: InvoicesTable = {
+    id: newId('invoice', now),
+    organization_id: ctx.organizationId,
+    customer_id: input.customer.id,
+    external_id: input.external_id ?? null,
+    number: null,
+    sequence: null,
+    invoice_type: input.invoice_type ?? 'one_off',
+    status: 'draft',
+    payment_status: 'pending',
+    currency,
+    issued_at: null,
+    issuing_date: null,
+    due_at: null,
+    due_date: null,
+    net_payment_term: input.net_payment_term ?? null,
+    sub_total_amount_cents: 0,
+    coupons_amount_cents: 0,
+    taxes_amount_cents: 0,
+    total_amount_cents: 0,
+    amount_paid_cents: 0,
+    credited_amount_cents: 0,
+    refunded_amount_cents: 0,
+    amount_due_cents: 0,
+    tax_breakdown: '[]',
+    discounts: '[]',
+    billing_snapshot: null,
+    memo: input.memo ?? null,
+    metadata: JSON.stringify(input.metadata ?? {}),
+    search_text: '',
+    subscription_id: input.subscription_id ?? null,
+    sent_count: 0,
+    last_sent_at: null,
+    finalized_at: null,
+    voided_at: null,
+    void_reason: null,
+    paid_at: null,
+    created_at: now,
+    updated_at: now,
+  };
+  setDates(row, org.timezone, input.issued_at, input.due_at);
+  checkDates(row);
+  const lines = priceInvoice(row, resolved, input.discounts ?? []);
+  // Without an external_id nothing can collide, so a finalized invoice is numbered before its
+  // single insert; with one, the draft goes in first so a lost race never consumes a number.
+  const finalizeFirst = input.status === 'finalized' && !row.external_id;
+  if (finalizeFirst) await applyFinalization(ctx, row, input.customer);
+  row.search_text = searchText(row, input.customer, lines);
+  if (row.external_id) {
+    const inserted = await ctx.db
+      .insertInto('invoices')
+      .values(row)
+      .onConflict((oc) =>
+        oc.columns(['organization_id', 'external_id']).where('external_id', 'is not', null).doNothing(),
+      )
+      .returning('id')
+      .executeTakeFirst();
+    if (!inserted) {
+      throw new BillfoldError(
+        'CONFLICT',
+        `external_id: another request created an invoice with external_id '${row.external_id}' at the same moment`,
+        { field: 'external_id', value: row.external_id },
+        'Retry: the retry returns that invoice.',
+      );
+    }
+  } else {
+    await insertRows(ctx.db, ctx.dialect, 'invoices', [row]);
+  }
+  await insertLines(ctx, lines);
+  const created = {
+    type: 'invoice.created',
+    resourceType: 'invoice',
+    resourceId: row.id,
+    customerId: row.customer_id,
+    externalCustomerId: input.customer.external_id,
+    changes: {
+      invoice_type: row.invoice_type,
+      currency,
+      total_amount_cents: row.total_amount_cents,
+      lines: lines.length,
+      ...(row.external_id ? { external_id: row.external_id } : {}),
+    },
+  };
+  if (finalizeFirst) await recordActivities(ctx, [created, finalizedActivity(row, input.customer)]);
+  else await recordActivity(ctx, created);
+  if (!finalizeFirst && input.status === 'finalized')
+    return finalizeLoaded(ctx, { row, lines }, input.customer);
+  return { row, lines };
+}
+
+/** Issue date and due date, from what was given, the customer's or organization's term. */
+function setDates(
+  row: InvoicesTable,
+  timezone: string,
+  issued?: DatePoint | null,
+  due?: DatePoint | null,
+): void {
+  if (issued !== undefined) {
+    if (issued === null) {
+      row.issued_at = null;
+      row.issuing_date = null;
+    } else if ('date' in issued) {
+      row.issuing_date = issued.date;
+      row.issued_at = startOfDayInZone(issued.date, timezone);
+    } else {
+      row.issued_at = issued.instant;
+      row.issuing_date = dateInZone(issued.instant, timezone);
+    }
+  }
+  if (due !== undefined) {
+    if (due === null) {
+      row.due_at = null;
+      row.due_date = null;
+    } else if ('date' in due) {
+      row.due_date = due.date;
+      row.due_at = endOfDay(due.date, timezone);
+    } else {
+      row.due_at = due.instant;
+      row.due_date = dateInZone(due.instant, timezone);
+    }
+  }
+}
+
+/** An invoice cannot fall due before it is issued. */
+function checkDates(row: InvoicesTable): void {
+  if (row.issuing_date && row.due_date && row.due_date < row.issuing_date) {
+    throw validation(
+      'due_at',
+      `the due date ${row.due_date} is before the issue date ${row.issuing_date}`,
+      'Give a due date on or after the issue date, or leave due_at out to use the payment term.',
+    );
+  }
+}
+
+/** The last millisecond of a calendar day in a zone: an invoice due on a date is due all that day. */
+function endOfDay(date: string, timezone: string): number {
+  return startOfDayInZone(addDaysToDate(date, 1), timezone) - 1;
+}
+
+/** Counters are incremented inside the caller's transaction; a rollback gives the value back. */
+export async function nextCounter(ctx: ServiceContext, name: string): Promise<number> {
+  const r = await ctx.db
+    .insertInto('counters')
+    .values({ organization_id: ctx.organizationId, name, value: 1 })
+    .onConflict((oc) =>
+      oc.columns(['organization_id', 'name']).doUpdateSet({ value: sql<number>`counters.value + 1` }),
+    )
+    .returning('value')
+    .executeTakeFirstOrThrow();
+  return Number(r.value);
+}
+
+async function customerNumber(ctx: ServiceContext, customerId: string): Promise<number> {
+  const name = counterNames.customerNumber(customerId);
+  const existing = await ctx.db
+    .selectFrom('counters')
+    .select('value')
+    .where('organization_id', '=', ctx.organizationId)
+    .where('name', '=', name)
+    .executeTakeFirst();
+  if (existing) return Number(existing.value);
+  const n = await nextCounter(ctx, counterNames.customers);
+  await ctx.db
+    .insertInto('counters')
+    .values({ organization_id: ctx.organizationId, name, value: n })
+    .execute();
+  return n;
+}
+
+/** Numbers the draft in memory and freezes its dates, terms and billing details. */
+async function applyFinalization(
+  ctx: ServiceContext,
+  row: InvoicesTable,
+  customer: CustomersTable,
+): Promise<void> {
+  const org = await ctx.organization();
+  const now = ctx.now();
+  if (row.issued_at === null) {
+    setDates(row, org.timezone, { instant: now }, undefined);
+    checkDates(row);
+  }
+  if (row.due_at === null) {
+    const term = row.net_payment_term ?? customer.net_payment_term ?? org.net_payment_term;
+    row.net_payment_term = term;
+    setDates(row, org.timezone, undefined, { date: addDaysToDate(row.issuing_date!, term) });
+  }
+  const numbering = org.invoice_numbering as InvoiceNumbering;
+  const sequence = await nextCounter(
+    ctx,
+    numbering === 'per_customer' ? counterNames.customerInvoices(customer.id) : counterNames.invoices,
+  );
+  row.sequence = sequence;
+  row.number = formatInvoiceNumber({
+    prefix: org.invoice_prefix,
+    numbering,
+    issuingDate: row.issuing_date!,
+    sequence,
+    customerNumber: numbering === 'per_customer' ? await customerNumber(ctx, customer.id) : undefined,
+  });
+  const snapshot: BillingSnapshot = {
+    customer: customerParty(customer),
+    organization: {
+      name: org.name,
+      legal_name: org.legal_name,
+      email: org.email,
+      address_lines: addressLines(org),
+      country: org.country,
+      tax_identification_number: org.tax_identification_number,
+      bank_name: org.bank_name,
+      bank_iban: org.bank_iban,
+      bank_bic: org.bank_bic,
+      invoice_footer: org.invoice_footer,
+    },
+  };
+  row.billing_snapshot = JSON.stringify(snapshot);
+  row.status = 'finalized';
+  row.finalized_at = now;
+  row.updated_at = now;
+  row.amount_due_cents = row.total_amount_cents;
+  if (row.total_amount_cents === 0) {
+    row.payment_status = 'succeeded';
+    row.paid_at = now;
+  }
+}
+
+function finalizedActivity(row: InvoicesTable, customer: CustomersTable): ActivityInput {
+  return {
+    type: 'invoice.finalized',
+    resourceType: 'invoice',
+    resourceId: row.id,
+    customerId: row.customer_id,
+    externalCustomerId: customer.external_id,
+    changes: {
+      status: ['draft', 'finalized'],
+      number: [null, row.number],
+      total_amount_cents: row.total_amount_cents,
+    },
+  };
+}
+
+async function finalizeLoaded(
+  ctx: ServiceContext,
+  inv: LoadedInvoice,
+  customer?: CustomersTable,
+): Promise<LoadedInvoice> {
+  const row = { ...inv.row };
+  const cust = customer ?? (await customerRow(ctx, row.customer_id));
+  assertInvoiceable(cust);
+  await applyFinalization(ctx, row, cust);
+  row.search_text = searchText(row, cust, inv.lines);
+  const result = await ctx.db
+    .updateTable('invoices')
+    .set({
+      number: row.number,
+      sequence: row.sequence,
+      status: row.status,
+      payment_status: row.payment_status,
+      issued_at: row.issued_at,
+      issuing_date: row.issuing_date,
+      due_at: row.due_at,
+      due_date: row.due_date,
+      net_payment_term: row.net_payment_term,
+      billing_snapshot: row.billing_snapshot,
+      amount_due_cents: row.amount_due_cents,
+      finalized_at: row.finalized_at,
+      paid_at: row.paid_at,
+      search_text: row.search_text,
+      updated_at: row.updated_at,
+    })
+    .where('id', '=', row.id)
+    .where('organization_id', '=', ctx.organizationId)
+    .where('status', '=', 'draft')
+    .executeTakeFirst();
+  if (Number(result.numUpdatedRows) !== 1) {
+    throw new BillfoldError(
+      'CONFLICT',
+      `invoice ${row.id} changed while it was being finalized`,
+      { invoice_id: row.id },
+      'Retry.',
+    );
+  }
+  await recordActivity(ctx, finalizedActivity(row, cust));
+  return { row, lines: inv.lines };
+}
+
+// ---------------------------------------------------------------------------------------------
+// Finding
+
+async function customerRow(ctx: ServiceContext, id: string): Promise<CustomersTable> {
+  return ctx.db
+    .selectFrom('customers')
+    .selectAll()
+    .where('organization_id', '=', ctx.organizationId)
+    .where('id', '=', id)
+    .executeTakeFirstOrThrow();
+}
+
+/**
+ * Finds an invoice by Billfold id, number or external_id (in that order of preference). With
+ * `lock`, the row stays locked until the transaction ends (PostgreSQL; SQLite's writer lock
+ * already serializes).
+ */
+export async function findInvoice(
+  ctx: ServiceContext,
+  ref: string,
+  lock = false,
+): Promise<InvoicesTable | undefined> {
+  let q = ctx.db
+    .selectFrom('invoices')
+    .selectAll()
+    .where('organization_id', '=', ctx.organizationId)
+    .where((eb) =>
+      looksLikeId('invoice', ref)
+        ? eb('id', '=', ref)
+        : eb.or([eb('number', '=', ref), eb('external_id', '=', ref)]),
+    );
+  if (lock && ctx.dialect === 'postgres') q = q.forUpdate();
+  const rows = await q.execute();
+  if (rows.length <= 1) return rows[0];
+  return rows.find((r) => r.number === ref) ?? rows[0];
+}
+
+export async function resolveInvoice(
+  ctx: ServiceContext,
+  ref: string,
+  options: { lock?: boolean; field?: string } = {},
+): Promise<InvoicesTable> {
+  const row = await findInvoice(ctx, ref, options.lock);
+  if (!row) {
+    const field = options.field ?? 'invoice_id';
+    throw new BillfoldError(
+      'NOT_FOUND',
+      `${field}: no invoice has the id, number or external_id '${ref}'`,
+      { resource: 'invoice', field, ref },
+      'Pass the Billfold id (inv_…), the invoice number (e.g. INV-202604-0001) or your external_id; search_invoices finds any of them.',
+    );
+  }
+  return row;
+}
+
+export async function loadLines(
+  ctx: ServiceContext,
+  invoiceIds: readonly string[],
+): Promise<Map<string, InvoiceLinesTable[]>> {
+  const map = new Map<string, InvoiceLinesTable[]>();
+  if (invoiceIds.length === 0) return map;
+  const rows = await ctx.db
+    .selectFrom('invoice_lines')
+    .selectAll()
+    .where('organization_id', '=', ctx.organizationId)
+    .where('invoice_id', 'in', invoiceIds)
+    .orderBy('invoice_id')
+    .orderBy('position')
+    .execute();
+  for (const r of rows) {
+    let list = map.get(r.invoice_id);
+    if (!list) map.set(r.invoice_id, (list = []));
+    list.push(r);
+  }
+  return map;
+}
+
+async function loadInvoice(ctx: ServiceContext, ref: string, lock = false): Promise<LoadedInvoice> {
+  const row = await resolveInvoice(ctx, ref, { lock });
+  const lines = (await loadLines(ctx, [row.id])).get(row.id) ?? [];
+  return { row, lines };
+}
+
+/** Customer summaries for views: the frozen snapshot when finalized, the live row for drafts. */
+async function customerSummaries(
+  ctx: ServiceContext,
+  rows: readonly InvoicesTable[],
+): Promise<Map<string, CustomerSummary>> {
+  const out = new Map<string, CustomerSummary>();
+  const live = [...new Set(rows.filter((r) => !r.billing_snapshot).map((r) => r.customer_id))];
+  const customers = live.length
+    ? await ctx.db
+        .selectFrom('customers')
+        .selectAll()
+        .where('organization_id', '=', ctx.organizationId)
+        .where('id', 'in', live)
+        .execute()
+    : [];
+  const byId = new Map(customers.map((c) => [c.id, c]));
+  for (const r of rows) {
+    if (r.billing_snapshot) {
+      const s = (JSON.parse(r.billing_snapshot) as BillingSnapshot).customer;
+      out.set(r.id, { id: s.id, external_id: s.external_id, name: s.name, email: s.email });
+    } else {
+      const c = byId.get(r.customer_id);
+      out.set(r.id, {
+        id: r.customer_id,
+        external_id: c?.external_id ?? null,
+        name: c ? displayName(c) : r.customer_id,
+        email: c?.email ?? null,
+      });
+    }
+  }
+  return out;
+}
+
+export async function viewsOf(ctx: ServiceContext, loaded: readonly LoadedInvoice[]): Promise<InvoiceView[]> {
+  const summaries = await customerSummaries(
+    ctx,
+    loaded.map((l) => l.row),
+  );
+  const now = ctx.now();
+  return loaded.map((l) => invoiceView(l.row, l.lines, summaries.get(l.row.id)!, now));
+}
+
+export async function viewOf(ctx: ServiceContext, loaded: LoadedInvoice): Promise<InvoiceView> {
+  return (await viewsOf(ctx, [loaded]))[0]!;
+}
+
+export async function getInvoice(ctx: ServiceContext, ref: string): Promise<InvoiceView> {
+  return viewOf(ctx, await loadInvoice(ctx, ref));
+}
+
+export async function getInvoiceForDocument(ctx: ServiceContext, ref: string): Promise<LoadedInvoice> {
+  return loadInvoice(ctx, ref);
+}
+
+// ---------------------------------------------------------------------------------------------
+// The create_invoice tool
+
+export interface CreateInvoiceRequest {
+  customer_id?: string;
+  customer_name?: string;
+  customer_email?: string;
+  currency?: string;
+  lines?: InvoiceLineInput[];
+  amount?: Decimal;
+  description?: string;
+  discounts?: DiscountInput[];
+  issued_at?: DatePoint;
+  due_at?: DatePoint;
+  net_payment_term?: number;
+  status?: 'draft' | 'finalized';
+  external_id?: string;
+  memo?: string;
+  metadata?: Record<string, string>;
+}
+
+async function customerForRequest(ctx: ServiceContext, req: CreateInvoiceRequest): Promise<CustomersTable> {
+  if (req.customer_id) {
+    if (req.customer_name || req.customer_email) {
+      throw validation(
+        'customer_id',
+        'give either customer_id or customer_name/customer_email, not both',
+        'customer_id names an existing customer; customer_name and customer_email find or create one.',
+      );
+    }
+    return resolveCustomer(ctx, req.customer_id);
+  }
+  if (!req.customer_name && !req.customer_email) {
+    throw validation(
+      'customer_id',
+      'is required: give customer_id, or customer_name (and customer_email) for a one-off customer',
+      'list_customers finds existing customers.',
+    );
+  }
+  if (req.customer_email) {
+    const byEmail = await ctx.db
+      .selectFrom('customers')
+      .selectAll()
+      .where('organization_id', '=', ctx.organizationId)
+      .where('deleted_at', 'is', null)
+      .where(sql<boolean>`lower(email) = ${req.customer_email.toLowerCase()}`)
+      .orderBy('id')
+      .executeTakeFirst();
+    if (byEmail) return byEmail;
+  }
+  const { customer } = await upsertCustomer(ctx, {
+    name: req.customer_name ?? null,
+    email: req.customer_email ?? null,
+  });
+  return resolveCustomer(ctx, customer.id);
+}
+
+function requestLines(req: CreateInvoiceRequest, required: boolean): InvoiceLineInput[] | undefined {
+  if (req.lines && req.amount !== undefined) {
+    throw validation('amount', 'give either lines or amount (with description), not both');
+  }
+  if (req.amount !== undefined) {
+    return [{ description: req.description ?? 'Services', quantity: Decimal.ONE, unit_amount: req.amount }];
+  }
+  if (req.description !== undefined && !req.lines) {
+    throw validation('amount', 'is required with description (or give lines instead)');
+  }
+  if (!req.lines && required) {
+    throw validation('lines', 'is required: give lines, or a single amount with a description');
+  }
+  return req.lines;
+}
+
+export async function createInvoiceFromRequest(
+  ctx: ServiceContext,
+  req: CreateInvoiceRequest,
+): Promise<{ invoice: InvoiceView; created: boolean; note?: string }> {
+  if (req.external_id) {
+    const existing = await ctx.db
+      .selectFrom('invoices')
+      .selectAll()
+      .where('organization_id', '=', ctx.organizationId)
+      .where('external_id', '=', req.external_id)
+      .$if(ctx.dialect === 'postgres', (q) => q.forUpdate())
+      .executeTakeFirst();
+    if (existing) {
+      if (req.customer_id || req.customer_email) {
+        const customer = await customerForRequest(ctx, req);
+        if (customer.id !== existing.customer_id) {
+          throw new BillfoldError(
+            'CONFLICT',
+            `external_id: '${req.external_id}' already belongs to invoice ${existing.id} of another customer`,
+            { field: 'external_id', value: req.external_id, invoice_id: existing.id },
+            'Use another external_id for this customer.',
+          );
+        }
+      }
+      if (existing.status !== 'draft') {
+        const invoice = await getInvoice(ctx, existing.id);
+        return {
+          invoice,
+          created: false,
+          note: `An invoice with external_id '${req.external_id}' already exists and is ${existing.status} (${existing.number}); it was returned unchanged.`,
+        };
+      }
+      const updated = await updateDraft(ctx, existing, { ...req, lines: requestLines(req, false) });
+      const final = req.status === 'finalized' ? await finalizeLoaded(ctx, updated) : updated;
+      return {
+        invoice: await viewOf(ctx, final),
+        created: false,
+        note: `An invoice with external_id '${req.external_id}' already existed as a draft; it was updated${req.status === 'finalized' ? ' and finalized' : ''}.`,
+      };
+    }
+  }
+  const customer = await customerForRequest(ctx, req);
+  const loaded = await createInvoice(ctx, {
+    customer,
+    currency: req.currency,
+    lines: requestLines(req, true)!,
+    discounts: req.discounts,
+    issued_at: req.issued_at,
+    due_at: req.due_at,
+    net_payment_term: req.net_payment_term,
+    status: req.status ?? 'draft',
+    external_id: req.external_id,
+    memo: req.memo,
+    metadata: req.metadata,
+  });
+  return { invoice: await viewOf(ctx, loaded), created: true };
+}
+
+// ---------------------------------------------------------------------------------------------
+// Changing
+
+export interface UpdateInvoiceRequest {
+  customer_id?: string;
+  currency?: string;
+  lines?: InvoiceLineInput[];
+  discounts?: DiscountInput[];
+  issued_at?: DatePoint | null;
+  due_at?: DatePoint | null;
+  net_payment_term?: number | null;
+  memo?: string | null;
+  metadata?: Record<string, string>;
+}
+
+async function updateDraft(
+  ctx: ServiceContext,
+  before: InvoicesTable,
+  req: UpdateInvoiceRequest,
+): Promise<LoadedInvoice> {
+  const org = await ctx.organization();
+  const row: InvoicesTable = { ...before };
+  let customer: CustomersTable | undefined;
+  if (req.customer_id) {
+    customer = await resolveCustomer(ctx, req.customer_id);
+    assertInvoiceable(customer);
+    row.customer_id = customer.id;
+  }
+  customer ??= await customerRow(ctx, row.customer_id);
+  if (req.currency && req.currency !== row.currency && !req.lines) {
+    throw validation(
+      'lines',
+      `are required to change the currency from ${row.currency} to ${req.currency}`,
+      'Give the lines with their prices in the new currency.',
+    );
+  }
+  if (req.currency) row.currency = req.currency;
+  setDates(row, org.timezone, req.issued_at, req.due_at);
+  checkDates(row);
+  if (req.net_payment_term !== undefined) row.net_payment_term = req.net_payment_term;
+  if (req.memo !== undefined) row.memo = req.memo;
+  if (req.metadata !== undefined) row.metadata = JSON.stringify(req.metadata);
+  let lines = (await loadLines(ctx, [row.id])).get(row.id) ?? [];
+  const changes: Record<string, unknown> = {};
+  if (req.lines || req.discounts || req.customer_id) {
+    const inputs: InvoiceLineInput[] =
+      req.lines ??
+      lines.map((l) => ({
+        product_code: undefined,
+        description: l.description,
+        quantity: Decimal.parse(l.quantity),
+        unit_amount: Decimal.parse(l.unit_amount),
+        unit_label: l.unit_label,
+        taxes: (JSON.parse(l.taxes) as Array<{ code: string; name: string; rate: string }>).map((t) => ({
+          code: t.code,
+          name: t.name,
+          rate: Decimal.parse(t.rate),
+        })),
+        from: l.from_at,
+        to: l.to_at,
+        charge_id: l.charge_id,
+        details: l.details ? (JSON.parse(l.details) as Record<string, unknown>) : null,
+      }));
+    const discounts: DiscountInput[] =
+      req.discounts ??
+      (
+        JSON.parse(before.discounts) as Array<{
+          description: string;
+          coupon_code: string | null;
+          percentage: string | null;
+          amount_cents: number;
+        }>
+      ).map((d) =>
+        d.percentage !== null
+          ? {
+              description: d.description,
+              coupon_code: d.coupon_code,
+              percentage: Decimal.parse(d.percentage),
+            }
+          : {
+              description: d.description,
+              coupon_code: d.coupon_code,
+              amount: fromMinor(d.amount_cents, before.currency),
+            },
+      );
+    const resolved = await resolveLines(ctx, customer, row.currency, inputs);
+    const oldLines = lines;
+    lines = priceInvoice(row, resolved, discounts);
+    if (!req.lines) {
+      // Lines rebuilt from storage keep their product references.
+      lines.forEach((l, i) => {
+        l.product_id = oldLines[i]?.product_id ?? null;
+        l.product_code = oldLines[i]?.product_code ?? null;
+      });
+    }
+    await ctx.db
+      .deleteFrom('invoice_lines')
+      .where('invoice_id', '=', row.id)
+      .where('organization_id', '=', ctx.organizationId)
+      .execute();
+    await insertLines(ctx, lines);
+    changes.total_amount_cents = [before.total_amount_cents, row.total_amount_cents];
+    if (req.lines) changes.lines = [oldLines.length, lines.length];
+  }
+  for (const f of [
+    'customer_id',
+    'currency',
+    'issued_at',
+    'due_at',
+    'net_payment_term',
+    'memo',
+    'metadata',
+  ] as const) {
+    if (before[f] !== row[f]) changes[f] = [before[f], row[f]];
+  }
+  if (Object.keys(changes).length === 0) return { row: before, lines };
+  row.search_text = searchText(row, customer, lines);
+  row.updated_at = ctx.now();
+  const { id, organization_id, created_at, ...settable } = row;
+  void created_at;
+  await ctx.db
+    .updateTable('invoices')
+    .set(settable)
+    .where('id', '=', id)
+    .where('organization_id', '=', organization_id)
+    .execute();
+  await recordActivity(ctx, {
+    type: 'invoice.updated',
+    resourceType: 'invoice',
+    resourceId: row.id,
+    customerId: row.customer_id,
+    externalCustomerId: customer.external_id,
+    changes,
+  });
+  return { row, lines };
+}
+
+export async function updateInvoice(
+  ctx: ServiceContext,
+  ref: string,
+  req: UpdateInvoiceRequest,
+): Promise<InvoiceView> {
+  const row = await resolveInvoice(ctx, ref, { lock: true });
+  if (row.status !== 'draft') {
+    const other = Object.keys(req).filter(
+      (k) => k !== 'metadata' && req[k as keyof UpdateInvoiceRequest] !== undefined,
+    );
+    if (other.length) {
+      throw new BillfoldError(
+        'INVALID_STATUS',
+        `invoice ${row.number ?? row.id} is ${row.status}: only metadata can change (got ${other.join(', ')})`,
+        { invoice_id: row.id, status: row.status, fields: other },
+        'To correct a finalized invoice, issue a credit note (create_credit_note) or void it (void_invoice) and create a new one.',
+      );
+    }
+    if (req.metadata !== undefined) {
+      const metadata = JSON.stringify(req.metadata);
+      if (metadata !== row.metadata) {
+        const lines = (await loadLines(ctx, [row.id])).get(row.id) ?? [];
+        const next = { ...row, metadata, updated_at: ctx.now() };
+        const customer = await customerRow(ctx, row.customer_id);
+        next.search_text = searchText(next, customer, lines);
+        await ctx.db
+          .updateTable('invoices')
+          .set({ metadata, search_text: next.search_text, updated_at: next.updated_at })
+          .where('id', '=', row.id)
+          .where('organization_id', '=', ctx.organizationId)
+          .execute();
+        await recordActivity(ctx, {
+          type: 'invoice.updated',
+          resourceType: 'invoice',
+          resourceId: row.id,
+          customerId: row.customer_id,
+          externalCustomerId: customer.external_id,
+          changes: { metadata: [JSON.parse(row.metadata), req.metadata] },
+        });
+        return viewOf(ctx, { row: next, lines });
+      }
+    }
+    return getInvoice(ctx, row.id);
+  }
+  return viewOf(ctx, await updateDraft(ctx, row, req));
+}
+
+function draftOnlyHint(row: InvoicesTable): string {
+  return row.status === 'voided'
+    ? 'A voided invoice cannot change; create a new one.'
+    : 'A finalized invoice keeps its number: void_invoice cancels it, create_credit_note corrects it.';
+}
+
+export async function finalizeInvoice(
+  ctx: ServiceContext,
+  ref: string,
+): Promise<{ invoice: InvoiceView; changed: boolean }> {
+  const loaded = await loadInvoice(ctx, ref, true);
+  if (loaded.row.status === 'finalized') return { invoice: await viewOf(ctx, loaded), changed: false };
+  if (loaded.row.status !== 'draft') {
+    throw new BillfoldError(
+      'INVALID_STATUS',
+      `invoice ${loaded.row.number ?? loaded.row.id} is ${loaded.row.status} and cannot be finalized`,
+      { invoice_id: loaded.row.id, status: loaded.row.status },
+      draftOnlyHint(loaded.row),
+    );
+  }
+  return { invoice: await viewOf(ctx, await finalizeLoaded(ctx, loaded)), changed: true };
+}
+
+/** Finalizes a draft in the caller's transaction (send_invoice); a finalized invoice passes through. */
+export async function ensureFinalized(
+  ctx: ServiceContext,
+  ref: string,
+): Promise<LoadedInvoice & { finalizedNow: boolean }> {
+  const loaded = await loadInvoice(ctx, ref, true);
+  if (loaded.row.status === 'draft') return { ...(await finalizeLoaded(ctx, loaded)), finalizedNow: true };
+  return { ...loaded, finalizedNow: false };
+}
+
+export async function voidInvoice(ctx: ServiceContext, ref: string, reason?: string): Promise<InvoiceView> {
+  const loaded = await loadInvoice(ctx, ref, true);
+  const row = loaded.row;
+  if (row.status === 'draft') {
+    throw new BillfoldError(
+      'INVALID_STATUS',
+      `invoice ${row.id} is a draft; only finalized invoices are voided`,
+      { invoice_id: row.id, status: row.status },
+      'Delete a draft with delete_invoice instead.',
+    );
+  }
+  if (row.status === 'voided') {
+    throw new BillfoldError(
+      'INVALID_STATUS',
+      `invoice ${row.number} is already voided`,
+      { invoice_id: row.id, status: row.status },
+      'Nothing to do; get_invoice shows when and why it was voided.',
+    );
+  }
+  if (row.payment_status === 'succeeded' && row.amount_paid_cents > 0) {
+    throw new BillfoldError(
+      'INVALID_STATUS',
+      `invoice ${row.number} is fully paid and cannot be voided`,
+      { invoice_id: row.id, payment_status: row.payment_status },
+      'Refund it with create_credit_note (type refund) instead.',
+    );
+  }
+  const now = ctx.now();
+  const next: InvoicesTable = {
+    ...row,
+    status: 'voided',
+    voided_at: now,
+    void_reason: reason ?? null,
+    amount_due_cents: 0,
+    updated_at: now,
+  };
+  await ctx.db
+    .updateTable('invoices')
+    .set({
+      status: 'voided',
+      voided_at: now,
+      void_reason: next.void_reason,
+      amount_due_cents: 0,
+      updated_at: now,
+    })
+    .where('id', '=', row.id)
+    .where('organization_id', '=', ctx.organizationId)
+    .execute();
+  await recordActivity(ctx, {
+    type: 'invoice.voided',
+    resourceType: 'invoice',
+    resourceId: row.id,
+    customerId: row.customer_id,
+    changes: {
+      status: ['finalized', 'voided'],
+      amount_due_cents: [row.amount_due_cents, 0],
+      ...(reason ? { reason } : {}),
+    },
+  });
+  return viewOf(ctx, { row: next, lines: loaded.lines });
+}
+
+export async function deleteInvoice(ctx: ServiceContext, ref: string): Promise<InvoiceView> {
+  const loaded = await loadInvoice(ctx, ref, true);
+  const row = loaded.row;
+  if (row.status !== 'draft') {
+    throw new BillfoldError(
+      'INVALID_STATUS',
+      `invoice ${row.number ?? row.id} is ${row.status}; only drafts can be deleted`,
+      { invoice_id: row.id, status: row.status },
+      row.status === 'finalized'
+        ? 'A finalized invoice stays on record: void_invoice cancels it.'
+        : 'A voided invoice stays on record.',
+    );
+  }
+  const view = await viewOf(ctx, loaded);
+  await ctx.db
+    .deleteFrom('invoice_lines')
+    .where('invoice_id', '=', row.id)
+    .where('organization_id', '=', ctx.organizationId)
+    .execute();
+  await ctx.db
+    .deleteFrom('invoices')
+    .where('id', '=', row.id)
+    .where('organization_id', '=', ctx.organizationId)
+    .execute();
+  await recordActivity(ctx, {
+    type: 'invoice.deleted',
+    resourceType: 'invoice',
+    resourceId: row.id,
+    customerId: row.customer_id,
+    changes: { total_amount_cents: row.total_amount_cents, lines: loaded.lines.length },
+  });
+  return view;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Lists
+
+export interface InvoiceListFilter {
+  customer_id?: string;
+  status?: InvoiceStatus;
+  payment_status?: PaymentStatus;
+  overdue?: boolean;
+  invoice_type?: InvoiceType;
+  issuing_date_from?: string;
+  issuing_date_to?: string;
+  currency?: string;
+  search?: string;
+}
+
+export async function listInvoices(
+  ctx: ServiceContext,
+  f: InvoiceListFilter,
+  page: PageRequest,
+): Promise<{ invoices: InvoiceView[]; pagination: Pagination }> {
+  let q = ctx.db.selectFrom('invoices').where('organization_id', '=', ctx.organizationId);
+  if (f.customer_id) {
+    const c = await findCustomer(ctx, f.customer_id);
+    // A deleted customer's invoices are still listed by its Billfold id.
+    const id = c?.id ?? (looksLikeId('customer', f.customer_id) ? f.customer_id : undefined);
+    if (!id) await resolveCustomer(ctx, f.customer_id);
+    q = q.where('customer_id', '=', id!);
+  }
+  if (f.status) q = q.where('status', '=', f.status);
+  if (f.payment_status) q = q.where('payment_status', '=', f.payment_status);
+  if (f.invoice_type) q = q.where('invoice_type', '=', f.invoice_type);
+  if (f.currency) q = q.where('currency', '=', f.currency);
+  if (f.issuing_date_from) q = q.where('issuing_date', '>=', f.issuing_date_from);
+  if (f.issuing_date_to) q = q.where('issuing_date', '<=', f.issuing_date_to);
+  if (f.overdue !== undefined) {
+    const now = ctx.now();
+    q = f.overdue
+      ? q.where('status', '=', 'finalized').where('amount_due_cents', '>', 0).where('due_at', '<', now)
+      : q.where((eb) =>
+          eb.or([
+            eb('status', '!=', 'finalized'),
+            eb('amount_due_cents', '<=', 0),
+            eb('due_at', '>=', now),
+            eb('due_at', 'is', null),
+          ]),
+        );
+  }
+  if (f.search) q = q.where(containsText('search_text', f.search.toLowerCase()));
+  const { count } = await q.select(countAll()).executeTakeFirstOrThrow();
+  const rows = await q
+    .selectAll()
+    .orderBy('id', 'desc')
+    .limit(page.per_page)
+    .offset(pageOffset(page))
+    .execute();
+  const lines = await loadLines(
+    ctx,
+    rows.map((r) => r.id),
+  );
+  const invoices = await viewsOf(
+    ctx,
+    rows.map((row) => ({ row, lines: lines.get(row.id) ?? [] })),
+  );
+  return { invoices, pagination: pagination(page, Number(count)) };
+}
+
+export async function batchGetInvoices(
+  ctx: ServiceContext,
+  refs: readonly string[],
+): Promise<{ invoices: InvoiceView[]; missing: string[] }> {
+  const unique = [...new Set(refs)];
+  const rows = await ctx.db
+    .selectFrom('invoices')
+    .selectAll()
+    .where('organization_id', '=', ctx.organizationId)
+    .where((eb) =>
+      eb.or([eb('id', 'in', unique), eb('number', 'in', unique), eb('external_id', 'in', unique)]),
+    )
+    .execute();
+  const found: InvoicesTable[] = [];
+  const missing: string[] = [];
+  for (const ref of unique) {
+    const row =
+      rows.find((r) => r.id === ref) ??
+      rows.find((r) => r.number === ref) ??
+      rows.find((r) => r.external_id === ref);
+    if (row) {
+      if (!found.includes(row)) found.push(row);
+    } else missing.push(ref);
+  }
+  const lines = await loadLines(
+    ctx,
+    found.map((r) => r.id),
+  );
+  return {
+    invoices: await viewsOf(
+      ctx,
+      found.map((row) => ({ row, lines: lines.get(row.id) ?? [] })),
+    ),
+    missing,
+  };
+}
+
+// A customer who still owes on a finalized invoice cannot be deleted: the debt would lose its debtor.
+onCustomerDeletion(async (ctx, customer) => {
+  const open = await ctx.db
+    .selectFrom('invoices')
+    .select(['number', 'amount_due_cents', 'currency'])
+    .where('organization_id', '=', ctx.organizationId)
+    .where('customer_id', '=', customer.id)
+    .where('status', '=', 'finalized')
+    .where('amount_due_cents', '>', 0)
+    .limit(5)
+    .execute();
+  if (open.length) {
+    throw new BillfoldError(
+      'INVALID_STATUS',
+      `customer '${customer.external_id ?? customer.id}' has unpaid finalized invoices (${open.map((o) => o.number).join(', ')}) and cannot be deleted`,
+      { customer_id: customer.id, invoices: open.map((o) => o.number) },
+      'Record their payments (mark_invoice_paid), credit or void them first — or disable_customer to stop new invoices while keeping the debt on record.',
+    );
+  }
+});

@@ -1,0 +1,871 @@
+import { sql } from 'kysely';
+import { Decimal } from '../../domain/decimal.js';
+import {
+  DAY_MS,
+  HOUR_MS,
+  Partial,
+  addedWithin,
+  applyRounding,
+  applyTransition,
+  bucketOf,
+  contributionOf,
+  emptyUniqueState,
+  groupMatches,
+  groupOf,
+  parseGroup,
+  periodPieces,
+  presence,
+  weightedAverage,
+  type MetricDefinition,
+  type UniqueState,
+} from '../../domain/usage.js';
+import type { ServiceContext } from '../context.js';
+import { inTimeRange } from './time-range.js';
+import { prepared, sqliteHandle } from './raw.js';
+
+/**
+ * The aggregates behind usage: for each (metric, customer, filter group) hourly buckets
+ * (count, Σvalue, Σvalue·t, max, latest), all-time totals, and per-value records for unique
+ * counts. They are updated in the transaction that stores the events, so a period's units are
+ * read from at most one row per hour plus the events of its partial edge hours — never by
+ * scanning the period's events.
+ */
+
+export interface MetricRecord {
+  id: string;
+  code: string;
+  definition: MetricDefinition;
+}
+
+/** What one stored event adds to its metric's aggregates. */
+export interface Contribution {
+  customerKey: string;
+  grp: string;
+  ts: number;
+  id: string;
+  value: Decimal | null;
+  uniqueValue: string | null;
+  operation: 'add' | 'remove' | null;
+}
+
+const LATEST_WINS = (t: string) =>
+  `(${t}.latest_ts IS NULL OR excluded.latest_ts > ${t}.latest_ts OR (excluded.latest_ts = ${t}.latest_ts AND excluded.latest_id > ${t}.latest_id))`;
+
+/** Hour buckets, and day buckets (UTC) so that a month reads about thirty rows, not 744. */
+const BUCKET_TABLES = ['usage_buckets', 'usage_buckets_daily'] as const;
+type BucketTable = (typeof BUCKET_TABLES)[number];
+const BUCKET_MS: Record<BucketTable, number> = { usage_buckets: HOUR_MS, usage_buckets_daily: DAY_MS };
+
+const bucketUpsertSet = (t: BucketTable) => `
+  event_count = ${t}.event_count + excluded.event_count,
+  sum = dec_add(${t}.sum, excluded.sum),
+  sum_dt = dec_add(${t}.sum_dt, excluded.sum_dt),
+  max = dec_max(${t}.max, excluded.max),
+  latest_value = CASE WHEN excluded.latest_ts IS NOT NULL AND ${LATEST_WINS(t)} THEN excluded.latest_value ELSE ${t}.latest_value END,
+  latest_id = CASE WHEN excluded.latest_ts IS NOT NULL AND ${LATEST_WINS(t)} THEN excluded.latest_id ELSE ${t}.latest_id END,
+  latest_ts = CASE WHEN excluded.latest_ts IS NOT NULL AND ${LATEST_WINS(t)} THEN excluded.latest_ts ELSE ${t}.latest_ts END`;
+
+const BUCKET_COLUMNS =
+  'organization_id, metric_id, customer_key, grp, bucket, shard, event_count, sum, sum_dt, max, latest_ts, latest_id, latest_value';
+const BUCKET_CONFLICT = '(organization_id, metric_id, customer_key, grp, bucket, shard)';
+
+/** Rows per PostgreSQL aggregate; see applyContributions. */
+const AGGREGATE_SHARDS = 8;
+
+const TOTALS_SET = `event_count = usage_totals.event_count + excluded.event_count, sum = dec_add(usage_totals.sum, excluded.sum)`;
+
+const cmp = (a: string, b: string) => (a < b ? -1 : a > b ? 1 : 0);
+
+/** Adds the contributions of newly stored events of one metric to its aggregates. */
+export async function applyContributions(
+  ctx: ServiceContext,
+  metric: MetricRecord,
+  items: readonly Contribution[],
+): Promise<void> {
+  if (items.length === 0) return;
+  const org = ctx.organizationId;
+  const raw = sqliteHandle(ctx);
+  // PostgreSQL: concurrent transactions adding to the same hour would queue on one row's lock
+  // until each commits; spreading each aggregate over a few shards (a random one per call)
+  // lets them run side by side. Readers add the shards up. SQLite has one writer: shard 0.
+  const shard = raw ? 0 : Math.floor(Math.random() * AGGREGATE_SHARDS);
+  for (const table of BUCKET_TABLES) {
+    const size = BUCKET_MS[table];
+    const buckets = new Map<string, { customerKey: string; grp: string; bucket: number; p: Partial }>();
+    for (const c of items) {
+      const bucket = Math.floor(c.ts / size);
+      const bk = `${c.customerKey}\u0000${c.grp}\u0000${bucket}`;
+      let b = buckets.get(bk);
+      if (!b) {
+        b = { customerKey: c.customerKey, grp: c.grp, bucket, p: new Partial() };
+        buckets.set(bk, b);
+      }
+      b.p.addEvent(c.ts, c.id, c.value);
+    }
+    // One order for every writer, so concurrent PostgreSQL transactions lock rows alike.
+    const rows = [...buckets.entries()].sort((a, b) => cmp(a[0], b[0])).map(([, v]) => v);
+    if (raw) {
+      const up = prepared(
+        raw,
+        `INSERT INTO ${table} (${BUCKET_COLUMNS}) VALUES (?,?,?,?,?,0,?,?,?,?,?,?,?) ON CONFLICT ${BUCKET_CONFLICT} DO UPDATE SET ${bucketUpsertSet(table)}`,
+      );
+      for (const b of rows) {
+        const p = b.p;
+        up.run(
+          org,
+          metric.id,
+          b.customerKey,
+          b.grp,
+          b.bucket,
+          p.count,
+          p.sum.toString(),
+          p.sumDt.toString(),
+          p.max?.toString() ?? null,
+          p.latestTs,
+          p.latestId,
+          p.latestValue?.toString() ?? null,
+        );
+      }
+    } else {
+      const col = <T>(f: (b: (typeof rows)[number]) => T) => rows.map(f);
+      await sql`INSERT INTO ${sql.raw(table)} (${sql.raw(BUCKET_COLUMNS)})
+        SELECT ${org}::text, ${metric.id}::text, * FROM unnest(
+          ${col((b) => b.customerKey)}::text[], ${col((b) => b.grp)}::text[], ${col((b) => b.bucket)}::bigint[],
+          ${col(() => shard)}::int[], ${col((b) => b.p.count)}::bigint[], ${col((b) => b.p.sum.toString())}::text[],
+          ${col((b) => b.p.sumDt.toString())}::text[], ${col((b) => b.p.max?.toString() ?? null)}::text[],
+          ${col((b) => b.p.latestTs)}::bigint[], ${col((b) => b.p.latestId)}::text[],
+          ${col((b) => b.p.latestValue?.toString() ?? null)}::text[])
+        ON CONFLICT ${sql.raw(BUCKET_CONFLICT)} DO UPDATE SET ${sql.raw(bucketUpsertSet(table))}`.execute(
+        ctx.db,
+      );
+    }
+  }
+  const totals = new Map<string, { customerKey: string; grp: string; count: number; sum: Decimal }>();
+  for (const c of items) {
+    const tk = `${c.customerKey}\u0000${c.grp}`;
+    let t = totals.get(tk);
+    if (!t) {
+      t = { customerKey: c.customerKey, grp: c.grp, count: 0, sum: Decimal.ZERO };
+      totals.set(tk, t);
+    }
+    t.count++;
+    if (c.value) t.sum = t.sum.add(c.value);
+  }
+  const totalRows = [...totals.entries()].sort((a, b) => cmp(a[0], b[0])).map(([, v]) => v);
+  if (raw) {
+    const upTotal = prepared(
+      raw,
+      `INSERT INTO usage_totals (organization_id, metric_id, customer_key, grp, shard, event_count, sum) VALUES (?,?,?,?,0,?,?) ON CONFLICT (organization_id, metric_id, customer_key, grp, shard) DO UPDATE SET ${TOTALS_SET}`,
+    );
+    for (const t of totalRows) upTotal.run(org, metric.id, t.customerKey, t.grp, t.count, t.sum.toString());
+  } else {
+    await sql`INSERT INTO usage_totals (organization_id, metric_id, customer_key, grp, shard, event_count, sum)
+      SELECT ${org}::text, ${metric.id}::text, * FROM unnest(${totalRows.map((t) => t.customerKey)}::text[],
+        ${totalRows.map((t) => t.grp)}::text[], ${totalRows.map(() => shard)}::int[], ${totalRows.map((t) => t.count)}::bigint[],
+        ${totalRows.map((t) => t.sum.toString())}::text[])
+      ON CONFLICT (organization_id, metric_id, customer_key, grp, shard) DO UPDATE SET ${sql.raw(TOTALS_SET)}`.execute(
+      ctx.db,
+    );
+  }
+  if (metric.definition.aggregation_type === 'unique_count_agg') await applyUnique(ctx, metric, items);
+}
+
+interface UniqueKey {
+  customerKey: string;
+  grp: string;
+  value: string;
+}
+
+interface UniqueRow {
+  first_ts: number | null;
+  last_ts: number | null;
+  last_change_ts: number;
+  present_since: number | null;
+  intervals: string;
+}
+
+function stateOf(r: UniqueRow | undefined): UniqueState {
+  if (!r) return emptyUniqueState();
+  return {
+    firstTs: r.first_ts === null ? null : Number(r.first_ts),
+    lastTs: r.last_ts === null ? null : Number(r.last_ts),
+    lastChangeTs: Number(r.last_change_ts),
+    presentSince: r.present_since === null ? null : Number(r.present_since),
+    intervals: JSON.parse(r.intervals) as Array<[number, number]>,
+  };
+}
+
+/**
+ * Unique values: first and last add, and for recurring metrics the presence intervals. A
+ * transition older than the value's last change is applied by replaying the value's events in
+ * time order, so out-of-order arrival gives the same intervals as in-order arrival.
+ */
+async function applyUnique(
+  ctx: ServiceContext,
+  metric: MetricRecord,
+  items: readonly Contribution[],
+): Promise<void> {
+  const recurring = metric.definition.recurring;
+  const byValue = new Map<
+    string,
+    { key: UniqueKey; transitions: Array<{ ts: number; id: string; op: 'add' | 'remove' }> }
+  >();
+  for (const c of items) {
+    if (c.uniqueValue === null || c.operation === null) continue;
+    if (!recurring && c.operation === 'remove') continue;
+    const k = `${c.customerKey}\u0000${c.grp}\u0000${c.uniqueValue}`;
+    let v = byValue.get(k);
+    if (!v) {
+      v = { key: { customerKey: c.customerKey, grp: c.grp, value: c.uniqueValue }, transitions: [] };
+      byValue.set(k, v);
+    }
+    v.transitions.push({ ts: c.ts, id: c.id, op: c.operation });
+  }
+  if (byValue.size === 0) return;
+  const entries = [...byValue.entries()].sort((a, b) => cmp(a[0], b[0])).map(([, v]) => v);
+  const existing = await loadUniqueRows(
+    ctx,
+    metric.id,
+    entries.map((e) => e.key),
+  );
+  const next: Array<{ key: UniqueKey; state: UniqueState }> = [];
+  for (const e of entries) {
+    const prior = existing.get(`${e.key.customerKey}\u0000${e.key.grp}\u0000${e.key.value}`);
+    let state = stateOf(prior);
+    e.transitions.sort((a, b) => a.ts - b.ts || cmp(a.id, b.id));
+    if (recurring && prior && e.transitions[0]!.ts < state.lastChangeTs) {
+      state = await replayValue(ctx, metric, e.key);
+    } else {
+      for (const t of e.transitions) applyTransition(state, t.ts, t.op);
+    }
+    next.push({ key: e.key, state });
+  }
+  await saveUniqueRows(ctx, metric.id, next);
+}
+
+async function replayValue(ctx: ServiceContext, metric: MetricRecord, key: UniqueKey): Promise<UniqueState> {
+  const rows = await ctx.db
+    .selectFrom('usage_events')
+    .select(['timestamp', 'operation'])
+    .where('organization_id', '=', ctx.organizationId)
+    .where('customer_key', '=', key.customerKey)
+    .where('code', '=', metric.code)
+    .where('unique_value', '=', key.value)
+    .where('metric_id', '=', metric.id)
+    .where('grp', '=', key.grp)
+    .orderBy('timestamp')
+    .orderBy('id')
+    .execute();
+  const state = emptyUniqueState();
+  for (const r of rows)
+    applyTransition(state, Number(r.timestamp), r.operation === 'remove' ? 'remove' : 'add');
+  return state;
+}
+
+async function loadUniqueRows(
+  ctx: ServiceContext,
+  metricId: string,
+  keys: UniqueKey[],
+): Promise<Map<string, UniqueRow>> {
+  const out = new Map<string, UniqueRow>();
+  const raw = sqliteHandle(ctx);
+  if (raw) {
+    const get = prepared(
+      raw,
+      'SELECT first_ts, last_ts, last_change_ts, present_since, intervals FROM usage_unique_values WHERE organization_id = ? AND metric_id = ? AND customer_key = ? AND grp = ? AND value = ?',
+    );
+    for (const k of keys) {
+      const r = get.get(ctx.organizationId, metricId, k.customerKey, k.grp, k.value) as UniqueRow | undefined;
+      if (r) out.set(`${k.customerKey}\u0000${k.grp}\u0000${k.value}`, r);
+    }
+    return out;
+  }
+  // Make every row exist, then lock them in key order: a concurrent writer of the same value
+  // waits here and then sees this transaction's result.
+  const ck = keys.map((k) => k.customerKey);
+  const gs = keys.map((k) => k.grp);
+  const vs = keys.map((k) => k.value);
+  await sql`INSERT INTO usage_unique_values (organization_id, metric_id, customer_key, grp, value, last_change_ts, intervals)
+    SELECT ${ctx.organizationId}::text, ${metricId}::text, k.c, k.g, k.v, ${Number.MIN_SAFE_INTEGER}::bigint, '[]'
+    FROM unnest(${ck}::text[], ${gs}::text[], ${vs}::text[]) AS k(c, g, v)
+    ON CONFLICT DO NOTHING`.execute(ctx.db);
+  const { rows } = await sql<UniqueRow & { customer_key: string; grp: string; value: string }>`
+    SELECT u.customer_key, u.grp, u.value, u.first_ts, u.last_ts, u.last_change_ts, u.present_since, u.intervals
+    FROM usage_unique_values u
+    JOIN unnest(${ck}::text[], ${gs}::text[], ${vs}::text[]) AS k(c, g, v)
+      ON u.customer_key = k.c AND u.grp = k.g AND u.value = k.v
+    WHERE u.organization_id = ${ctx.organizationId} AND u.metric_id = ${metricId}
+    ORDER BY u.customer_key, u.grp, u.value
+    FOR UPDATE OF u`.execute(ctx.db);
+  for (const r of rows) {
+    // A row this transaction just created has no history yet.
+    if (
+      r.first_ts === null &&
+      r.present_since === null &&
+      r.intervals === '[]' &&
+      Number(r.last_change_ts) === Number.MIN_SAFE_INTEGER
+    )
+      continue;
+    out.set(`${r.customer_key}\u0000${r.grp}\u0000${r.value}`, r);
+  }
+  return out;
+}
+
+async function saveUniqueRows(
+  ctx: ServiceContext,
+  metricId: string,
+  rows: Array<{ key: UniqueKey; state: UniqueState }>,
+): Promise<void> {
+  const raw = sqliteHandle(ctx);
+  if (raw) {
+    const put = prepared(
+      raw,
+      'INSERT OR REPLACE INTO usage_unique_values (organization_id, metric_id, customer_key, grp, value, first_ts, last_ts, last_change_ts, present_since, intervals) VALUES (?,?,?,?,?,?,?,?,?,?)',
+    );
+    for (const { key, state } of rows) {
+      put.run(
+        ctx.organizationId,
+        metricId,
+        key.customerKey,
+        key.grp,
+        key.value,
+        state.firstTs,
+        state.lastTs,
+        state.lastChangeTs,
+        state.presentSince,
+        JSON.stringify(state.intervals),
+      );
+    }
+    return;
+  }
+  await sql`UPDATE usage_unique_values u SET first_ts = k.f, last_ts = k.l, last_change_ts = k.lc,
+      present_since = k.ps, intervals = k.iv
+    FROM unnest(${rows.map((r) => r.key.customerKey)}::text[], ${rows.map((r) => r.key.grp)}::text[],
+      ${rows.map((r) => r.key.value)}::text[], ${rows.map((r) => r.state.firstTs)}::bigint[],
+      ${rows.map((r) => r.state.lastTs)}::bigint[], ${rows.map((r) => r.state.lastChangeTs)}::bigint[],
+      ${rows.map((r) => r.state.presentSince)}::bigint[], ${rows.map((r) => JSON.stringify(r.state.intervals))}::text[])
+      AS k(c, g, v, f, l, lc, ps, iv)
+    WHERE u.organization_id = ${ctx.organizationId} AND u.metric_id = ${metricId}
+      AND u.customer_key = k.c AND u.grp = k.g AND u.value = k.v`.execute(ctx.db);
+}
+
+/** Drops every aggregate of a metric (before a rebuild, or when it is deleted). */
+export async function clearMetricAggregates(ctx: ServiceContext, metricId: string): Promise<void> {
+  for (const table of [...BUCKET_TABLES, 'usage_totals', 'usage_unique_values'] as const) {
+    await ctx.db
+      .deleteFrom(table)
+      .where('organization_id', '=', ctx.organizationId)
+      .where('metric_id', '=', metricId)
+      .execute();
+  }
+}
+
+const REBUILD_CHUNK = 5000;
+
+/**
+ * Recomputes a metric from its events: after it is created (events that arrived before it
+ * now count), or when its definition changes. Events are read per customer in time order, so
+ * unique-value histories are built in order.
+ */
+export async function rebuildMetric(ctx: ServiceContext, metric: MetricRecord): Promise<number> {
+  await clearMetricAggregates(ctx, metric.id);
+  let after: { key: string; ts: number; id: string } | null = null;
+  let total = 0;
+  for (;;) {
+    let q = ctx.db
+      .selectFrom('usage_events')
+      .select(['id', 'customer_key', 'timestamp', 'properties'])
+      .where('organization_id', '=', ctx.organizationId)
+      .where('code', '=', metric.code);
+    if (after) {
+      const a = after;
+      q = q.where((eb) =>
+        eb.or([
+          eb('customer_key', '>', a.key),
+          eb.and([eb('customer_key', '=', a.key), eb('timestamp', '>', a.ts)]),
+          eb.and([eb('customer_key', '=', a.key), eb('timestamp', '=', a.ts), eb('id', '>', a.id)]),
+        ]),
+      );
+    }
+    const rows = await q
+      .orderBy('customer_key')
+      .orderBy('timestamp')
+      .orderBy('id')
+      .limit(REBUILD_CHUNK)
+      .execute();
+    if (rows.length === 0) break;
+    const contributions: Contribution[] = [];
+    for (const r of rows) {
+      const ts = Number(r.timestamp);
+      const properties = JSON.parse(r.properties) as Record<string, unknown>;
+      const c = contributionOf(metric.definition, properties, ts);
+      const grp = groupOf(metric.definition.filters, properties);
+      await ctx.db
+        .updateTable('usage_events')
+        .set({
+          metric_id: metric.id,
+          value: c.value?.toString() ?? null,
+          value_error: c.error,
+          grp,
+          unique_value: c.uniqueValue,
+          operation: c.operation,
+        })
+        .where('organization_id', '=', ctx.organizationId)
+        .where('id', '=', r.id)
+        .execute();
+      if (!c.error) {
+        contributions.push({
+          customerKey: r.customer_key,
+          grp,
+          ts,
+          id: r.id,
+          value: c.value,
+          uniqueValue: c.uniqueValue,
+          operation: c.operation,
+        });
+      }
+    }
+    await applyContributions(ctx, metric, contributions);
+    total += rows.length;
+    const last = rows[rows.length - 1]!;
+    after = { key: last.customer_key, ts: Number(last.timestamp), id: last.id };
+  }
+  return total;
+}
+
+/** A metric's events no longer count (it was deleted): they wait, flagged, for a new metric. */
+export async function detachMetricEvents(ctx: ServiceContext, metricId: string): Promise<void> {
+  await clearMetricAggregates(ctx, metricId);
+  await ctx.db
+    .updateTable('usage_events')
+    .set({ metric_id: null, value: null, value_error: null, grp: '', unique_value: null, operation: null })
+    .where('organization_id', '=', ctx.organizationId)
+    .where('metric_id', '=', metricId)
+    .execute();
+}
+
+// ---------------------------------------------------------------------------------------------
+// Reading
+
+export interface UsageQuery {
+  /** The keys events of the customer are stored under: its id and its external_id. */
+  customerKeys: string[];
+  metric: MetricRecord;
+  from: number;
+  to: number;
+  /** Only events whose filter group matches: {key: [values]} (every key must match). */
+  filters?: Record<string, readonly string[]>;
+}
+
+export interface GroupUsage {
+  /** The filter values of the group ({} for events matching no filter value). */
+  group: Record<string, string>;
+  units: Decimal;
+  /** Before the metric's rounding. */
+  exactUnits: Decimal;
+  eventCount: number;
+}
+
+export interface UsageResult {
+  units: Decimal;
+  exactUnits: Decimal;
+  eventCount: number;
+  groups: GroupUsage[];
+  /**
+   * recurring unique_count_agg: Σ over values of the share of the period each was present
+   * (for prorated charges); weighted_sum_agg: the same as units.
+   */
+  proratedUnits: Decimal | null;
+}
+
+interface EdgeEvent {
+  id: string;
+  timestamp: number;
+  value: string | null;
+  grp: string;
+  unique_value: string | null;
+  operation: string | null;
+}
+
+async function readBuckets(
+  ctx: ServiceContext,
+  q: UsageQuery,
+  table: BucketTable,
+  fromBucket: number,
+  toBucket: number | null,
+  out: Map<string, Partial>,
+): Promise<void> {
+  if (toBucket !== null && fromBucket >= toBucket) return;
+  let query = ctx.db
+    .selectFrom(table)
+    .select(['grp', 'event_count', 'sum', 'sum_dt', 'max', 'latest_ts', 'latest_id', 'latest_value'])
+    .where('organization_id', '=', ctx.organizationId)
+    .where('metric_id', '=', q.metric.id)
+    .where('customer_key', 'in', q.customerKeys)
+    .where('bucket', '>=', fromBucket);
+  if (toBucket !== null) query = query.where('bucket', '<', toBucket);
+  const rows = await query.execute();
+  for (const r of rows) {
+    if (!groupMatches(r.grp, q.filters)) continue;
+    let p = out.get(r.grp);
+    if (!p) {
+      p = new Partial();
+      out.set(r.grp, p);
+    }
+    p.merge({
+      count: Number(r.event_count),
+      sum: Decimal.parse(r.sum),
+      sumDt: Decimal.parse(r.sum_dt),
+      max: r.max === null ? null : Decimal.parse(r.max),
+      latestTs: r.latest_ts === null ? null : Number(r.latest_ts),
+      latestId: r.latest_id,
+      latestValue: r.latest_value === null ? null : Decimal.parse(r.latest_value),
+    });
+  }
+}
+
+const HOURS_PER_DAY = DAY_MS / HOUR_MS;
+
+/** The partials of hours [fromHour, toHour) (to the end of time when toHour is null), read as whole days where it can. */
+async function bucketPartials(
+  ctx: ServiceContext,
+  q: UsageQuery,
+  fromHour: number,
+  toHour: number | null,
+): Promise<Map<string, Partial>> {
+  const out = new Map<string, Partial>();
+  if (toHour !== null && fromHour >= toHour) return out;
+  const dayFrom = Math.ceil(fromHour / HOURS_PER_DAY);
+  const dayTo = toHour === null ? null : Math.floor(toHour / HOURS_PER_DAY);
+  if (dayTo !== null && dayFrom >= dayTo) {
+    await readBuckets(ctx, q, 'usage_buckets', fromHour, toHour, out);
+    return out;
+  }
+  await readBuckets(ctx, q, 'usage_buckets', fromHour, dayFrom * HOURS_PER_DAY, out);
+  await readBuckets(ctx, q, 'usage_buckets_daily', dayFrom, dayTo, out);
+  if (dayTo !== null) await readBuckets(ctx, q, 'usage_buckets', dayTo * HOURS_PER_DAY, toHour, out);
+  return out;
+}
+
+async function edgeEvents(
+  ctx: ServiceContext,
+  q: UsageQuery,
+  from: number,
+  to: number,
+): Promise<EdgeEvent[]> {
+  if (from >= to) return [];
+  const rows = await ctx.db
+    .selectFrom('usage_events')
+    .select(['id', 'timestamp', 'value', 'grp', 'unique_value', 'operation'])
+    .where('organization_id', '=', ctx.organizationId)
+    .where('customer_key', 'in', q.customerKeys)
+    .where('code', '=', q.metric.code)
+    .where((eb) => inTimeRange(eb, from, to))
+    .where('metric_id', '=', q.metric.id)
+    .where('value_error', 'is', null)
+    .execute();
+  return rows
+    .map((r) => ({ ...r, timestamp: Number(r.timestamp) }))
+    .filter((r) => groupMatches(r.grp, q.filters));
+}
+
+function addEdges(target: Map<string, Partial>, events: EdgeEvent[]): void {
+  for (const e of events) {
+    let p = target.get(e.grp);
+    if (!p) {
+      p = new Partial();
+      target.set(e.grp, p);
+    }
+    p.addEvent(e.timestamp, e.id, e.value === null ? null : Decimal.parse(e.value));
+  }
+}
+
+/** Σ value and count of events at or after `t`, per group. */
+async function fromOnward(ctx: ServiceContext, q: UsageQuery, t: number): Promise<Map<string, Partial>> {
+  const boundary = Math.ceil(t / HOUR_MS);
+  const parts = await bucketPartials(ctx, q, boundary, null);
+  addEdges(parts, await edgeEvents(ctx, q, t, boundary * HOUR_MS));
+  return parts;
+}
+
+async function totalsByGroup(ctx: ServiceContext, q: UsageQuery): Promise<Map<string, Decimal>> {
+  const rows = await ctx.db
+    .selectFrom('usage_totals')
+    .select(['grp', 'sum'])
+    .where('organization_id', '=', ctx.organizationId)
+    .where('metric_id', '=', q.metric.id)
+    .where('customer_key', 'in', q.customerKeys)
+    .execute();
+  const out = new Map<string, Decimal>();
+  for (const r of rows) {
+    if (!groupMatches(r.grp, q.filters)) continue;
+    out.set(r.grp, (out.get(r.grp) ?? Decimal.ZERO).add(Decimal.parse(r.sum)));
+  }
+  return out;
+}
+
+/**
+ * A metric's units for a customer over [from, to), exactly, with the event count and the
+ * breakdown by filter group. The function the pricing layer calls.
+ */
+export async function aggregateUsage(ctx: ServiceContext, q: UsageQuery): Promise<UsageResult> {
+  const def = q.metric.definition;
+  const { from, to } = q;
+  const pieces = periodPieces(from, to);
+  const period = await bucketPartials(ctx, q, pieces.fullFrom, pieces.fullTo);
+  for (const [a, b] of pieces.edges) addEdges(period, await edgeEvents(ctx, q, a, b));
+
+  const exact = new Map<string, Decimal>();
+  let proratedUnits: Decimal | null = null;
+  let uniqueTotal: Decimal | null = null;
+  const type = def.aggregation_type;
+  if (type === 'count_agg') {
+    for (const [g, p] of period) exact.set(g, Decimal.fromInt(p.count));
+  } else if (type === 'sum_agg' && !def.recurring) {
+    for (const [g, p] of period) exact.set(g, p.sum);
+  } else if (type === 'sum_agg' || type === 'weighted_sum_agg') {
+    const totals = def.recurring ? await totalsByGroup(ctx, q) : new Map<string, Decimal>();
+    const onward = def.recurring ? await fromOnward(ctx, q, type === 'sum_agg' ? to : from) : new Map();
+    const groups = new Set([...period.keys(), ...totals.keys()]);
+    for (const g of groups) {
+      const p = period.get(g) ?? new Partial();
+      if (type === 'sum_agg') {
+        // Everything before the period's end: the all-time total less what came at or after it.
+        exact.set(
+          g,
+          (totals.get(g) ?? Decimal.ZERO).sub((onward.get(g) as Partial | undefined)?.sum ?? Decimal.ZERO),
+        );
+      } else {
+        const level0 = def.recurring
+          ? (totals.get(g) ?? Decimal.ZERO).sub((onward.get(g) as Partial | undefined)?.sum ?? Decimal.ZERO)
+          : Decimal.ZERO;
+        exact.set(g, weightedAverage(level0, p.sum, p.sumDt, from, to));
+      }
+    }
+  } else if (type === 'max_agg') {
+    for (const [g, p] of period) exact.set(g, p.max ?? Decimal.ZERO);
+  } else if (type === 'latest_agg') {
+    for (const [g, p] of period) {
+      const v = p.latestValue ?? Decimal.ZERO;
+      exact.set(g, v.isNegative() ? Decimal.ZERO : v);
+    }
+  } else {
+    const u = await uniqueCounts(ctx, q);
+    for (const [g, n] of u.perGroup) exact.set(g, Decimal.fromInt(n));
+    uniqueTotal = Decimal.fromInt(u.total);
+    if (def.recurring) proratedUnits = u.prorated;
+  }
+
+  const groups: GroupUsage[] = [];
+  for (const g of new Set([...exact.keys(), ...period.keys()])) {
+    const e = exact.get(g) ?? Decimal.ZERO;
+    const count = period.get(g)?.count ?? 0;
+    if (count === 0 && e.isZero()) continue;
+    groups.push({
+      group: parseGroup(g),
+      exactUnits: e,
+      units: applyRounding(e, def.rounding_function, def.rounding_precision),
+      eventCount: count,
+    });
+  }
+  groups.sort((a, b) => cmp(JSON.stringify(a.group), JSON.stringify(b.group)));
+  let exactUnits: Decimal;
+  const values = groups.map((g) => g.exactUnits);
+  if (type === 'max_agg')
+    exactUnits = values.length ? values.reduce((m, v) => (v.gt(m) ? v : m)) : Decimal.ZERO;
+  else if (type === 'latest_agg') {
+    let best: Partial | null = null;
+    for (const p of period.values()) {
+      if (p.latestTs === null) continue;
+      if (
+        !best ||
+        p.latestTs > best.latestTs! ||
+        (p.latestTs === best.latestTs && (p.latestId ?? '') > (best.latestId ?? ''))
+      )
+        best = p;
+    }
+    const v = best?.latestValue ?? Decimal.ZERO;
+    exactUnits = v.isNegative() ? Decimal.ZERO : v;
+  } else if (uniqueTotal !== null) exactUnits = uniqueTotal;
+  else exactUnits = Decimal.sum(values);
+  return {
+    exactUnits,
+    units: applyRounding(exactUnits, def.rounding_function, def.rounding_precision),
+    eventCount: groups.reduce((n, g) => n + g.eventCount, 0),
+    groups,
+    proratedUnits:
+      proratedUnits === null
+        ? null
+        : applyRounding(proratedUnits, def.rounding_function, def.rounding_precision),
+  };
+}
+
+async function uniqueCounts(
+  ctx: ServiceContext,
+  q: UsageQuery,
+): Promise<{ perGroup: Map<string, number>; total: number; prorated: Decimal }> {
+  const { from, to } = q;
+  const recurring = q.metric.definition.recurring;
+  if (!recurring) {
+    const fast = await uniqueCountsInSql(ctx, q);
+    if (fast) return fast;
+  }
+  let query = ctx.db
+    .selectFrom('usage_unique_values')
+    .select([
+      'customer_key',
+      'grp',
+      'value',
+      'first_ts',
+      'last_ts',
+      'last_change_ts',
+      'present_since',
+      'intervals',
+    ])
+    .where('organization_id', '=', ctx.organizationId)
+    .where('metric_id', '=', q.metric.id)
+    .where('customer_key', 'in', q.customerKeys)
+    .where('first_ts', '<', to);
+  query = recurring
+    ? query.where((eb) => eb.or([eb('present_since', 'is not', null), eb('last_change_ts', '>', from)]))
+    : query.where('last_ts', '>=', from);
+  const rows = await query.execute();
+  const perGroup = new Map<string, Set<string>>();
+  const all = new Set<string>();
+  let presentMs = 0n;
+  for (const r of rows) {
+    if (!groupMatches(r.grp, q.filters)) continue;
+    let counted: boolean;
+    if (recurring) {
+      const p = presence(stateOf(r as UniqueRow), from, to);
+      counted = p.present;
+      presentMs += BigInt(p.ms);
+    } else {
+      const s = { firstTs: Number(r.first_ts), lastTs: Number(r.last_ts) };
+      counted = addedWithin(s, from, to) ?? (await hasAddWithin(ctx, q, r.customer_key, r.grp, r.value));
+    }
+    if (!counted) continue;
+    let set = perGroup.get(r.grp);
+    if (!set) {
+      set = new Set();
+      perGroup.set(r.grp, set);
+    }
+    set.add(r.value);
+    all.add(r.value);
+  }
+  const span = BigInt(Math.max(1, to - from));
+  return {
+    perGroup: new Map([...perGroup].map(([g, s]) => [g, s.size])),
+    total: all.size,
+    prorated: Decimal.of(presentMs)
+      .div(Decimal.of(span), WEIGHTED_SCALE_FOR_PRORATION, 'half_up')
+      .normalize(),
+  };
+}
+
+const WEIGHTED_SCALE_FOR_PRORATION = 20;
+
+/**
+ * Non-recurring counts without reading each value: a value whose first add is in the period,
+ * or whose last add is, was added in it. Only values first added before the period and last
+ * after it need their events checked; when one of those turns out to count, the caller takes
+ * the value-by-value path so that distinct totals stay exact.
+ */
+async function uniqueCountsInSql(
+  ctx: ServiceContext,
+  q: UsageQuery,
+): Promise<{ perGroup: Map<string, number>; total: number; prorated: Decimal } | null> {
+  const base = () =>
+    ctx.db
+      .selectFrom('usage_unique_values')
+      .where('organization_id', '=', ctx.organizationId)
+      .where('metric_id', '=', q.metric.id)
+      .where('customer_key', 'in', q.customerKeys)
+      .where('first_ts', '<', q.to)
+      .where('last_ts', '>=', q.from);
+  const ambiguous = await base()
+    .select(['customer_key', 'grp', 'value'])
+    .where('first_ts', '<', q.from)
+    .where('last_ts', '>=', q.to)
+    .execute();
+  for (const a of ambiguous) {
+    if (groupMatches(a.grp, q.filters) && (await hasAddWithin(ctx, q, a.customer_key, a.grp, a.value)))
+      return null;
+  }
+  const definite = () =>
+    base().where((eb) => eb.or([eb('first_ts', '>=', q.from), eb('last_ts', '<', q.to)]));
+  const groups = await definite()
+    .select(['grp', sql<number>`count(*)`.as('n')])
+    .groupBy('grp')
+    .execute();
+  const perGroup = new Map<string, number>();
+  const selected: string[] = [];
+  for (const g of groups) {
+    if (!groupMatches(g.grp, q.filters)) continue;
+    perGroup.set(g.grp, Number(g.n));
+    selected.push(g.grp);
+  }
+  let total = 0;
+  if (selected.length === 1) total = perGroup.get(selected[0]!)!;
+  else if (selected.length > 1) {
+    const row = await definite()
+      .where('grp', 'in', selected)
+      .select(sql<number>`count(distinct value)`.as('n'))
+      .executeTakeFirstOrThrow();
+    total = Number(row.n);
+  }
+  return { perGroup, total, prorated: Decimal.ZERO };
+}
+
+async function hasAddWithin(
+  ctx: ServiceContext,
+  q: UsageQuery,
+  customerKey: string,
+  grp: string,
+  value: string,
+): Promise<boolean> {
+  const row = await ctx.db
+    .selectFrom('usage_events')
+    .select('id')
+    .where('organization_id', '=', ctx.organizationId)
+    .where('customer_key', '=', customerKey)
+    .where('code', '=', q.metric.code)
+    .where('unique_value', '=', value)
+    .where((eb) => inTimeRange(eb, q.from, q.to))
+    .where('metric_id', '=', q.metric.id)
+    .where('grp', '=', grp)
+    .where('operation', '=', 'add')
+    .limit(1)
+    .executeTakeFirst();
+  return row !== undefined;
+}
+
+/**
+ * Each event's value in [from, to), in time order: for charges that look at single events
+ * (a percentage fee with a per-transaction minimum or maximum).
+ */
+export async function eventValues(
+  ctx: ServiceContext,
+  q: UsageQuery,
+): Promise<Array<{ id: string; timestamp: number; value: Decimal | null; group: Record<string, string> }>> {
+  const rows = await ctx.db
+    .selectFrom('usage_events')
+    .select(['id', 'timestamp', 'value', 'grp'])
+    .where('organization_id', '=', ctx.organizationId)
+    .where('customer_key', 'in', q.customerKeys)
+    .where('code', '=', q.metric.code)
+    .where((eb) => inTimeRange(eb, q.from, q.to))
+    .where('metric_id', '=', q.metric.id)
+    .where('value_error', 'is', null)
+    .orderBy('timestamp')
+    .orderBy('id')
+    .execute();
+  return rows
+    .filter((r) => groupMatches(r.grp, q.filters))
+    .map((r) => ({
+      id: r.id,
+      timestamp: Number(r.timestamp),
+      value: r.value === null ? null : Decimal.parse(r.value),
+      group: parseGroup(r.grp),
+    }));
+}

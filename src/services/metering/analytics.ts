@@ -1,0 +1,327 @@
+import { sql, type SelectQueryBuilder } from 'kysely';
+import type { Database } from '../../db/schema.js';
+import { Decimal } from '../../domain/decimal.js';
+import { validation } from '../../domain/errors.js';
+import { toIso } from '../../domain/time.js';
+import type { ServiceContext } from '../context.js';
+import { findCustomer } from '../customers.js';
+import { customerKeysFor } from './events.js';
+import type { ServiceCostView } from './ingest.js';
+import { ensureSqlFunctions } from './sql-functions.js';
+import { inTimeRange } from './time-range.js';
+
+/**
+ * Usage and cost analytics over the events of a window: totals and breakdowns, computed in
+ * SQL with exact decimal sums (`dec_sum`). Days are UTC calendar days.
+ */
+
+export const GROUP_BYS = ['customer', 'metric', 'agent', 'model', 'provider', 'day'] as const;
+export type GroupBy = (typeof GROUP_BYS)[number];
+
+export interface Totals {
+  event_count: number;
+  units: string;
+  input_tokens: number;
+  output_tokens: number;
+  total_tokens: number;
+  cost: string;
+  cost_cents: number;
+  cost_currency: 'USD';
+  /** Events with a model or services whose cost is not known yet. */
+  unpriced_event_count: number;
+}
+
+export interface BreakdownRow extends Totals {
+  key: string | null;
+  label: string | null;
+}
+
+interface Filter {
+  from: number;
+  to: number;
+  customerKeys?: string[];
+  agent_code?: string;
+}
+
+type Q = SelectQueryBuilder<Database, 'usage_events', object>;
+
+function base(ctx: ServiceContext, f: Filter): Q {
+  let q = ctx.db
+    .selectFrom('usage_events')
+    .where('organization_id', '=', ctx.organizationId)
+    .where((eb) => inTimeRange(eb, f.from, f.to)) as unknown as Q;
+  if (f.customerKeys) q = q.where('customer_key', 'in', f.customerKeys);
+  if (f.agent_code) q = q.where('agent_code', '=', f.agent_code);
+  return q;
+}
+
+interface RawAgg {
+  k: string | number | null;
+  event_count: number | string;
+  units: string | null;
+  input_tokens: number | string | null;
+  output_tokens: number | string | null;
+  cost: string | null;
+  unpriced: number | string | null;
+}
+
+const AGG = [
+  sql<number>`count(*)`.as('event_count'),
+  sql<string>`dec_sum(coalesce(value, quantity, '1'))`.as('units'),
+  sql<number>`sum(coalesce(input_tokens, 0))`.as('input_tokens'),
+  sql<number>`sum(coalesce(output_tokens, 0))`.as('output_tokens'),
+  sql<string>`dec_sum(cost)`.as('cost'),
+  sql<number>`sum(case when cost_status in ('NEEDS_COST_BACKFILL', 'MISSING_VOLUME_DATA') then 1 else 0 end)`.as(
+    'unpriced',
+  ),
+];
+
+function totalsOf(r: Omit<RawAgg, 'k'> | undefined, extraTokens = { input: 0, output: 0 }): Totals {
+  const cost = Decimal.parse(r?.cost ?? '0');
+  const input = Number(r?.input_tokens ?? 0) + extraTokens.input;
+  const output = Number(r?.output_tokens ?? 0) + extraTokens.output;
+  return {
+    event_count: Number(r?.event_count ?? 0),
+    units: Decimal.parse(r?.units ?? '0').toString(),
+    input_tokens: input,
+    output_tokens: output,
+    total_tokens: input + output,
+    cost: cost.toString(),
+    cost_cents: cost.round(2, 'half_up').toMinorNumber(2),
+    cost_currency: 'USD',
+    unpriced_event_count: Number(r?.unpriced ?? 0),
+  };
+}
+
+const KEY_SQL: Record<Exclude<GroupBy, 'model' | 'provider'>, ReturnType<typeof sql>> = {
+  customer: sql`customer_key`,
+  metric: sql`code`,
+  agent: sql`agent_code`,
+  day: sql`timestamp / 86400000`,
+};
+
+/** Tokens of multi-service events live in their services; they are added per service here. */
+async function serviceTokens(ctx: ServiceContext, f: Filter) {
+  const rows = await base(ctx, f)
+    .select(['services', 'customer_key', 'code', 'agent_code', 'timestamp'])
+    .where('services', 'is not', null)
+    .execute();
+  return rows.map((r) => ({ ...r, services: JSON.parse(r.services!) as ServiceCostView[] }));
+}
+
+async function breakdown(ctx: ServiceContext, f: Filter, by: GroupBy): Promise<BreakdownRow[]> {
+  const services = await serviceTokens(ctx, f);
+  if (by === 'model' || by === 'provider') {
+    // Single-service events by their model; multi-service events count once per service.
+    const rows = (await base(ctx, f)
+      .select(sql<string>`${sql.ref(by)}`.as('k'))
+      .select(AGG)
+      .where('services', 'is', null)
+      .groupBy(by)
+      .execute()) as unknown as RawAgg[];
+    const out = new Map<
+      string | null,
+      { agg: RawAgg; input: number; output: number; cost: Decimal; events: number; unpriced: number }
+    >();
+    for (const r of rows)
+      out.set(r.k === null ? null : String(r.k), {
+        agg: r,
+        input: 0,
+        output: 0,
+        cost: Decimal.ZERO,
+        events: 0,
+        unpriced: 0,
+      });
+    for (const e of services) {
+      for (const s of e.services) {
+        const k = by === 'model' ? s.model : s.provider.toLowerCase();
+        let o = out.get(k);
+        if (!o) {
+          o = {
+            agg: { k, event_count: 0, units: '0', input_tokens: 0, output_tokens: 0, cost: '0', unpriced: 0 },
+            input: 0,
+            output: 0,
+            cost: Decimal.ZERO,
+            events: 0,
+            unpriced: 0,
+          };
+          out.set(k, o);
+        }
+        o.input += s.input_tokens ?? 0;
+        o.output += s.output_tokens ?? 0;
+        o.events++;
+        if (s.cost) o.cost = o.cost.add(Decimal.parse(s.cost));
+        else o.unpriced++;
+      }
+    }
+    return [...out.entries()].map(([k, o]) => {
+      const t = totalsOf(
+        {
+          ...o.agg,
+          event_count: Number(o.agg.event_count) + o.events,
+          cost: Decimal.parse(o.agg.cost ?? '0')
+            .add(o.cost)
+            .toString(),
+          unpriced: Number(o.agg.unpriced ?? 0) + o.unpriced,
+        },
+        { input: o.input, output: o.output },
+      );
+      return { key: k, label: k ?? (by === 'model' ? '(no model)' : '(no provider)'), ...t };
+    });
+  }
+  const rows = (await base(ctx, f)
+    .select(KEY_SQL[by].as('k'))
+    .select(AGG)
+    .groupBy(sql`1`)
+    .execute()) as unknown as RawAgg[];
+  const extra = new Map<string, { input: number; output: number }>();
+  for (const e of services) {
+    const k =
+      by === 'customer'
+        ? e.customer_key
+        : by === 'metric'
+          ? e.code
+          : by === 'agent'
+            ? (e.agent_code ?? '')
+            : String(Math.floor(Number(e.timestamp) / 86_400_000));
+    const t = extra.get(k) ?? { input: 0, output: 0 };
+    for (const s of e.services) {
+      t.input += s.input_tokens ?? 0;
+      t.output += s.output_tokens ?? 0;
+    }
+    extra.set(k, t);
+  }
+  const labels =
+    by === 'customer'
+      ? await customerLabels(
+          ctx,
+          rows.map((r) => String(r.k)),
+        )
+      : new Map<string, string>();
+  return rows.map((r) => {
+    const raw = r.k === null ? null : String(r.k);
+    const key = by === 'day' && raw !== null ? toIso(Number(raw) * 86_400_000).slice(0, 10) : raw;
+    const t = totalsOf(r, extra.get(by === 'agent' ? (raw ?? '') : (raw ?? '')));
+    return { key, label: by === 'customer' ? (labels.get(raw ?? '') ?? raw) : key, ...t };
+  });
+}
+
+async function customerLabels(ctx: ServiceContext, keys: string[]): Promise<Map<string, string>> {
+  const out = new Map<string, string>();
+  if (keys.length === 0) return out;
+  const rows = await ctx.db
+    .selectFrom('customers')
+    .select(['id', 'external_id', 'name', 'legal_name', 'email'])
+    .where('organization_id', '=', ctx.organizationId)
+    .where((eb) => eb.or([eb('id', 'in', keys), eb('external_id', 'in', keys)]))
+    .execute();
+  for (const c of rows) {
+    const label = c.name ?? c.legal_name ?? c.external_id ?? c.email ?? c.id;
+    out.set(c.id, label);
+    if (c.external_id) out.set(c.external_id, label);
+  }
+  return out;
+}
+
+async function totals(ctx: ServiceContext, f: Filter): Promise<Totals> {
+  const r = (await base(ctx, f).select(AGG).executeTakeFirst()) as unknown as RawAgg | undefined;
+  const services = await serviceTokens(ctx, f);
+  let input = 0;
+  let output = 0;
+  for (const e of services)
+    for (const s of e.services) {
+      input += s.input_tokens ?? 0;
+      output += s.output_tokens ?? 0;
+    }
+  return totalsOf(r, { input, output });
+}
+
+function checkRange(from: number, to: number): void {
+  if (from >= to) throw validation('to', `must be after from (${toIso(from)})`);
+}
+
+export async function getUsageAnalytics(
+  ctx: ServiceContext,
+  input: { from: number; to: number; group_by?: GroupBy; customer_id?: string; agent_code?: string },
+): Promise<{
+  from: string;
+  to: string;
+  group_by: GroupBy | null;
+  totals: Totals;
+  breakdown: BreakdownRow[];
+}> {
+  checkRange(input.from, input.to);
+  ensureSqlFunctions(ctx);
+  const f: Filter = {
+    from: input.from,
+    to: input.to,
+    customerKeys: input.customer_id ? await customerKeysFor(ctx, input.customer_id) : undefined,
+    agent_code: input.agent_code,
+  };
+  const rows = input.group_by ? await breakdown(ctx, f, input.group_by) : [];
+  rows.sort((a, b) =>
+    input.group_by === 'day'
+      ? String(a.key).localeCompare(String(b.key))
+      : Decimal.parse(b.cost).cmp(a.cost) || b.event_count - a.event_count,
+  );
+  return {
+    from: toIso(input.from),
+    to: toIso(input.to),
+    group_by: input.group_by ?? null,
+    totals: await totals(ctx, f),
+    breakdown: rows,
+  };
+}
+
+export async function getCostMetrics(
+  ctx: ServiceContext,
+  input: {
+    from: number;
+    to: number;
+    customer_id?: string;
+    agent_code?: string;
+    include_prior_window?: boolean;
+  },
+) {
+  checkRange(input.from, input.to);
+  ensureSqlFunctions(ctx);
+  const customer = input.customer_id ? await findCustomer(ctx, input.customer_id) : undefined;
+  const keys = input.customer_id ? await customerKeysFor(ctx, input.customer_id) : undefined;
+  const f: Filter = { from: input.from, to: input.to, customerKeys: keys, agent_code: input.agent_code };
+  const byCost = (a: BreakdownRow, b: BreakdownRow) =>
+    Decimal.parse(b.cost).cmp(a.cost) || b.event_count - a.event_count;
+  const current = await totals(ctx, f);
+  const result = {
+    from: toIso(input.from),
+    to: toIso(input.to),
+    customer_id: customer?.id ?? null,
+    agent_code: input.agent_code ?? null,
+    totals: current,
+    by_day: (await breakdown(ctx, f, 'day')).sort((a, b) => String(a.key).localeCompare(String(b.key))),
+    by_agent: (await breakdown(ctx, f, 'agent')).sort(byCost),
+    by_customer: (await breakdown(ctx, f, 'customer')).sort(byCost),
+    by_metric: (await breakdown(ctx, f, 'metric')).sort(byCost),
+    by_model: (await breakdown(ctx, f, 'model')).sort(byCost),
+    prior: null as null | {
+      from: string;
+      to: string;
+      totals: Totals;
+      cost_change: string;
+      cost_change_percent: string | null;
+    },
+  };
+  if (input.include_prior_window) {
+    const span = input.to - input.from;
+    const prior = await totals(ctx, { ...f, from: input.from - span, to: input.from });
+    const delta = Decimal.parse(current.cost).sub(prior.cost);
+    const priorCost = Decimal.parse(prior.cost);
+    result.prior = {
+      from: toIso(input.from - span),
+      to: toIso(input.from),
+      totals: prior,
+      cost_change: delta.toString(),
+      cost_change_percent: priorCost.isZero() ? null : delta.mul(100).div(priorCost, 2, 'half_up').toFixed(2),
+    };
+  }
+  return result;
+}

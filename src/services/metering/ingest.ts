@@ -1,0 +1,596 @@
+import { createHash } from 'node:crypto';
+import { sql } from 'kysely';
+import type { UsageEventsTable } from '../../db/schema.js';
+import {
+  combineServiceCosts,
+  costOf,
+  priceKey,
+  type CostStatus,
+  type ServiceCost,
+} from '../../domain/cost.js';
+import { Decimal } from '../../domain/decimal.js';
+import type { ErrorBody } from '../../domain/errors.js';
+import { newId } from '../../domain/ids.js';
+import { bucketOf, contributionOf, groupOf } from '../../domain/usage.js';
+import { recordActivity } from '../activity.js';
+import type { ServiceContext } from '../context.js';
+import { applyContributions, type Contribution } from './aggregates.js';
+import { resolvePrices } from './catalog.js';
+import { metricRecord, metricsByCode } from './metrics.js';
+import { prepared, sqliteHandle } from './raw.js';
+
+/**
+ * Recording usage events. One pass per batch: every record is validated by the operation,
+ * references (customers, metrics, prices) are resolved once for the batch, rows are inserted
+ * with ON CONFLICT DO NOTHING on (organization, transaction_id), and the aggregates of the
+ * stored events are updated in the same transaction. A retried transaction_id returns the
+ * stored event; nothing valid is lost because a neighbour is bad.
+ */
+
+export interface ServiceInput {
+  model: string;
+  provider: string;
+  input_tokens?: number;
+  output_tokens?: number;
+  quantity?: Decimal;
+}
+
+export interface UsageEventInput {
+  transaction_id: string;
+  customer_id: string;
+  code: string;
+  timestamp?: number;
+  properties?: Record<string, unknown>;
+  metadata?: Record<string, string>;
+  agent_code?: string;
+  model?: string;
+  provider?: string;
+  input_tokens?: number;
+  output_tokens?: number;
+  quantity?: Decimal;
+  services?: ServiceInput[];
+}
+
+/** A record as the operation hands it over: validated, or the reason it is not. */
+export type IncomingRecord =
+  | { index: number; input: UsageEventInput }
+  | { index: number; error: ErrorBody; transactionId: string | null };
+
+export type EventFlag = 'UNKNOWN_METRIC' | 'UNKNOWN_CUSTOMER' | 'INVALID_VALUE' | CostStatus;
+
+export interface ServiceCostView {
+  model: string;
+  provider: string;
+  input_tokens: number | null;
+  output_tokens: number | null;
+  quantity: string | null;
+  cost: string | null;
+  cost_status: CostStatus;
+}
+
+export type RecordOutcome =
+  | {
+      index: number;
+      ok: true;
+      duplicate: boolean;
+      row: UsageEventsTable;
+      flags: EventFlag[];
+    }
+  | { index: number; ok: false; transaction_id: string | null; error: ErrorBody };
+
+interface StoredService extends ServiceCostView {
+  price_id: string | null;
+}
+
+/** A copy of a free-form JSON value with every object's keys in sorted order. */
+function sortDeep(v: unknown): unknown {
+  if (v === null || typeof v !== 'object') return v;
+  if (Array.isArray(v)) return v.map(sortDeep);
+  const out: Record<string, unknown> = {};
+  for (const k of Object.keys(v).sort()) out[k] = sortDeep((v as Record<string, unknown>)[k]);
+  return out;
+}
+
+/** True when the keys are already sorted and no value is an object (the common case). */
+function flatAndSorted(o: Record<string, unknown> | undefined): boolean {
+  if (!o) return true;
+  let prev = '';
+  for (const k in o) {
+    if (k < prev) return false;
+    const v = o[k];
+    if (v !== null && typeof v === 'object') return false;
+    prev = k;
+  }
+  return true;
+}
+
+/**
+ * The hash of what the caller sent: equal payloads hash alike. The validated input has its
+ * fields in schema order; only the free-form maps (properties, metadata) can arrive in any key
+ * order, so they are put in sorted order — copied only when they are not already.
+ */
+export function payloadHash(input: UsageEventInput): string {
+  const canonical =
+    flatAndSorted(input.properties) && flatAndSorted(input.metadata)
+      ? input
+      : { ...input, properties: sortDeep(input.properties), metadata: sortDeep(input.metadata) };
+  return createHash('sha1').update(JSON.stringify(canonical)).digest('base64url');
+}
+
+export function eventFlags(row: UsageEventsTable, customerKnown: boolean): EventFlag[] {
+  const flags: EventFlag[] = [];
+  if (row.metric_id === null) flags.push('UNKNOWN_METRIC');
+  if (!customerKnown) flags.push('UNKNOWN_CUSTOMER');
+  if (row.value_error) flags.push('INVALID_VALUE');
+  if (row.cost_status && row.cost_status !== 'PROCESSED') flags.push(row.cost_status as CostStatus);
+  return flags;
+}
+
+const INSERT_COLUMNS = [
+  'id',
+  'organization_id',
+  'transaction_id',
+  'payload_hash',
+  'code',
+  'metric_id',
+  'customer_ref',
+  'customer_id',
+  'customer_key',
+  'external_subscription_id',
+  'timestamp',
+  'hour',
+  'properties',
+  'metadata',
+  'agent_code',
+  'provider',
+  'model',
+  'input_tokens',
+  'output_tokens',
+  'quantity',
+  'services',
+  'cost',
+  'cost_status',
+  'value',
+  'value_error',
+  'grp',
+  'unique_value',
+  'operation',
+  'created_at',
+] as const satisfies readonly (keyof UsageEventsTable)[];
+
+const PG_TYPES: Record<(typeof INSERT_COLUMNS)[number], string> = {
+  id: 'text',
+  organization_id: 'text',
+  transaction_id: 'text',
+  payload_hash: 'text',
+  code: 'text',
+  metric_id: 'text',
+  customer_ref: 'text',
+  customer_id: 'text',
+  customer_key: 'text',
+  external_subscription_id: 'text',
+  timestamp: 'bigint',
+  hour: 'bigint',
+  properties: 'text',
+  metadata: 'text',
+  agent_code: 'text',
+  provider: 'text',
+  model: 'text',
+  input_tokens: 'bigint',
+  output_tokens: 'bigint',
+  quantity: 'text',
+  services: 'text',
+  cost: 'text',
+  cost_status: 'text',
+  value: 'text',
+  value_error: 'text',
+  grp: 'text',
+  unique_value: 'text',
+  operation: 'text',
+  created_at: 'bigint',
+};
+
+/** Resolves customer references (Billfold id or external_id) to live customers' ids. */
+async function resolveCustomerRefs(ctx: ServiceContext, refs: string[]): Promise<Map<string, string>> {
+  const out = new Map<string, string>();
+  if (refs.length === 0) return out;
+  const rows = await ctx.db
+    .selectFrom('customers')
+    .select(['id', 'external_id'])
+    .where('organization_id', '=', ctx.organizationId)
+    .where('deleted_at', 'is', null)
+    .where((eb) => eb.or([eb('id', 'in', refs), eb('external_id', 'in', refs)]))
+    .execute();
+  for (const r of rows) if (r.external_id !== null) out.set(r.external_id, r.id);
+  // An id wins over an external_id that happens to equal it.
+  for (const r of rows) out.set(r.id, r.id);
+  return out;
+}
+
+/** Prices every service of every record; the map is keyed by provider/model. */
+function priceServices(
+  input: UsageEventInput,
+  prices: Map<string, import('../../domain/cost.js').Price | null>,
+): { cost: Decimal | null; status: CostStatus | null; services: StoredService[] | null } {
+  if (input.services) {
+    const services: StoredService[] = [];
+    const costs: ServiceCost[] = [];
+    for (const s of input.services) {
+      const c = costOf(prices.get(priceKey(s.provider, s.model)) ?? null, s);
+      costs.push(c);
+      services.push({
+        model: s.model,
+        provider: s.provider,
+        input_tokens: s.input_tokens ?? null,
+        output_tokens: s.output_tokens ?? null,
+        quantity: s.quantity?.toString() ?? null,
+        cost: c.cost?.toString() ?? null,
+        cost_status: c.status,
+        price_id: c.priceId,
+      });
+    }
+    const total = combineServiceCosts(costs);
+    return { cost: total.cost, status: total.status, services };
+  }
+  if (input.model && input.provider) {
+    const c = costOf(prices.get(priceKey(input.provider, input.model)) ?? null, input);
+    return { cost: c.cost, status: c.status, services: null };
+  }
+  return { cost: null, status: null, services: null };
+}
+
+/** The columns a batch reply and the duplicate check read from an already stored event. */
+const REPLY_COLUMNS = [
+  'id',
+  'transaction_id',
+  'payload_hash',
+  'timestamp',
+  'cost',
+  'cost_status',
+  'services',
+  'customer_id',
+  'customer_ref',
+  'customer_key',
+  'metric_id',
+  'value_error',
+] as const satisfies readonly (keyof UsageEventsTable)[];
+
+/** The rest of a stored event a batch reply does not read. */
+const REPLY_PLACEHOLDER: Omit<UsageEventsTable, (typeof REPLY_COLUMNS)[number]> = {
+  organization_id: '',
+  code: '',
+  external_subscription_id: null,
+  hour: 0,
+  properties: '{}',
+  metadata: '{}',
+  agent_code: null,
+  provider: null,
+  model: null,
+  input_tokens: null,
+  output_tokens: null,
+  quantity: null,
+  value: null,
+  grp: '',
+  unique_value: null,
+  operation: null,
+  created_at: 0,
+};
+
+/**
+ * `fullRows`: return already-stored events with every field (record_usage shows the whole
+ * event); a batch reply needs only ids, costs and flags.
+ */
+export async function recordEvents(
+  ctx: ServiceContext,
+  records: IncomingRecord[],
+  options: { fullRows?: boolean } = {},
+): Promise<RecordOutcome[]> {
+  const now = ctx.now();
+  const outcomes: RecordOutcome[] = new Array(records.length);
+  const valid: Array<{ index: number; input: UsageEventInput; hash: string }> = [];
+  const firstByTxn = new Map<string, { index: number; hash: string }>();
+  const repeats: Array<{ index: number; input: UsageEventInput; hash: string; first: number }> = [];
+  records.forEach((r, i) => {
+    if ('error' in r) {
+      outcomes[i] = { index: r.index, ok: false, transaction_id: r.transactionId, error: r.error };
+      return;
+    }
+    const hash = payloadHash(r.input);
+    const first = firstByTxn.get(r.input.transaction_id);
+    if (first) {
+      repeats.push({ index: i, input: r.input, hash, first: first.index });
+      return;
+    }
+    firstByTxn.set(r.input.transaction_id, { index: i, hash });
+    valid.push({ index: i, input: r.input, hash });
+  });
+
+  // A batch sent again is common (a retry after a timeout): find what is already stored first,
+  // and validate, price and insert only the new events.
+  const lookup = async (txns: string[]): Promise<Map<string, UsageEventsTable>> => {
+    const found = options.fullRows
+      ? await storedByTransactionId(ctx, txns, INSERT_COLUMNS)
+      : (await storedByTransactionId(ctx, txns, REPLY_COLUMNS)).map(
+          (r) => ({ ...REPLY_PLACEHOLDER, ...r }) as UsageEventsTable,
+        );
+    return new Map(found.map((e) => [e.transaction_id, e]));
+  };
+  const stored = valid.length ? await lookup(valid.map((v) => v.input.transaction_id)) : new Map();
+  const fresh = valid.filter((v) => !stored.has(v.input.transaction_id));
+
+  const customers = await resolveCustomerRefs(ctx, [...new Set(valid.map((v) => v.input.customer_id))]);
+  const metricRows = await metricsByCode(ctx, [...new Set(fresh.map((v) => v.input.code))]);
+  const metrics = new Map([...metricRows].map(([code, row]) => [code, metricRecord(row)]));
+  const pairs: Array<{ provider: string; model: string }> = [];
+  for (const { input } of fresh) {
+    if (input.services) for (const s of input.services) pairs.push(s);
+    else if (input.model && input.provider) pairs.push({ provider: input.provider, model: input.model });
+  }
+  const prices = pairs.length ? await resolvePrices(ctx, pairs) : new Map();
+
+  const rows: UsageEventsTable[] = [];
+  const rowByIndex = new Map<number, UsageEventsTable>();
+  for (const { index, input, hash } of fresh) {
+    const ts = input.timestamp ?? now;
+    const properties = input.properties ?? {};
+    const metric = metrics.get(input.code);
+    const contribution = metric ? contributionOf(metric.definition, properties, ts) : null;
+    const customerId = customers.get(input.customer_id) ?? null;
+    const priced = priceServices(input, prices);
+    const row: UsageEventsTable = {
+      id: newId('event', now),
+      organization_id: ctx.organizationId,
+      transaction_id: input.transaction_id,
+      payload_hash: hash,
+      code: input.code,
+      metric_id: metric?.id ?? null,
+      customer_ref: input.customer_id,
+      customer_id: customerId,
+      customer_key: customerId ?? input.customer_id,
+      external_subscription_id: null,
+      timestamp: ts,
+      hour: bucketOf(ts),
+      properties: JSON.stringify(properties),
+      metadata: JSON.stringify(input.metadata ?? {}),
+      agent_code: input.agent_code ?? null,
+      provider: input.services ? null : (input.provider ?? null),
+      model: input.services ? null : (input.model ?? null),
+      input_tokens: input.services ? null : (input.input_tokens ?? null),
+      output_tokens: input.services ? null : (input.output_tokens ?? null),
+      quantity: input.quantity?.toString() ?? null,
+      services: priced.services ? JSON.stringify(priced.services) : null,
+      cost: priced.cost?.toString() ?? null,
+      cost_status: priced.status,
+      value: contribution?.value?.toString() ?? null,
+      value_error: contribution?.error ?? null,
+      grp: metric ? groupOf(metric.definition.filters, properties) : '',
+      unique_value: contribution?.uniqueValue ?? null,
+      operation: contribution?.operation ?? null,
+      created_at: now,
+    };
+    rows.push(row);
+    rowByIndex.set(index, row);
+  }
+
+  const inserted = await insertRows(ctx, rows);
+
+  // Stored by a concurrent request between the lookup and the insert.
+  const raced = rows.filter((r) => !inserted.has(r.transaction_id)).map((r) => r.transaction_id);
+  if (raced.length) for (const [txn, e] of await lookup(raced)) stored.set(txn, e);
+
+  const byMetric = new Map<string, Contribution[]>();
+  for (const { index, input, hash } of valid) {
+    const row = rowByIndex.get(index);
+    if (row && inserted.has(row.transaction_id)) {
+      outcomes[index] = {
+        index: records[index]!.index,
+        ok: true,
+        duplicate: false,
+        row,
+        flags: eventFlags(row, row.customer_id !== null),
+      };
+      if (row.metric_id && !row.value_error) {
+        let list = byMetric.get(row.metric_id);
+        if (!list) {
+          list = [];
+          byMetric.set(row.metric_id, list);
+        }
+        list.push({
+          customerKey: row.customer_key,
+          grp: row.grp,
+          ts: row.timestamp,
+          id: row.id,
+          value: row.value === null ? null : Decimal.parse(row.value),
+          uniqueValue: row.unique_value,
+          operation: row.operation as 'add' | 'remove' | null,
+        });
+      }
+      continue;
+    }
+    const existing = stored.get(input.transaction_id);
+    outcomes[index] = existing
+      ? sameOrConflict(records[index]!.index, input.transaction_id, hash, existing, customers)
+      : {
+          index: records[index]!.index,
+          ok: false,
+          transaction_id: input.transaction_id,
+          error: {
+            code: 'INTERNAL_ERROR',
+            message: `transaction_id '${input.transaction_id}' could not be stored; retry`,
+            details: { retryable: true },
+          },
+        };
+  }
+  for (const r of repeats) {
+    const firstOutcome = outcomes[r.first]!;
+    const firstHash = valid.find((v) => v.index === r.first)!.hash;
+    outcomes[r.index] =
+      firstOutcome.ok && firstHash === r.hash
+        ? {
+            index: records[r.index]!.index,
+            ok: true,
+            duplicate: true,
+            row: firstOutcome.row,
+            flags: firstOutcome.flags,
+          }
+        : conflictOutcome(
+            records[r.index]!.index,
+            r.input.transaction_id,
+            firstOutcome.ok ? firstOutcome.row.id : null,
+          );
+  }
+
+  for (const [metricId, items] of byMetric) {
+    const metric = [...metrics.values()].find((m) => m.id === metricId)!;
+    await applyContributions(ctx, metric, items);
+  }
+
+  const created = inserted.size;
+  if (created > 0) {
+    const createdRows = rows.filter((r) => inserted.has(r.transaction_id));
+    const first = createdRows[0]!;
+    const oneCustomer = createdRows.every((r) => r.customer_key === first.customer_key);
+    await recordActivity(ctx, {
+      type: 'usage_events.recorded',
+      resourceType: 'usage_event',
+      resourceId: first.id,
+      // Attributed to a customer only when the whole call was about one.
+      customerId: oneCustomer ? first.customer_id : null,
+      externalCustomerId: oneCustomer ? first.customer_ref : null,
+      changes: {
+        first_event_id: first.id,
+        created,
+        duplicates: outcomes.filter((o) => o.ok && o.duplicate).length,
+        failed: outcomes.filter((o) => !o.ok).length,
+        codes: [...new Set(rows.filter((r) => inserted.has(r.transaction_id)).map((r) => r.code))].slice(
+          0,
+          20,
+        ),
+      },
+    });
+  }
+  return outcomes;
+}
+
+function conflictOutcome(index: number, transactionId: string, existingId: string | null): RecordOutcome {
+  return {
+    index,
+    ok: false,
+    transaction_id: transactionId,
+    error: {
+      code: 'CONFLICT',
+      message: `transaction_id: '${transactionId}' was already used${existingId ? ` by event ${existingId}` : ''} with a different payload`,
+      details: {
+        field: 'transaction_id',
+        value: transactionId,
+        ...(existingId ? { event_id: existingId } : {}),
+      },
+      hint: 'A retry must resend exactly the same event; a new event needs a new transaction_id.',
+    },
+  };
+}
+
+function sameOrConflict(
+  index: number,
+  transactionId: string,
+  hash: string,
+  existing: UsageEventsTable,
+  customers: Map<string, string>,
+): RecordOutcome {
+  if (existing.payload_hash !== hash) return conflictOutcome(index, transactionId, existing.id);
+  const known = existing.customer_id !== null || customers.has(existing.customer_ref);
+  return { index, ok: true, duplicate: true, row: existing, flags: eventFlags(existing, known) };
+}
+
+const LOOKUP_CHUNK = 100;
+
+/**
+ * Already stored events by transaction id. Not through the query builder: compiling an IN list
+ * of a thousand values costs more than the lookup. SQLite runs cached statements of up to 100
+ * placeholders; PostgreSQL takes the ids as one array.
+ */
+async function storedByTransactionId<C extends keyof UsageEventsTable>(
+  ctx: ServiceContext,
+  txns: string[],
+  columns: readonly C[],
+): Promise<Array<Pick<UsageEventsTable, C>>> {
+  const list = columns.join(', ');
+  const raw = sqliteHandle(ctx);
+  if (raw) {
+    const out: Array<Pick<UsageEventsTable, C>> = [];
+    for (let i = 0; i < txns.length; i += LOOKUP_CHUNK) {
+      const chunk = txns.slice(i, i + LOOKUP_CHUNK);
+      const stmt = prepared(
+        raw,
+        `SELECT ${list} FROM usage_events WHERE organization_id = ? AND transaction_id IN (${chunk.map(() => '?').join(',')})`,
+      );
+      out.push(...(stmt.all(ctx.organizationId, ...chunk) as Array<Pick<UsageEventsTable, C>>));
+    }
+    return out;
+  }
+  const { rows } = await sql<Pick<UsageEventsTable, C>>`
+    SELECT ${sql.raw(list)} FROM usage_events
+    WHERE organization_id = ${ctx.organizationId} AND transaction_id = ANY(${txns}::text[])`.execute(ctx.db);
+  return rows;
+}
+
+/** Inserts the rows that are new; returns the transaction ids it stored. */
+async function insertRows(ctx: ServiceContext, rows: UsageEventsTable[]): Promise<Set<string>> {
+  const inserted = new Set<string>();
+  if (rows.length === 0) return inserted;
+  const raw = sqliteHandle(ctx);
+  if (raw) {
+    const stmt = prepared(
+      raw,
+      `INSERT INTO usage_events (${INSERT_COLUMNS.join(', ')}) VALUES (${INSERT_COLUMNS.map(() => '?').join(', ')}) ON CONFLICT (organization_id, transaction_id) DO NOTHING`,
+    );
+    for (const r of rows) {
+      const res = stmt.run(
+        r.id,
+        r.organization_id,
+        r.transaction_id,
+        r.payload_hash,
+        r.code,
+        r.metric_id,
+        r.customer_ref,
+        r.customer_id,
+        r.customer_key,
+        r.external_subscription_id,
+        r.timestamp,
+        r.hour,
+        r.properties,
+        r.metadata,
+        r.agent_code,
+        r.provider,
+        r.model,
+        r.input_tokens,
+        r.output_tokens,
+        r.quantity,
+        r.services,
+        r.cost,
+        r.cost_status,
+        r.value,
+        r.value_error,
+        r.grp,
+        r.unique_value,
+        r.operation,
+        r.created_at,
+      );
+      if (res.changes > 0) inserted.add(r.transaction_id);
+    }
+    return inserted;
+  }
+  // Sorted by transaction id: two transactions inserting overlapping batches wait on each
+  // other's keys in the same order, never in a cycle.
+  const sorted = [...rows].sort((a, b) =>
+    a.transaction_id < b.transaction_id ? -1 : a.transaction_id > b.transaction_id ? 1 : 0,
+  );
+  const arrays = INSERT_COLUMNS.map((c) => sql`${sorted.map((r) => r[c])}::${sql.raw(PG_TYPES[c])}[]`);
+  const { rows: out } = await sql<{ transaction_id: string }>`
+    INSERT INTO usage_events (${sql.raw(INSERT_COLUMNS.join(', '))})
+    SELECT * FROM unnest(${sql.join(arrays)})
+    ON CONFLICT (organization_id, transaction_id) DO NOTHING
+    RETURNING transaction_id`.execute(ctx.db);
+  for (const r of out) inserted.add(r.transaction_id);
+  return inserted;
+}

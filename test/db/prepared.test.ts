@@ -1,0 +1,44 @@
+import { afterAll, beforeAll, expect, it } from 'vitest';
+import { prepared } from '../../src/db/prepared.js';
+import { describeDatabases } from '../harness/suite.js';
+
+describeDatabases('prepared queries', (t) => {
+  const byName = prepared((db, p: { org: string; name: string; limit: number }) =>
+    db
+      .selectFrom('organizations')
+      .select(['id', 'name'])
+      .where('id', '=', p.org)
+      .where('name', '=', p.name)
+      .limit(p.limit),
+  );
+  let a: { id: string };
+  let b: { id: string };
+  beforeAll(async () => {
+    a = await t.env.newOrganization(['read'], 'Prepared A');
+    b = await t.env.newOrganization(['read'], 'Prepared B');
+  });
+  afterAll(() => undefined);
+
+  it('binds new values on every call and matches what the builder returns', async () => {
+    const db = t.env.rt.db.kysely;
+    expect(await byName(db, { org: a.id, name: 'Prepared A', limit: 5 })).toEqual([
+      { id: a.id, name: 'Prepared A' },
+    ]);
+    expect(await byName(db, { org: b.id, name: 'Prepared B', limit: 5 })).toEqual([
+      { id: b.id, name: 'Prepared B' },
+    ]);
+    expect(await byName(db, { org: a.id, name: 'Prepared B', limit: 5 })).toEqual([]);
+    // Inside a transaction it runs on the transaction's connection.
+    await db.transaction().execute(async (trx) => {
+      await trx.updateTable('organizations').set({ name: 'Renamed' }).where('id', '=', a.id).execute();
+      expect(await byName(trx, { org: a.id, name: 'Renamed', limit: 1 })).toHaveLength(1);
+    });
+  });
+
+  it('refuses a value that would shape the SQL instead of being bound', async () => {
+    const bad = prepared((db, p: { column: string }) =>
+      db.selectFrom('organizations').select(p.column as 'id'),
+    );
+    await expect(bad(t.env.rt.db.kysely, { column: 'id' })).rejects.toThrow(/outside a bound value/);
+  });
+});

@@ -1,0 +1,160 @@
+import { expect, it } from 'vitest';
+import { describeDoors } from '../harness/suite.js';
+
+const T = '2026-03-10T12:00:00Z';
+
+describeDoors('usage events', (t) => {
+  it('records an event, returns it with duplicate: true on a retry and refuses a different payload under the same transaction_id', async () => {
+    await t.door.ok('create_customer', { external_id: 'ev-cust', name: 'Events Inc' });
+    await t.door.ok('create_billable_metric', {
+      code: 'ev_calls',
+      name: 'Calls',
+      aggregation_type: 'count_agg',
+    });
+    const event = {
+      transaction_id: 'ev-1',
+      customer_id: 'ev-cust',
+      code: 'ev_calls',
+      timestamp: T,
+      properties: { endpoint: '/search' },
+      metadata: { request: 'r-1' },
+    };
+    const first = await t.door.ok('record_usage', event);
+    expect(first.duplicate).toBe(false);
+    expect(first.event).toMatchObject({
+      transaction_id: 'ev-1',
+      external_customer_id: 'ev-cust',
+      code: 'ev_calls',
+      timestamp: '2026-03-10T12:00:00.000Z',
+      properties: { endpoint: '/search' },
+      metadata: { request: 'r-1' },
+      flags: [],
+    });
+    expect(first.event.id).toMatch(/^evt_/);
+    expect(first.event.customer_id).toMatch(/^cus_/);
+    // Unix seconds are the same instant, so the same payload.
+    const retry = await t.door.ok('record_usage', { ...event, timestamp: Date.parse(T) / 1000 });
+    expect(retry).toEqual({ event: first.event, duplicate: true });
+    const conflict = await t.door.fail(
+      'record_usage',
+      { ...event, properties: { endpoint: '/other' } },
+      'CONFLICT',
+    );
+    expect(conflict.message).toContain("transaction_id: 'ev-1' was already used");
+    expect(conflict.details.event_id).toBe(first.event.id);
+    const byTxn = await t.door.ok('get_event', { event_id: 'ev-1' });
+    expect(byTxn.event).toEqual(first.event);
+    const listed = await t.door.ok('list_events', { customer_id: 'ev-cust', code: 'ev_calls' });
+    expect(listed.events.map((e: { id: string }) => e.id)).toEqual([first.event.id]);
+  });
+
+  it('stores every valid record of a batch and reports each bad one by index with the field it names', async () => {
+    const out = await t.door.ok('record_usage_batch', {
+      events: [
+        { transaction_id: 'b-ok-1', customer_id: 'batch-cust', code: 'b_code', timestamp: T },
+        { transaction_id: 'b-bad-type', customer_id: 'batch-cust', code: 'b_code', input_tokens: 'many' },
+        {
+          transaction_id: 'b-both',
+          customer_id: 'batch-cust',
+          code: 'b_code',
+          model: 'gpt-4o',
+          provider: 'openai',
+          services: [{ model: 'exa-search', provider: 'exa', quantity: 1 }],
+        },
+        { transaction_id: 'b-unknown', customer_id: 'batch-cust', code: 'b_code', colour: 'red' },
+        {
+          transaction_id: 'b-huge',
+          customer_id: 'batch-cust',
+          code: 'b_code',
+          properties: { blob: 'x'.repeat(20_000) },
+        },
+        { customer_id: 'batch-cust', code: 'b_code' },
+        { transaction_id: 'b-ok-2', customer_id: 'batch-cust', code: 'b_code', timestamp: T },
+        { transaction_id: 'b-ok-1', customer_id: 'batch-cust', code: 'b_code', timestamp: T },
+      ],
+    });
+    expect(out.summary).toEqual({ received: 8, created: 2, duplicates: 1, failed: 5, flagged: 3 });
+    const byIndex = (i: number) => out.results.find((r: { index: number }) => r.index === i);
+    expect(byIndex(0)).toMatchObject({
+      ok: true,
+      duplicate: false,
+      flags: ['UNKNOWN_METRIC', 'UNKNOWN_CUSTOMER'],
+    });
+    expect(byIndex(1).error.message).toBe("events[1].input_tokens must be an integer (got 'many')");
+    expect(byIndex(2).error.message).toBe(
+      'events[2].services cannot come with model, provider, input_tokens or output_tokens: send either one service (model + provider) or several (services), not both in one event',
+    );
+    expect(byIndex(3).error.message).toContain(
+      "unknown field 'colour' in events[3]; the fields are: transaction_id",
+    );
+    expect(byIndex(4).error.message).toMatch(
+      /^events\[4\]\.properties must be at most 16384 characters as JSON/,
+    );
+    expect(byIndex(5).error.message).toBe('events[5].transaction_id is required');
+    expect(byIndex(5).transaction_id).toBeNull();
+    expect(byIndex(6).ok).toBe(true);
+    expect(byIndex(7)).toMatchObject({ ok: true, duplicate: true, event_id: byIndex(0).event_id });
+    for (const i of [1, 2, 3, 4, 5]) expect(byIndex(i).error.code).toBe('VALIDATION_ERROR');
+    const listed = await t.door.ok('list_events', { customer_id: 'batch-cust' });
+    expect(listed.pagination.total_count).toBe(2);
+  });
+
+  it('refuses 1,001 events and an empty batch, naming events', async () => {
+    const events = Array.from({ length: 1001 }, (_, i) => ({
+      transaction_id: `x-${i}`,
+      customer_id: 'c',
+      code: 'x',
+    }));
+    const e = await t.door.fail('record_usage_batch', { events }, 'VALIDATION_ERROR');
+    expect(e.message).toBe('events must have at most 1000 items');
+    const empty = await t.door.fail('record_usage_batch', { events: [] }, 'VALIDATION_ERROR');
+    expect(empty.message).toBe('events must have at least 1 item');
+    const single = await t.door.fail(
+      'record_usage',
+      { transaction_id: 's', customer_id: 'c', code: 'x', model: 'gpt-4o' },
+      'VALIDATION_ERROR',
+    );
+    expect(single.message).toBe('provider is required with model (e.g. "openai")');
+  });
+
+  it('counts events of an unknown customer and metric once both exist', async () => {
+    const events = [1, 2, 3].map((i) => ({
+      transaction_id: `late-${i}`,
+      customer_id: 'late-cust',
+      code: 'late_metric',
+      timestamp: `2026-03-0${i}T00:00:00Z`,
+      properties: { gb: i },
+    }));
+    const out = await t.door.ok('record_usage_batch', { events });
+    expect(out.results.every((r: { flags: string[] }) => r.flags.includes('UNKNOWN_METRIC'))).toBe(true);
+    const attention = await t.door.ok('get_needs_attention', {});
+    expect(attention.unknown_metric_codes).toContainEqual({ code: 'late_metric', event_count: 3 });
+    expect(attention.unknown_customers).toContainEqual({ external_customer_id: 'late-cust', event_count: 3 });
+    const created = await t.door.ok('create_billable_metric', {
+      code: 'late_metric',
+      name: 'Late',
+      aggregation_type: 'sum_agg',
+      field_name: 'gb',
+    });
+    expect(created.events_counted).toBe(3);
+    const customer = await t.door.ok('create_customer', { external_id: 'late-cust', name: 'Late Ltd' });
+    const usage = await t.door.ok('get_customer_usage', {
+      customer_id: customer.customer.id,
+      metric_code: 'late_metric',
+      from: '2026-03-01',
+      to: '2026-04-01',
+    });
+    expect(usage.metrics[0]).toMatchObject({ units: '6', event_count: 3 });
+    const after = await t.door.ok('get_needs_attention', {});
+    expect(
+      after.unknown_metric_codes.find((c: { code: string }) => c.code === 'late_metric'),
+    ).toBeUndefined();
+    expect(
+      after.unknown_customers.find(
+        (c: { external_customer_id: string }) => c.external_customer_id === 'late-cust',
+      ),
+    ).toBeUndefined();
+    const event = await t.door.ok('get_event', { event_id: 'late-2' });
+    expect(event.event).toMatchObject({ customer_id: customer.customer.id, value: '2', flags: [] });
+  });
+});
