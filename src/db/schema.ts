@@ -389,6 +389,134 @@ export interface ModelMappingsTable {
   updated_at: number;
 }
 
+export interface PlansTable {
+  id: string;
+  organization_id: string;
+  code: string;
+  name: string;
+  description: string | null;
+  interval: string;
+  currency: string;
+  amount: string;
+  pay_in_advance: number;
+  trial_period_days: number;
+  minimum_commitment: string | null;
+  invoice_display_name: string | null;
+  /** JSON array of tax codes for the plan's lines, or null for the invoicing defaults. */
+  tax_codes: string | null;
+  metadata: string;
+  created_at: number;
+  updated_at: number;
+  deleted_at: number | null;
+}
+
+export interface PlanChargesTable {
+  id: string;
+  organization_id: string;
+  plan_id: string;
+  position: number;
+  billable_metric_id: string;
+  charge_model: string;
+  /** JSON: the model's properties as the API shows them (decimal strings). */
+  properties: string;
+  min_amount: string | null;
+  /** JSON: [{ values: {key: [value…]}, properties, invoice_display_name }]. */
+  filters: string;
+  prorated: number;
+  invoice_display_name: string | null;
+  created_at: number;
+  updated_at: number;
+  deleted_at: number | null;
+}
+
+export interface SubscriptionsTable {
+  id: string;
+  organization_id: string;
+  external_id: string;
+  customer_id: string;
+  plan_id: string;
+  name: string | null;
+  status: string;
+  billing_time: string;
+  timezone: string;
+  anchor_date: string;
+  started_at: number;
+  trial_ends_at: number | null;
+  ending_at: number | null;
+  terminated_at: number | null;
+  canceled_at: number | null;
+  /** JSON: { amount?, charges?: [{ charge_id?, billable_metric_code?, properties?, min_amount? }] }. */
+  plan_overrides: string | null;
+  next_plan_id: string | null;
+  next_plan_at: number | null;
+  previous_subscription_id: string | null;
+  next_billing_at: number | null;
+  metadata: string;
+  created_at: number;
+  updated_at: number;
+}
+
+export interface SubscriptionBillingsTable {
+  id: string;
+  organization_id: string;
+  subscription_id: string;
+  kind: string;
+  period_from: number;
+  period_to: number;
+  invoice_id: string | null;
+  created_at: number;
+}
+
+export interface CouponsTable {
+  id: string;
+  organization_id: string;
+  code: string;
+  name: string;
+  description: string | null;
+  coupon_type: string;
+  amount_cents: number | null;
+  amount_currency: string | null;
+  percentage_rate: string | null;
+  frequency: string;
+  frequency_duration: number | null;
+  expiration_at: number | null;
+  reusable: number;
+  plan_codes: string;
+  billable_metric_codes: string;
+  status: string;
+  terminated_at: number | null;
+  created_at: number;
+  updated_at: number;
+  deleted_at: number | null;
+}
+
+export interface AppliedCouponsTable {
+  id: string;
+  organization_id: string;
+  coupon_id: string;
+  customer_id: string;
+  status: string;
+  amount_cents: number | null;
+  amount_currency: string | null;
+  percentage_rate: string | null;
+  frequency: string;
+  frequency_duration: number | null;
+  frequency_duration_remaining: number | null;
+  amount_remaining_cents: number | null;
+  terminated_at: number | null;
+  created_at: number;
+  updated_at: number;
+}
+
+export interface CouponRedemptionsTable {
+  id: string;
+  organization_id: string;
+  applied_coupon_id: string;
+  invoice_id: string;
+  amount_cents: number;
+  created_at: number;
+}
+
 export interface Database {
   organizations: OrganizationsTable;
   api_keys: ApiKeysTable;
@@ -411,6 +539,13 @@ export interface Database {
   usage_unique_values: UsageUniqueValuesTable;
   service_prices: ServicePricesTable;
   model_mappings: ModelMappingsTable;
+  plans: PlansTable;
+  plan_charges: PlanChargesTable;
+  subscriptions: SubscriptionsTable;
+  subscription_billings: SubscriptionBillingsTable;
+  coupons: CouponsTable;
+  applied_coupons: AppliedCouponsTable;
+  coupon_redemptions: CouponRedemptionsTable;
   billfold_meta: { key: string; value: string };
 }
 

@@ -2,6 +2,7 @@ import type { Kysely, Migration } from 'kysely';
 import * as m001 from './001_foundation.js';
 import * as m002 from './002_invoicing.js';
 import * as m003 from './003_metering.js';
+import * as m004 from './004_subscriptions.js';
 
 export interface MigrationContext {
   dialect: 'sqlite' | 'postgres';
@@ -14,6 +15,7 @@ const MIGRATIONS: Array<[string, MigrationModule]> = [
   ['001_foundation', m001],
   ['002_invoicing', m002],
   ['003_metering', m003],
+  ['004_subscriptions', m004],
 ];
 
 export function migrationsFor(ctx: MigrationContext): Record<string, Migration> {

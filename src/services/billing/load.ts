@@ -1,0 +1,77 @@
+import { notFound } from '../../domain/errors.js';
+import { looksLikeId } from '../../domain/ids.js';
+import type { ServiceContext } from '../context.js';
+import { planRecord, subscriptionRecord, type PlanRecord, type SubscriptionRecord } from './records.js';
+
+/** Reading plans and subscriptions into billing records, scoped to the organization. */
+
+/** Plans by id, deleted ones included (a subscription keeps the plan it was sold). */
+export async function plansById(
+  ctx: ServiceContext,
+  ids: readonly string[],
+): Promise<Map<string, PlanRecord>> {
+  const unique = [...new Set(ids)];
+  if (!unique.length) return new Map();
+  const rows = await ctx.db
+    .selectFrom('plans')
+    .selectAll()
+    .where('organization_id', '=', ctx.organizationId)
+    .where('id', 'in', unique)
+    .execute();
+  const charges = await ctx.db
+    .selectFrom('plan_charges')
+    .selectAll()
+    .where('organization_id', '=', ctx.organizationId)
+    .where('plan_id', 'in', unique)
+    .where('deleted_at', 'is', null)
+    .execute();
+  const metricIds = [...new Set(charges.map((c) => c.billable_metric_id))];
+  const metrics = metricIds.length
+    ? await ctx.db
+        .selectFrom('billable_metrics')
+        .select(['id', 'code'])
+        .where('organization_id', '=', ctx.organizationId)
+        .where('id', 'in', metricIds)
+        .execute()
+    : [];
+  const codes = new Map(metrics.map((m) => [m.id, m.code]));
+  return new Map(rows.map((r) => [r.id, planRecord(r, charges, codes)]));
+}
+
+/** A live plan by code or id; NOT_FOUND names the field. */
+export async function loadPlan(ctx: ServiceContext, ref: string, field = 'plan_code'): Promise<PlanRecord> {
+  const row = await ctx.db
+    .selectFrom('plans')
+    .select('id')
+    .where('organization_id', '=', ctx.organizationId)
+    .where('deleted_at', 'is', null)
+    .where(looksLikeId('plan', ref) ? 'id' : 'code', '=', ref)
+    .executeTakeFirst();
+  const plan = row && (await plansById(ctx, [row.id])).get(row.id);
+  if (!plan) throw notFound('plan', ref, `${field}: list_plans shows the plans by code.`);
+  return plan;
+}
+
+/**
+ * A subscription by Billfold id or external_id. An external_id names the live subscription
+ * (pending or active) when there is one, else its latest.
+ */
+export async function loadSubscription(ctx: ServiceContext, ref: string): Promise<SubscriptionRecord> {
+  const row = looksLikeId('subscription', ref)
+    ? await ctx.db
+        .selectFrom('subscriptions')
+        .selectAll()
+        .where('organization_id', '=', ctx.organizationId)
+        .where('id', '=', ref)
+        .executeTakeFirst()
+    : await ctx.db
+        .selectFrom('subscriptions')
+        .selectAll()
+        .where('organization_id', '=', ctx.organizationId)
+        .where('external_id', '=', ref)
+        .orderBy((eb) => eb.case().when('status', 'in', ['pending', 'active']).then(0).else(1).end())
+        .orderBy('created_at', 'desc')
+        .executeTakeFirst();
+  if (!row) throw notFound('subscription', ref, 'list_subscriptions shows them by external_id.');
+  return subscriptionRecord(row);
+}

@@ -1,0 +1,266 @@
+import type { PlanChargesTable, PlansTable, SubscriptionsTable } from '../../db/schema.js';
+import type { ChargeModel, Range } from '../../domain/charges.js';
+import { Decimal } from '../../domain/decimal.js';
+import type { BillingTime, Interval } from '../../domain/periods.js';
+
+/**
+ * Plans, charges and subscriptions as billing code works with them: parsed once from their
+ * rows into exact decimals and domain charge models. Storage keeps charge properties in the
+ * shape the API shows (decimal strings); this module is the one place that reads them.
+ */
+
+export const CHARGE_MODELS = ['standard', 'graduated', 'volume', 'package', 'percentage'] as const;
+export type ChargeModelName = (typeof CHARGE_MODELS)[number];
+
+/** A range as stored and shown: decimal strings, `to_value` null for the open last range. */
+export interface RangeProperties {
+  from_value: string;
+  to_value: string | null;
+  per_unit_amount: string;
+  flat_amount: string;
+}
+
+/** Charge properties as stored and shown; which keys apply depends on the charge model. */
+export interface ChargeProperties {
+  amount?: string;
+  graduated_ranges?: RangeProperties[];
+  volume_ranges?: RangeProperties[];
+  package_size?: string;
+  free_units?: string;
+  rate?: string;
+  fixed_amount?: string;
+  free_units_per_events?: number | null;
+  free_units_per_total_aggregation?: string | null;
+  per_transaction_min_amount?: string | null;
+  per_transaction_max_amount?: string | null;
+}
+
+/** Pricing for the events whose properties match `values` (every key, any of its values). */
+export interface StoredChargeFilter {
+  values: Record<string, string[]>;
+  properties: ChargeProperties;
+  invoice_display_name: string | null;
+}
+
+export interface ChargeFilterRecord {
+  values: Record<string, string[]>;
+  properties: ChargeProperties;
+  model: ChargeModel;
+  invoiceDisplayName: string | null;
+}
+
+export interface ChargeRecord {
+  id: string;
+  position: number;
+  billableMetricId: string;
+  billableMetricCode: string;
+  chargeModel: ChargeModelName;
+  properties: ChargeProperties;
+  /** The model with exact decimals, ready for `chargeAmount`. */
+  model: ChargeModel;
+  minAmount: Decimal | null;
+  filters: ChargeFilterRecord[];
+  prorated: boolean;
+  invoiceDisplayName: string | null;
+}
+
+export interface PlanRecord {
+  row: PlansTable;
+  id: string;
+  code: string;
+  name: string;
+  interval: Interval;
+  currency: string;
+  amount: Decimal;
+  payInAdvance: boolean;
+  trialPeriodDays: number;
+  minimumCommitment: Decimal | null;
+  invoiceDisplayName: string | null;
+  taxCodes: string[] | null;
+  charges: ChargeRecord[];
+}
+
+/** What a subscription may change about its plan's prices. */
+export interface PlanOverrides {
+  amount?: string;
+  minimum_commitment?: string | null;
+  charges?: Array<{
+    /** The plan's charge, by id or by its billable metric's id. */
+    charge_id?: string;
+    billable_metric_id?: string;
+    properties?: ChargeProperties;
+    min_amount?: string | null;
+    filters?: StoredChargeFilter[];
+  }>;
+}
+
+export interface SubscriptionRecord {
+  row: SubscriptionsTable;
+  id: string;
+  externalId: string;
+  customerId: string;
+  planId: string;
+  status: 'pending' | 'active' | 'terminated' | 'canceled';
+  billingTime: BillingTime;
+  timezone: string;
+  anchorDate: string;
+  startedAt: number;
+  trialEndsAt: number | null;
+  endingAt: number | null;
+  terminatedAt: number | null;
+  overrides: PlanOverrides | null;
+}
+
+const dec = (v: string | null | undefined, fallback: Decimal = Decimal.ZERO): Decimal =>
+  v === null || v === undefined ? fallback : Decimal.parse(v);
+
+function toRanges(ranges: RangeProperties[] | undefined): Range[] {
+  return (ranges ?? []).map((r) => ({
+    from_value: dec(r.from_value),
+    to_value: r.to_value === null ? null : dec(r.to_value),
+    per_unit_amount: dec(r.per_unit_amount),
+    flat_amount: dec(r.flat_amount),
+  }));
+}
+
+/** The domain charge model for stored properties (validated when the plan was written). */
+export function toChargeModel(model: ChargeModelName, p: ChargeProperties): ChargeModel {
+  switch (model) {
+    case 'standard':
+      return { model, amount: dec(p.amount) };
+    case 'graduated':
+      return { model, ranges: toRanges(p.graduated_ranges) };
+    case 'volume':
+      return { model, ranges: toRanges(p.volume_ranges) };
+    case 'package':
+      return {
+        model,
+        properties: {
+          amount: dec(p.amount),
+          package_size: dec(p.package_size, Decimal.ONE),
+          free_units: dec(p.free_units),
+        },
+      };
+    case 'percentage':
+      return {
+        model,
+        properties: {
+          rate: dec(p.rate),
+          fixed_amount: dec(p.fixed_amount),
+          free_units_per_events: p.free_units_per_events ?? null,
+          free_units_per_total_aggregation:
+            p.free_units_per_total_aggregation == null ? null : dec(p.free_units_per_total_aggregation),
+          per_transaction_min_amount:
+            p.per_transaction_min_amount == null ? null : dec(p.per_transaction_min_amount),
+          per_transaction_max_amount:
+            p.per_transaction_max_amount == null ? null : dec(p.per_transaction_max_amount),
+        },
+      };
+  }
+}
+
+function filterRecord(model: ChargeModelName, f: StoredChargeFilter): ChargeFilterRecord {
+  return {
+    values: f.values,
+    properties: f.properties,
+    model: toChargeModel(model, f.properties),
+    invoiceDisplayName: f.invoice_display_name,
+  };
+}
+
+export function chargeRecord(r: PlanChargesTable, metricCode: string): ChargeRecord {
+  const chargeModel = r.charge_model as ChargeModelName;
+  const properties = JSON.parse(r.properties) as ChargeProperties;
+  return {
+    id: r.id,
+    position: r.position,
+    billableMetricId: r.billable_metric_id,
+    billableMetricCode: metricCode,
+    chargeModel,
+    properties,
+    model: toChargeModel(chargeModel, properties),
+    minAmount: r.min_amount === null ? null : Decimal.parse(r.min_amount),
+    filters: (JSON.parse(r.filters) as StoredChargeFilter[]).map((f) => filterRecord(chargeModel, f)),
+    prorated: r.prorated === 1,
+    invoiceDisplayName: r.invoice_display_name,
+  };
+}
+
+/**
+ * A plan and its live charges (rows with deleted_at set are left out), in position order;
+ * `metricCodes` maps billable metric ids to their codes.
+ */
+export function planRecord(
+  row: PlansTable,
+  charges: readonly PlanChargesTable[],
+  metricCodes: ReadonlyMap<string, string>,
+): PlanRecord {
+  return {
+    row,
+    id: row.id,
+    code: row.code,
+    name: row.name,
+    interval: row.interval as Interval,
+    currency: row.currency,
+    amount: Decimal.parse(row.amount),
+    payInAdvance: row.pay_in_advance === 1,
+    trialPeriodDays: row.trial_period_days,
+    minimumCommitment: row.minimum_commitment === null ? null : Decimal.parse(row.minimum_commitment),
+    invoiceDisplayName: row.invoice_display_name,
+    taxCodes: row.tax_codes === null ? null : (JSON.parse(row.tax_codes) as string[]),
+    charges: charges
+      .filter((c) => c.plan_id === row.id && c.deleted_at === null)
+      .sort((a, b) => a.position - b.position)
+      .map((c) => chargeRecord(c, metricCodes.get(c.billable_metric_id) ?? c.billable_metric_id)),
+  };
+}
+
+export function subscriptionRecord(row: SubscriptionsTable): SubscriptionRecord {
+  return {
+    row,
+    id: row.id,
+    externalId: row.external_id,
+    customerId: row.customer_id,
+    planId: row.plan_id,
+    status: row.status as SubscriptionRecord['status'],
+    billingTime: row.billing_time as BillingTime,
+    timezone: row.timezone,
+    anchorDate: row.anchor_date,
+    startedAt: row.started_at,
+    trialEndsAt: row.trial_ends_at,
+    endingAt: row.ending_at,
+    terminatedAt: row.terminated_at,
+    overrides: row.plan_overrides === null ? null : (JSON.parse(row.plan_overrides) as PlanOverrides),
+  };
+}
+
+/** The plan as one subscription pays for it: its overrides replace the plan's prices. */
+export function effectivePlan(plan: PlanRecord, overrides: PlanOverrides | null): PlanRecord {
+  if (!overrides) return plan;
+  const charges = plan.charges.map((c) => {
+    const o = overrides.charges?.find(
+      (x) => x.charge_id === c.id || (!x.charge_id && x.billable_metric_id === c.billableMetricId),
+    );
+    if (!o) return c;
+    const properties = o.properties ?? c.properties;
+    return {
+      ...c,
+      properties,
+      model: toChargeModel(c.chargeModel, properties),
+      minAmount:
+        o.min_amount === undefined ? c.minAmount : o.min_amount === null ? null : Decimal.parse(o.min_amount),
+      filters: o.filters ? o.filters.map((f) => filterRecord(c.chargeModel, f)) : c.filters,
+    };
+  });
+  return {
+    ...plan,
+    amount: overrides.amount !== undefined ? Decimal.parse(overrides.amount) : plan.amount,
+    minimumCommitment:
+      overrides.minimum_commitment === undefined
+        ? plan.minimumCommitment
+        : overrides.minimum_commitment === null
+          ? null
+          : Decimal.parse(overrides.minimum_commitment),
+    charges,
+  };
+}
