@@ -12,3 +12,9 @@ export function containsText(column: string, text: string): Expression<SqlBool> 
 
 /** `count(*)` as a number on both dialects. */
 export const countAll = () => sql<number>`count(*)`.as('count');
+
+/** True for a unique-constraint violation on either database. */
+export function isUniqueViolation(e: unknown): boolean {
+  const code = (e as { code?: string } | null)?.code;
+  return code === 'SQLITE_CONSTRAINT_UNIQUE' || code === 'SQLITE_CONSTRAINT_PRIMARYKEY' || code === '23505';
+}

@@ -1,3 +1,4 @@
+import { isUniqueViolation } from '../db/sql.js';
 import { createApiKey, hashApiKey } from '../services/api-keys.js';
 import type { Principal } from '../services/context.js';
 import { ensureDefaultOrganization } from '../services/organizations.js';
@@ -31,14 +32,19 @@ export async function bootstrap(rt: Runtime, options: { createAdminKey: boolean 
       .where('hash', '=', hashApiKey(wanted))
       .executeTakeFirst();
     if (!existing) {
-      await createApiKey(rt.db.kysely, {
-        organizationId: organization.id,
-        name: 'bootstrap',
-        scopes: ['admin'],
-        now: rt.now(),
-        key: wanted,
-      });
-      result.bootstrapKeyRegistered = true;
+      try {
+        await createApiKey(rt.db.kysely, {
+          organizationId: organization.id,
+          name: 'bootstrap',
+          scopes: ['admin'],
+          now: rt.now(),
+          key: wanted,
+        });
+        result.bootstrapKeyRegistered = true;
+      } catch (e) {
+        // Another instance starting at the same moment registered the same key first.
+        if (!isUniqueViolation(e)) throw e;
+      }
     }
   } else if (created && options.createAdminKey) {
     const { key } = await createApiKey(rt.db.kysely, {

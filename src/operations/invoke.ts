@@ -1,6 +1,7 @@
 import type { Kysely } from 'kysely';
 import * as z from 'zod';
 import type { Database } from '../db/schema.js';
+import { isUniqueViolation } from '../db/sql.js';
 import { BillfoldError, type ErrorBody } from '../domain/errors.js';
 import {
   createServiceContext,
@@ -125,7 +126,7 @@ export function toErrorBody(
 ): ErrorBody {
   if (e instanceof BillfoldError) return e.toBody();
   const err = e as { code?: string; message?: string };
-  if (err?.code === 'SQLITE_CONSTRAINT_UNIQUE' || err?.code === '23505') {
+  if (isUniqueViolation(err)) {
     return new BillfoldError(
       'CONFLICT',
       'another object already uses one of these unique values',

@@ -1,5 +1,6 @@
 import type { Kysely } from 'kysely';
 import type { Database, OrganizationsTable } from '../db/schema.js';
+import { isUniqueViolation } from '../db/sql.js';
 import { newId } from '../domain/ids.js';
 
 /** The organization a fresh installation creates and that stdio and the CLI act for. */
@@ -52,14 +53,22 @@ export async function ensureDefaultOrganization(
   db: Kysely<Database>,
   now: number,
 ): Promise<{ organization: OrganizationsTable; created: boolean }> {
-  return db.transaction().execute(async (trx) => {
-    const existing = await findDefaultOrganization(trx);
-    if (existing) return { organization: existing, created: false };
-    const organization = await createOrganization(trx, {
-      name: 'Default organization',
-      isDefault: true,
-      now,
+  try {
+    return await db.transaction().execute(async (trx) => {
+      const existing = await findDefaultOrganization(trx);
+      if (existing) return { organization: existing, created: false };
+      const organization = await createOrganization(trx, {
+        name: 'Default organization',
+        isDefault: true,
+        now,
+      });
+      return { organization, created: true };
     });
-    return { organization, created: true };
-  });
+  } catch (e) {
+    // Another process created it between our read and our insert: use theirs.
+    if (!isUniqueViolation(e)) throw e;
+    const existing = await findDefaultOrganization(db);
+    if (!existing) throw e;
+    return { organization: existing, created: false };
+  }
 }

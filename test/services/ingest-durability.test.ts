@@ -33,12 +33,14 @@ async function serve(database: string, key: string): Promise<{ url: string; chil
   children.push(child);
   const url = await new Promise<string>((resolve, reject) => {
     let out = '';
+    let err = '';
+    child.stderr!.on('data', (d: Buffer) => (err += d.toString()));
     child.stdout!.on('data', (d: Buffer) => {
       out += d.toString();
       const m = /MCP \(Streamable HTTP\)\s+(http:\/\/\S+)\/mcp/.exec(out);
       if (m) resolve(m[1]!);
     });
-    child.once('exit', (code) => reject(new Error(`server exited early (${code}): ${out}`)));
+    child.once('exit', (code) => reject(new Error(`server exited early (${code}): ${out}${err}`)));
   });
   return { url, child };
 }

@@ -37,6 +37,11 @@ export async function up(db: Kysely<any>, _ctx: MigrationContext): Promise<void>
     .addColumn('updated_at', 'bigint', (c) => c.notNull())
     .execute();
 
+  // Two servers starting at once on a fresh database must agree on one default organization.
+  await sql`CREATE UNIQUE INDEX organizations_one_default ON organizations (is_default) WHERE is_default = 1`.execute(
+    db,
+  );
+
   await db.schema
     .createTable('api_keys')
     .addColumn('id', 'text', (c) => c.primaryKey())
