@@ -10,6 +10,7 @@ import { logOperations } from './logs.js';
 import { meteringPrompts, meteringResources } from './metering-resources.js';
 import { organizationOperations } from './organization.js';
 import { productOperations } from './products.js';
+import { revenueOperations } from './revenue.js';
 import { customerResources } from './resources.js';
 import { billfoldPrompts } from './prompts.js';
 import { taxOperations } from './taxes.js';
@@ -39,6 +40,7 @@ export function buildCatalogue(): Catalogue {
     ...billableMetricOperations,
     ...usageEventOperations,
     ...aiCostOperations,
+    ...revenueOperations,
   ];
   const byName = new Map<string, AnyOperation>();
   for (const op of operations) {

@@ -1,0 +1,94 @@
+import * as z from 'zod';
+import * as revenue from '../services/billing/revenue.js';
+import { READ, defineOperation } from './define.js';
+import { CustomerRef, Instant, Iso, moneyOut } from './schemas/common.js';
+
+const group = 'revenue';
+
+const ByType = z
+  .object({
+    ...moneyOut('recurring', 'Base fees and minimum-commitment true-ups of subscription invoices'),
+    ...moneyOut('usage', 'Lines priced by plan charges on usage'),
+    ...moneyOut('seat', 'Lines priced by charges on recurring unique-count metrics (seats)'),
+    ...moneyOut('one_off', 'Lines of invoices not generated from a subscription'),
+  })
+  .describe('Invoiced amounts by revenue type, net of coupons, before tax');
+
+const CurrencyRevenue = z.object({
+  currency: z.string(),
+  invoice_count: z.int(),
+  ...moneyOut('revenue', 'Invoiced net of coupons, before tax, less credit notes issued in the window'),
+  ...moneyOut('credited', 'Credit notes issued in the window, before tax'),
+  by_type: ByType,
+});
+
+export const getCustomerRevenue = defineOperation({
+  name: 'get_customer_revenue',
+  title: 'Revenue, cost and margin of a customer',
+  description:
+    'How much a customer was invoiced over a window and what serving them cost: revenue per currency (finalized ' +
+    'invoices issued in [from, to), net of coupons, before tax, less credit notes) split into recurring, usage, ' +
+    'seat and one_off; the usage cost of their events (USD, from the cost catalog); and margin = USD revenue − ' +
+    'cost (null when the customer was not invoiced in USD). `customer_id` is the Billfold id or your external id.',
+  group,
+  scope: 'read',
+  annotations: READ,
+  input: z.strictObject({
+    customer_id: CustomerRef,
+    from: Instant.describe('Start of the window (inclusive), ISO 8601 or Unix seconds'),
+    to: Instant.describe('End of the window (exclusive), ISO 8601 or Unix seconds'),
+  }),
+  output: z.object({
+    customer_id: z.string(),
+    external_customer_id: z.string().nullable(),
+    from: Iso,
+    to: Iso,
+    revenue: z.array(CurrencyRevenue),
+    cost: z.string().describe('Usage cost in USD, exact'),
+    cost_cents: z.int(),
+    cost_currency: z.literal('USD'),
+    unpriced_event_count: z.int().describe('Events whose cost is not known yet (see get_needs_attention)'),
+    margin: z.string().nullable(),
+    margin_cents: z.int().nullable(),
+    margin_percent: z.string().nullable().describe('Margin over USD revenue, percent with 2 decimals'),
+  }),
+  handler: (ctx, input) => revenue.getCustomerRevenue(ctx, input),
+});
+
+export const getMrr = defineOperation({
+  name: 'get_mrr',
+  title: 'Monthly recurring revenue',
+  description:
+    'Monthly recurring revenue per currency, in one of three readings. `canonical` (default): recurring, usage ' +
+    'and seat revenue invoiced in the last completed calendar month (organization time zone), net of coupons and ' +
+    'credit notes, before tax. `run_rate`: the same over the last 30 days, scaled to an average month ' +
+    '(× 365.25 / 12 / 30). `committed`: the contractual floor of active subscriptions — per subscription the ' +
+    'higher of its base fee and its minimum commitment, brought to a month (weekly × 52 / 12, quarterly ÷ 3, ' +
+    'yearly ÷ 12). Filter by customer_id or subscription_id (id or external_id). One-off invoices never count.',
+  group,
+  scope: 'read',
+  annotations: READ,
+  input: z.strictObject({
+    variant: z.enum(revenue.MRR_VARIANTS).optional().describe('canonical (default), run_rate or committed'),
+    customer_id: CustomerRef.optional(),
+    subscription_id: z.string().trim().min(1).max(255).optional().describe('Subscription id or external_id'),
+  }),
+  output: z.object({
+    variant: z.enum(revenue.MRR_VARIANTS),
+    customer_id: z.string().nullable(),
+    subscription_id: z.string().nullable(),
+    from: Iso.nullable().describe('The window invoices were read from (null for committed)'),
+    to: Iso.nullable(),
+    currencies: z.array(
+      z.object({
+        currency: z.string(),
+        subscription_count: z.int().nullable().describe('Active subscriptions counted (committed only)'),
+        ...moneyOut('mrr', 'Monthly recurring revenue'),
+        by_type: ByType.nullable().describe('What the window invoiced, by type (null for committed)'),
+      }),
+    ),
+  }),
+  handler: (ctx, input) => revenue.getMrr(ctx, input),
+});
+
+export const revenueOperations = [getCustomerRevenue, getMrr];

@@ -1,0 +1,334 @@
+import { Decimal } from '../../domain/decimal.js';
+import { validation } from '../../domain/errors.js';
+import { formatMinor, moneyFields, roundToCurrency, toMinor } from '../../domain/money.js';
+import { addMonthsToDate, dateInZone, startOfDayInZone, toIso } from '../../domain/time.js';
+import type { ServiceContext } from '../context.js';
+import { resolveCustomer } from '../customers.js';
+import { getUsageAnalytics } from '../metering/analytics.js';
+import { plansById } from './load.js';
+import { effectivePlan, subscriptionRecord } from './records.js';
+
+/**
+ * Revenue analytics: what was invoiced (net of discounts, before tax, less credit notes), split
+ * by the kind of revenue each invoice line is, and three readings of monthly recurring revenue.
+ *
+ * Revenue types, decided per invoice line:
+ * - `usage`: a line priced by a plan charge;
+ * - `seat`: a charge on a recurring unique-count metric (seats, licences);
+ * - `recurring`: the other lines of subscription invoices (base fee, minimum-commitment true-up);
+ * - `one_off`: lines of invoices not generated from a subscription.
+ * Amounts stay in their invoice's currency; nothing is converted.
+ */
+
+export const REVENUE_TYPES = ['recurring', 'usage', 'seat', 'one_off'] as const;
+export type RevenueType = (typeof REVENUE_TYPES)[number];
+
+interface CurrencyTotals {
+  gross: Record<RevenueType, bigint>;
+  credited: bigint;
+  invoiceCount: number;
+}
+
+export interface RevenueByType {
+  recurring_cents: number;
+  recurring: string;
+  usage_cents: number;
+  usage: string;
+  seat_cents: number;
+  seat: string;
+  one_off_cents: number;
+  one_off: string;
+}
+
+export interface CurrencyRevenue {
+  currency: string;
+  invoice_count: number;
+  /** Net of coupons, before tax, less credit notes issued in the window. */
+  revenue_cents: number;
+  revenue: string;
+  credited_cents: number;
+  credited: string;
+  by_type: RevenueByType;
+}
+
+interface Filter {
+  from: number;
+  to: number;
+  customerId?: string;
+  subscriptionId?: string;
+  /** Only credit notes on subscription invoices count against revenue (for MRR). */
+  subscriptionCreditsOnly?: boolean;
+}
+
+function emptyTotals(): CurrencyTotals {
+  return { gross: { recurring: 0n, usage: 0n, seat: 0n, one_off: 0n }, credited: 0n, invoiceCount: 0 };
+}
+
+/** Charges on recurring unique-count metrics: their lines are seat revenue. */
+async function seatCharges(ctx: ServiceContext, chargeIds: readonly string[]): Promise<Set<string>> {
+  if (!chargeIds.length) return new Set();
+  const rows = await ctx.db
+    .selectFrom('plan_charges')
+    .innerJoin('billable_metrics', 'billable_metrics.id', 'plan_charges.billable_metric_id')
+    .select('plan_charges.id')
+    .where('plan_charges.organization_id', '=', ctx.organizationId)
+    .where('plan_charges.id', 'in', [...new Set(chargeIds)])
+    .where('billable_metrics.aggregation_type', '=', 'unique_count_agg')
+    .where('billable_metrics.recurring', '=', 1)
+    .execute();
+  return new Set(rows.map((r) => r.id));
+}
+
+/** Finalized (not voided) invoices issued in the window, line by line, with credit notes. */
+async function invoicedRevenue(ctx: ServiceContext, f: Filter): Promise<Map<string, CurrencyTotals>> {
+  let q = ctx.db
+    .selectFrom('invoices')
+    .innerJoin('invoice_lines', 'invoice_lines.invoice_id', 'invoices.id')
+    .select([
+      'invoices.id as invoice_id',
+      'invoices.currency',
+      'invoices.subscription_id',
+      'invoice_lines.charge_id',
+      'invoice_lines.amount_cents',
+      'invoice_lines.discount_amount_cents',
+    ])
+    .where('invoices.organization_id', '=', ctx.organizationId)
+    .where('invoices.status', '=', 'finalized')
+    .where('invoices.issued_at', '>=', f.from)
+    .where('invoices.issued_at', '<', f.to);
+  if (f.customerId) q = q.where('invoices.customer_id', '=', f.customerId);
+  if (f.subscriptionId) q = q.where('invoices.subscription_id', '=', f.subscriptionId);
+  const lines = await q.execute();
+  const seats = await seatCharges(
+    ctx,
+    lines.map((l) => l.charge_id).filter((c): c is string => c !== null),
+  );
+  const byCurrency = new Map<string, CurrencyTotals>();
+  const invoices = new Map<string, Set<string>>();
+  for (const l of lines) {
+    const t = byCurrency.get(l.currency) ?? emptyTotals();
+    byCurrency.set(l.currency, t);
+    const type: RevenueType =
+      l.charge_id !== null
+        ? seats.has(l.charge_id)
+          ? 'seat'
+          : 'usage'
+        : l.subscription_id !== null
+          ? 'recurring'
+          : 'one_off';
+    t.gross[type] += BigInt(l.amount_cents) - BigInt(l.discount_amount_cents);
+    const seen = invoices.get(l.currency) ?? new Set();
+    seen.add(l.invoice_id);
+    invoices.set(l.currency, seen);
+  }
+  for (const [currency, ids] of invoices) byCurrency.get(currency)!.invoiceCount = ids.size;
+
+  let cn = ctx.db
+    .selectFrom('credit_notes')
+    .innerJoin('invoices', 'invoices.id', 'credit_notes.invoice_id')
+    .select(['credit_notes.currency', 'credit_notes.sub_total_amount_cents'])
+    .where('credit_notes.organization_id', '=', ctx.organizationId)
+    .where('credit_notes.status', '=', 'finalized')
+    .where('credit_notes.issued_at', '>=', f.from)
+    .where('credit_notes.issued_at', '<', f.to);
+  if (f.customerId) cn = cn.where('credit_notes.customer_id', '=', f.customerId);
+  if (f.subscriptionId) cn = cn.where('invoices.subscription_id', '=', f.subscriptionId);
+  if (f.subscriptionCreditsOnly) cn = cn.where('invoices.subscription_id', 'is not', null);
+  for (const c of await cn.execute()) {
+    const t = byCurrency.get(c.currency) ?? emptyTotals();
+    byCurrency.set(c.currency, t);
+    t.credited += BigInt(c.sub_total_amount_cents);
+  }
+  return byCurrency;
+}
+
+function byTypeView(gross: Record<RevenueType, bigint>, currency: string): RevenueByType {
+  return {
+    ...moneyFields('recurring', gross.recurring, currency),
+    ...moneyFields('usage', gross.usage, currency),
+    ...moneyFields('seat', gross.seat, currency),
+    ...moneyFields('one_off', gross.one_off, currency),
+  };
+}
+
+function currencyView(currency: string, t: CurrencyTotals, types: readonly RevenueType[]): CurrencyRevenue {
+  const gross = types.reduce((s, k) => s + t.gross[k], 0n);
+  return {
+    currency,
+    invoice_count: t.invoiceCount,
+    ...moneyFields('revenue', gross - t.credited, currency),
+    ...moneyFields('credited', t.credited, currency),
+    by_type: byTypeView(t.gross, currency),
+  };
+}
+
+function sortedViews(m: Map<string, CurrencyTotals>, types: readonly RevenueType[]): CurrencyRevenue[] {
+  return [...m.entries()]
+    .sort(([a], [b]) => a.localeCompare(b))
+    .map(([currency, t]) => currencyView(currency, t, types));
+}
+
+function checkWindow(from: number, to: number): void {
+  if (from >= to) throw validation('to', `must be after from (${toIso(from)})`);
+}
+
+export async function getCustomerRevenue(
+  ctx: ServiceContext,
+  input: { customer_id: string; from: number; to: number },
+) {
+  checkWindow(input.from, input.to);
+  const customer = await resolveCustomer(ctx, input.customer_id);
+  const revenue = sortedViews(
+    await invoicedRevenue(ctx, { from: input.from, to: input.to, customerId: customer.id }),
+    REVENUE_TYPES,
+  );
+  const usage = await getUsageAnalytics(ctx, { from: input.from, to: input.to, customer_id: customer.id });
+  const cost = Decimal.parse(usage.totals.cost);
+  // Usage cost is known in USD only, so margin is stated for USD revenue and nowhere else.
+  const usd = revenue.find((r) => r.currency === 'USD');
+  const margin = usd ? Decimal.parse(usd.revenue).sub(roundToCurrency(cost, 'USD')) : null;
+  return {
+    customer_id: customer.id,
+    external_customer_id: customer.external_id,
+    from: toIso(input.from),
+    to: toIso(input.to),
+    revenue,
+    cost: usage.totals.cost,
+    cost_cents: usage.totals.cost_cents,
+    cost_currency: 'USD' as const,
+    unpriced_event_count: usage.totals.unpriced_event_count,
+    margin: margin ? formatMinor(toMinor(margin, 'USD'), 'USD') : null,
+    margin_cents: margin ? Number(toMinor(margin, 'USD')) : null,
+    margin_percent:
+      usd && margin && !Decimal.parse(usd.revenue).isZero()
+        ? margin.mul(100).div(Decimal.parse(usd.revenue), 2, 'half_up').toFixed(2)
+        : null,
+  };
+}
+
+export const MRR_VARIANTS = ['canonical', 'run_rate', 'committed'] as const;
+export type MrrVariant = (typeof MRR_VARIANTS)[number];
+const RECURRING_TYPES: readonly RevenueType[] = ['recurring', 'usage', 'seat'];
+
+/** Months per billing interval, to bring a plan's fee to a monthly amount. */
+const MONTHS_PER_INTERVAL: Record<string, Decimal> = {
+  monthly: Decimal.ONE,
+  quarterly: Decimal.parse('3'),
+  yearly: Decimal.parse('12'),
+};
+
+/** The fee of one interval as a monthly amount, exactly where it can be (weekly: × 52 / 12). */
+function monthly(amount: Decimal, interval: string): Decimal {
+  if (interval === 'weekly') return amount.mul(52).div(12, 12, 'half_up');
+  return amount.div(MONTHS_PER_INTERVAL[interval] ?? Decimal.ONE, 12, 'half_up');
+}
+
+/** Contractual monthly floor of live subscriptions: max(base fee, minimum commitment) per month. */
+async function committedMrr(ctx: ServiceContext, f: { customerId?: string; subscriptionId?: string }) {
+  let q = ctx.db
+    .selectFrom('subscriptions')
+    .selectAll()
+    .where('organization_id', '=', ctx.organizationId)
+    .where('status', '=', 'active');
+  if (f.customerId) q = q.where('customer_id', '=', f.customerId);
+  if (f.subscriptionId)
+    q = q.where((eb) => eb.or([eb('id', '=', f.subscriptionId!), eb('external_id', '=', f.subscriptionId!)]));
+  const subs = (await q.execute()).map(subscriptionRecord);
+  const plans = await plansById(
+    ctx,
+    subs.map((s) => s.planId),
+  );
+  const exact = new Map<string, { amount: Decimal; count: number }>();
+  for (const s of subs) {
+    const plan = plans.get(s.planId);
+    if (!plan) continue;
+    const p = effectivePlan(plan, s.overrides);
+    const floor = p.minimumCommitment && p.minimumCommitment.gt(p.amount) ? p.minimumCommitment : p.amount;
+    const t = exact.get(p.currency) ?? { amount: Decimal.ZERO, count: 0 };
+    exact.set(p.currency, { amount: t.amount.add(monthly(floor, p.interval)), count: t.count + 1 });
+  }
+  return [...exact.entries()]
+    .sort(([a], [b]) => a.localeCompare(b))
+    .map(([currency, t]) => ({
+      currency,
+      subscription_count: t.count,
+      ...moneyFields('mrr', toMinor(roundToCurrency(t.amount, currency), currency), currency),
+    }));
+}
+
+/**
+ * Monthly recurring revenue three ways: `canonical` — recurring, usage and seat revenue invoiced
+ * in the last completed calendar month (organization's time zone); `run_rate` — the same over the
+ * last 30 days, scaled to an average month (× 365.25 / 12 / 30); `committed` — the contractual
+ * floor of active subscriptions (base fee or minimum commitment, whichever is higher, per month).
+ */
+export async function getMrr(
+  ctx: ServiceContext,
+  input: { variant?: MrrVariant; customer_id?: string; subscription_id?: string },
+) {
+  const variant = input.variant ?? 'canonical';
+  const customer = input.customer_id ? await resolveCustomer(ctx, input.customer_id) : undefined;
+  let subscriptionId: string | undefined;
+  if (input.subscription_id) {
+    const sub = await ctx.db
+      .selectFrom('subscriptions')
+      .select('id')
+      .where('organization_id', '=', ctx.organizationId)
+      .where((eb) =>
+        eb.or([eb('id', '=', input.subscription_id!), eb('external_id', '=', input.subscription_id!)]),
+      )
+      .orderBy('created_at', 'desc')
+      .executeTakeFirst();
+    if (!sub)
+      throw validation(
+        'subscription_id',
+        `no subscription has the id or external_id '${input.subscription_id}'`,
+        'list_subscriptions shows them.',
+      );
+    subscriptionId = sub.id;
+  }
+  const base = {
+    variant,
+    customer_id: customer?.id ?? null,
+    subscription_id: subscriptionId ?? null,
+  };
+  if (variant === 'committed') {
+    const rows = await committedMrr(ctx, { customerId: customer?.id, subscriptionId });
+    return { ...base, from: null, to: null, currencies: rows.map((r) => ({ ...r, by_type: null })) };
+  }
+  const now = ctx.now();
+  let from: number;
+  let to: number;
+  if (variant === 'canonical') {
+    const tz = (await ctx.organization()).timezone;
+    const thisMonth = `${dateInZone(now, tz).slice(0, 7)}-01`;
+    from = startOfDayInZone(addMonthsToDate(thisMonth, -1), tz);
+    to = startOfDayInZone(thisMonth, tz);
+  } else {
+    to = now;
+    from = now - 30 * 86_400_000;
+  }
+  const totals = await invoicedRevenue(ctx, {
+    from,
+    to,
+    customerId: customer?.id,
+    subscriptionId,
+    subscriptionCreditsOnly: true,
+  });
+  const currencies = sortedViews(totals, RECURRING_TYPES).map((r) => {
+    const scaled =
+      variant === 'run_rate'
+        ? toMinor(
+            roundToCurrency(Decimal.parse(r.revenue).mul('365.25').div(360, 12, 'half_up'), r.currency),
+            r.currency,
+          )
+        : BigInt(r.revenue_cents);
+    return {
+      currency: r.currency,
+      subscription_count: null,
+      ...moneyFields('mrr', scaled, r.currency),
+      by_type: r.by_type,
+    };
+  });
+  return { ...base, from: toIso(from), to: toIso(to), currencies };
+}
