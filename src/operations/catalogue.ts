@@ -1,6 +1,7 @@
 import type { AnyOperation, PromptDefinition, ResourceDefinition } from './define.js';
 import { aiCostOperations } from './ai-costs.js';
 import { billableMetricOperations } from './billable-metrics.js';
+import { couponOperations } from './coupons.js';
 import { creditNoteOperations } from './credit-notes.js';
 import { customerOperations } from './customers.js';
 import { invoiceOperations } from './invoices.js';
@@ -41,6 +42,7 @@ export function buildCatalogue(): Catalogue {
     ...usageEventOperations,
     ...aiCostOperations,
     ...planOperations,
+    ...couponOperations,
   ];
   const byName = new Map<string, AnyOperation>();
   for (const op of operations) {
