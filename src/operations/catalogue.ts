@@ -1,6 +1,7 @@
 import type { AnyOperation, PromptDefinition, ResourceDefinition } from './define.js';
 import { aiCostOperations } from './ai-costs.js';
 import { billableMetricOperations } from './billable-metrics.js';
+import { couponOperations } from './coupons.js';
 import { creditNoteOperations } from './credit-notes.js';
 import { customerOperations } from './customers.js';
 import { invoiceOperations } from './invoices.js';
@@ -9,6 +10,7 @@ import { invoiceResources } from './invoice-resources.js';
 import { logOperations } from './logs.js';
 import { meteringPrompts, meteringResources } from './metering-resources.js';
 import { organizationOperations } from './organization.js';
+import { planOperations } from './plans.js';
 import { productOperations } from './products.js';
 import { revenueOperations } from './revenue.js';
 import { customerResources } from './resources.js';
@@ -40,6 +42,8 @@ export function buildCatalogue(): Catalogue {
     ...billableMetricOperations,
     ...usageEventOperations,
     ...aiCostOperations,
+    ...planOperations,
+    ...couponOperations,
     ...revenueOperations,
   ];
   const byName = new Map<string, AnyOperation>();
