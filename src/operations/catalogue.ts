@@ -9,6 +9,7 @@ import { invoiceResources } from './invoice-resources.js';
 import { logOperations } from './logs.js';
 import { meteringPrompts, meteringResources } from './metering-resources.js';
 import { organizationOperations } from './organization.js';
+import { planOperations } from './plans.js';
 import { productOperations } from './products.js';
 import { customerResources } from './resources.js';
 import { billfoldPrompts } from './prompts.js';
@@ -39,6 +40,7 @@ export function buildCatalogue(): Catalogue {
     ...billableMetricOperations,
     ...usageEventOperations,
     ...aiCostOperations,
+    ...planOperations,
   ];
   const byName = new Map<string, AnyOperation>();
   for (const op of operations) {
