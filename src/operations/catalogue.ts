@@ -14,6 +14,7 @@ import { productOperations } from './products.js';
 import { customerResources } from './resources.js';
 import { billfoldPrompts } from './prompts.js';
 import { taxOperations } from './taxes.js';
+import { subscriptionOperations } from './subscriptions.js';
 import { systemOperations } from './system.js';
 import { usageEventOperations } from './usage-events.js';
 
@@ -39,6 +40,7 @@ export function buildCatalogue(): Catalogue {
     ...creditNoteOperations,
     ...billableMetricOperations,
     ...usageEventOperations,
+    ...subscriptionOperations,
     ...aiCostOperations,
     ...planOperations,
   ];
