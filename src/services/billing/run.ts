@@ -7,7 +7,7 @@ import { billMoments, type BillingOutcome } from './engine.js';
 import { plansById } from './load.js';
 import { effectivePlan, subscriptionRecord, type PlanRecord, type SubscriptionRecord } from './records.js';
 import { endOf } from './schedule.js';
-import { applyScheduledChanges } from './scheduled-changes.js';
+import { applyScheduledChanges } from './subscriptions.js';
 
 /**
  * Billing runs: every subscription whose next_billing_at has come (across organizations) gets
