@@ -449,6 +449,7 @@ export interface SubscriptionsTable {
   plan_overrides: string | null;
   next_plan_id: string | null;
   next_plan_at: number | null;
+  next_plan_overrides: string | null;
   previous_subscription_id: string | null;
   next_billing_at: number | null;
   metadata: string;

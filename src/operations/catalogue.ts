@@ -16,6 +16,7 @@ import { revenueOperations } from './revenue.js';
 import { customerResources } from './resources.js';
 import { billfoldPrompts } from './prompts.js';
 import { taxOperations } from './taxes.js';
+import { subscriptionOperations } from './subscriptions.js';
 import { systemOperations } from './system.js';
 import { usageEventOperations } from './usage-events.js';
 
@@ -41,6 +42,7 @@ export function buildCatalogue(): Catalogue {
     ...creditNoteOperations,
     ...billableMetricOperations,
     ...usageEventOperations,
+    ...subscriptionOperations,
     ...aiCostOperations,
     ...planOperations,
     ...couponOperations,

@@ -94,7 +94,8 @@ async function recordBatch(ctx: ServiceContext, items: unknown[]) {
 const retryNote =
   'Retrying is safe: send the same transaction_id and the event is stored once (the reply says duplicate: true); a ' +
   'different payload under a used transaction_id is a CONFLICT. Events for a metric code or customer that does not ' +
-  'exist yet are stored and flagged, and count once it exists. Do not re-send an event flagged ' +
+  'exist yet are stored and flagged, and count once it exists. An unknown external_subscription_id is ' +
+  'stored too, flagged UNKNOWN_SUBSCRIPTION (with customer_id the event still counts for that customer). Do not re-send an event flagged ' +
   'NEEDS_COST_BACKFILL or MISSING_VOLUME_DATA: it is saved; fix it with map_model or fill_volume.';
 
 export const recordUsage = defineOperation({
@@ -102,6 +103,8 @@ export const recordUsage = defineOperation({
   title: 'Record a usage event',
   description:
     'Records one usage event: what a customer used (`code` names the billable metric, `properties` the values). ' +
+    'Name the customer with customer_id, or the subscription with external_subscription_id (the event counts ' +
+    'for its customer; with both, they must agree). ' +
     'For AI usage add agent_code and either one service — model + provider with input_tokens/output_tokens (LLM) ' +
     'or quantity (SMS, search…) — or `services` for one outcome backed by several services, never both; its cost ' +
     'is computed exactly from the price catalog. ' +

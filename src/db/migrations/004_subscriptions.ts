@@ -79,6 +79,8 @@ export async function up(db: Kysely<any>, _ctx: MigrationContext): Promise<void>
     // A downgrade waits for the end of the period: the plan it moves to, and when.
     .addColumn('next_plan_id', 'text')
     .addColumn('next_plan_at', 'bigint')
+    // The prices the subscription asked for on that plan (plan_overrides JSON), if any.
+    .addColumn('next_plan_overrides', 'text')
     // An upgrade or downgrade continues the subscription as a new row: where it came from.
     .addColumn('previous_subscription_id', 'text')
     // The earliest instant a billing run has something to invoice for it (null: nothing).

@@ -125,6 +125,16 @@ export const ServiceEntry = z.strictObject({
   quantity: Quantity.optional().describe('Units of a non-LLM service (searches, messages, minutes)'),
 });
 
+/** Events may name the subscription instead of the customer (Lago's external_subscription_id). */
+export const ExternalSubscriptionRef = z
+  .string()
+  .trim()
+  .min(1)
+  .max(255)
+  .describe(
+    "The subscription's external_id: the event counts for that subscription's customer (instead of, or agreeing with, customer_id)",
+  );
+
 const eventShape = {
   transaction_id: z
     .string()
@@ -134,7 +144,10 @@ const eventShape = {
     .describe(
       'Your unique id for this event: the idempotency key. When you retry after a timeout or error, send the SAME transaction_id — the event is stored once; a new event needs a new one.',
     ),
-  customer_id: CustomerRef,
+  customer_id: CustomerRef.optional().describe(
+    "The customer's Billfold id (cus_…) or your external_id for it; required unless external_subscription_id is given",
+  ),
+  external_subscription_id: ExternalSubscriptionRef.optional(),
   code: z
     .string()
     .trim()
@@ -175,6 +188,14 @@ export const SERVICE_FIELDS = Object.keys(ServiceEntry.shape);
 
 /** One usage event, with the rule that it is either one service (model + provider) or several. */
 export const UsageEventInput = z.strictObject(eventShape).superRefine((e, ctx) => {
+  if (e.customer_id === undefined && e.external_subscription_id === undefined) {
+    ctx.addIssue({
+      code: 'custom',
+      path: ['customer_id'],
+      input: undefined,
+      message: 'is required unless external_subscription_id names the subscription the usage belongs to',
+    });
+  }
   const single = e.model !== undefined || e.provider !== undefined;
   if (e.services && (single || e.input_tokens !== undefined || e.output_tokens !== undefined)) {
     ctx.addIssue({
@@ -222,13 +243,24 @@ export const ServiceCost = z.object({
   cost_status: CostStatus,
 });
 
-export const EventFlag = z.enum(['UNKNOWN_METRIC', 'UNKNOWN_CUSTOMER', 'INVALID_VALUE', ...COST_STATUSES]);
+export const EventFlag = z.enum([
+  'UNKNOWN_METRIC',
+  'UNKNOWN_CUSTOMER',
+  'UNKNOWN_SUBSCRIPTION',
+  'INVALID_VALUE',
+  ...COST_STATUSES,
+]);
 
 export const UsageEvent = z.object({
   id: z.string().describe('Billfold id, evt_…'),
   transaction_id: z.string(),
   customer_id: z.string().nullable().describe('Billfold id of the customer; null while no customer matches'),
-  external_customer_id: z.string().describe('The customer reference the event was sent with'),
+  external_customer_id: z
+    .string()
+    .nullable()
+    .describe(
+      "The customer reference the event was sent with (the subscription's customer when it named only the subscription); null when neither is known",
+    ),
   code: z.string(),
   billable_metric_id: z.string().nullable().describe('null while no billable metric has this code'),
   external_subscription_id: z.string().nullable(),
@@ -254,7 +286,9 @@ export const UsageEvent = z.object({
     .describe('Why the event cannot count toward its metric (it is stored regardless)'),
   flags: z
     .array(EventFlag)
-    .describe('What needs attention: unknown metric or customer, invalid value, cost status'),
+    .describe(
+      'What needs attention: unknown metric, customer or subscription (external_subscription_id matched none), invalid value, cost status',
+    ),
   created_at: Iso,
 });
 
@@ -299,17 +333,17 @@ function cleanString(v: unknown, max: number): v is string {
 export function fastParseUsageEvent(raw: unknown): z.output<typeof UsageEventInput> | null {
   if (!plainObject(raw)) return null;
   for (const k in raw) if (!FAST_FIELDS.has(k) || raw[k] === undefined) return null;
-  if (
-    !cleanString(raw.transaction_id, 255) ||
-    !cleanString(raw.customer_id, 255) ||
-    !cleanString(raw.code, 255)
-  )
-    return null;
-  const out: Record<string, unknown> = {
-    transaction_id: raw.transaction_id,
-    customer_id: raw.customer_id,
-    code: raw.code,
-  };
+  if (!cleanString(raw.transaction_id, 255) || !cleanString(raw.code, 255)) return null;
+  const out: Record<string, unknown> = { transaction_id: raw.transaction_id };
+  if (raw.customer_id !== undefined) {
+    if (!cleanString(raw.customer_id, 255)) return null;
+    out.customer_id = raw.customer_id;
+  }
+  if (raw.external_subscription_id !== undefined) {
+    if (!cleanString(raw.external_subscription_id, 255)) return null;
+    out.external_subscription_id = raw.external_subscription_id;
+  } else if (raw.customer_id === undefined) return null;
+  out.code = raw.code;
   if (raw.timestamp !== undefined) {
     if (typeof raw.timestamp !== 'string' && typeof raw.timestamp !== 'number') return null;
     const ms = parseInstant(raw.timestamp);

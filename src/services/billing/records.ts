@@ -109,6 +109,11 @@ export interface SubscriptionRecord {
   endingAt: number | null;
   terminatedAt: number | null;
   overrides: PlanOverrides | null;
+  /** A scheduled downgrade: the plan it moves to at `nextPlanAt`, with its own overrides. */
+  nextPlanId: string | null;
+  nextPlanAt: number | null;
+  nextPlanOverrides: PlanOverrides | null;
+  previousSubscriptionId: string | null;
 }
 
 const dec = (v: string | null | undefined, fallback: Decimal = Decimal.ZERO): Decimal =>
@@ -231,6 +236,11 @@ export function subscriptionRecord(row: SubscriptionsTable): SubscriptionRecord 
     endingAt: row.ending_at,
     terminatedAt: row.terminated_at,
     overrides: row.plan_overrides === null ? null : (JSON.parse(row.plan_overrides) as PlanOverrides),
+    nextPlanId: row.next_plan_id,
+    nextPlanAt: row.next_plan_at,
+    nextPlanOverrides:
+      row.next_plan_overrides === null ? null : (JSON.parse(row.next_plan_overrides) as PlanOverrides),
+    previousSubscriptionId: row.previous_subscription_id,
   };
 }
 

@@ -495,6 +495,8 @@ export async function getNeedsAttention(
   const refs = await base()
     .select(['customer_ref', countAll()])
     .where('customer_id', 'is', null)
+    // '' marks events that named only an unknown subscription: no customer reference to fix.
+    .where('customer_ref', '!=', '')
     .groupBy('customer_ref')
     .orderBy('customer_ref')
     .execute();

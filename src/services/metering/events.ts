@@ -16,7 +16,7 @@ export interface UsageEventView {
   id: string;
   transaction_id: string;
   customer_id: string | null;
-  external_customer_id: string;
+  external_customer_id: string | null;
   code: string;
   billable_metric_id: string | null;
   external_subscription_id: string | null;
@@ -60,7 +60,8 @@ export function eventView(
     id: r.id,
     transaction_id: r.transaction_id,
     customer_id: customerId,
-    external_customer_id: r.customer_ref,
+    // Empty when the event named only a subscription that matched none.
+    external_customer_id: r.customer_ref || null,
     code: r.code,
     billable_metric_id: r.metric_id,
     external_subscription_id: r.external_subscription_id,
@@ -89,7 +90,11 @@ export async function lateCustomers(
   ctx: ServiceContext,
   rows: readonly UsageEventsTable[],
 ): Promise<Map<string, { id: string; external_id: string | null }>> {
-  const refs = [...new Set(rows.filter((r) => r.customer_id === null).map((r) => r.customer_ref))];
+  const refs = [
+    ...new Set(
+      rows.filter((r) => r.customer_id === null && r.customer_ref !== '').map((r) => r.customer_ref),
+    ),
+  ];
   const out = new Map<string, { id: string; external_id: string | null }>();
   if (refs.length === 0) return out;
   const found = await ctx.db

@@ -37,7 +37,9 @@ export interface ServiceInput {
 
 export interface UsageEventInput {
   transaction_id: string;
-  customer_id: string;
+  /** At least one of customer_id and external_subscription_id (the schema makes sure). */
+  customer_id?: string;
+  external_subscription_id?: string;
   code: string;
   timestamp?: number;
   properties?: Record<string, unknown>;
@@ -56,7 +58,8 @@ export type IncomingRecord =
   | { index: number; input: UsageEventInput }
   | { index: number; error: ErrorBody; transactionId: string | null };
 
-export type EventFlag = 'UNKNOWN_METRIC' | 'UNKNOWN_CUSTOMER' | 'INVALID_VALUE' | CostStatus;
+export type EventFlag =
+  'UNKNOWN_METRIC' | 'UNKNOWN_CUSTOMER' | 'UNKNOWN_SUBSCRIPTION' | 'INVALID_VALUE' | CostStatus;
 
 export interface ServiceCostView {
   model: string;
@@ -117,10 +120,28 @@ export function payloadHash(input: UsageEventInput): string {
   return createHash('sha1').update(JSON.stringify(canonical)).digest('base64url');
 }
 
-export function eventFlags(row: UsageEventsTable, customerKnown: boolean): EventFlag[] {
+/**
+ * An event that named only a subscription no one has: it belongs to no customer, so it is
+ * kept under a key of its own. Customer references are trimmed, so none starts with a space
+ * and this key can never be mistaken for one.
+ */
+export function unknownSubscriptionKey(externalSubscriptionId: string): string {
+  return ` subscription:${externalSubscriptionId}`;
+}
+
+/** `subscriptionKnown`: false when the event named a subscription that did not exist (known only at ingest). */
+export function eventFlags(
+  row: UsageEventsTable,
+  customerKnown: boolean,
+  subscriptionKnown = true,
+): EventFlag[] {
   const flags: EventFlag[] = [];
   if (row.metric_id === null) flags.push('UNKNOWN_METRIC');
-  if (!customerKnown) flags.push('UNKNOWN_CUSTOMER');
+  // Sent with only an unknown subscription: there is no customer reference to be unknown.
+  const subscriptionOnly = row.customer_ref === '' && row.external_subscription_id !== null;
+  if (subscriptionOnly) flags.push('UNKNOWN_SUBSCRIPTION');
+  else if (!subscriptionKnown) flags.push('UNKNOWN_SUBSCRIPTION');
+  if (!customerKnown && !subscriptionOnly) flags.push('UNKNOWN_CUSTOMER');
   if (row.value_error) flags.push('INVALID_VALUE');
   if (row.cost_status && row.cost_status !== 'PROCESSED') flags.push(row.cost_status as CostStatus);
   return flags;
@@ -204,6 +225,51 @@ async function resolveCustomerRefs(ctx: ServiceContext, refs: string[]): Promise
   for (const r of rows) if (r.external_id !== null) out.set(r.external_id, r.id);
   // An id wins over an external_id that happens to equal it.
   for (const r of rows) out.set(r.id, r.id);
+  return out;
+}
+
+interface SubscriptionRef {
+  customerId: string;
+  /** The customer's external_id, else its id: what the event records as its customer reference. */
+  customerRef: string;
+}
+
+/**
+ * The customers of subscriptions named by external_id, once per batch. An external_id names
+ * its live subscription, else its latest (usage reported late for an ended one still counts).
+ */
+async function resolveSubscriptionRefs(
+  ctx: ServiceContext,
+  refs: string[],
+): Promise<Map<string, SubscriptionRef>> {
+  const out = new Map<string, SubscriptionRef>();
+  if (refs.length === 0) return out;
+  const rows = await ctx.db
+    .selectFrom('subscriptions as s')
+    .innerJoin('customers as c', 'c.id', 's.customer_id')
+    .select([
+      's.external_id',
+      's.status',
+      's.created_at',
+      's.customer_id',
+      'c.external_id as customer_external_id',
+    ])
+    .where('s.organization_id', '=', ctx.organizationId)
+    .where('s.external_id', 'in', refs)
+    .execute();
+  const rank = (r: { status: string; created_at: number }) => [
+    r.status === 'pending' || r.status === 'active' ? 1 : 0,
+    Number(r.created_at),
+  ];
+  const best = new Map<string, (typeof rows)[number]>();
+  for (const r of rows) {
+    const prev = best.get(r.external_id);
+    const [live, at] = rank(r);
+    if (!prev || live! > rank(prev)[0]! || (live === rank(prev)[0] && at! > rank(prev)[1]!))
+      best.set(r.external_id, r);
+  }
+  for (const [ext, r] of best)
+    out.set(ext, { customerId: r.customer_id, customerRef: r.customer_external_id ?? r.customer_id });
   return out;
 }
 
@@ -318,7 +384,14 @@ export async function recordEvents(
   const stored = valid.length ? await lookup(valid.map((v) => v.input.transaction_id)) : new Map();
   const fresh = valid.filter((v) => !stored.has(v.input.transaction_id));
 
-  const customers = await resolveCustomerRefs(ctx, [...new Set(valid.map((v) => v.input.customer_id))]);
+  const customerRefs = new Set<string>();
+  const subscriptionRefs = new Set<string>();
+  for (const { input } of valid) {
+    if (input.customer_id !== undefined) customerRefs.add(input.customer_id);
+    if (input.external_subscription_id !== undefined) subscriptionRefs.add(input.external_subscription_id);
+  }
+  const customers = await resolveCustomerRefs(ctx, [...customerRefs]);
+  const subscriptions = await resolveSubscriptionRefs(ctx, [...subscriptionRefs]);
   const metricRows = await metricsByCode(ctx, [...new Set(fresh.map((v) => v.input.code))]);
   const metrics = new Map([...metricRows].map(([code, row]) => [code, metricRecord(row)]));
   const pairs: Array<{ provider: string; model: string }> = [];
@@ -330,12 +403,24 @@ export async function recordEvents(
 
   const rows: UsageEventsTable[] = [];
   const rowByIndex = new Map<number, UsageEventsTable>();
+  const unknownSubscription = new Set<number>();
   for (const { index, input, hash } of fresh) {
+    const owner = attribute(input, customers, subscriptions);
+    if ('error' in owner) {
+      outcomes[index] = {
+        index: records[index]!.index,
+        ok: false,
+        transaction_id: input.transaction_id,
+        error: owner.error,
+      };
+      continue;
+    }
+    if (!owner.subscriptionKnown) unknownSubscription.add(index);
     const ts = input.timestamp ?? now;
     const properties = input.properties ?? {};
     const metric = metrics.get(input.code);
     const contribution = metric ? contributionOf(metric.definition, properties, ts) : null;
-    const customerId = customers.get(input.customer_id) ?? null;
+    const customerId = owner.customerId;
     const priced = priceServices(input, prices);
     const row: UsageEventsTable = {
       id: newId('event', now),
@@ -344,10 +429,10 @@ export async function recordEvents(
       payload_hash: hash,
       code: input.code,
       metric_id: metric?.id ?? null,
-      customer_ref: input.customer_id,
+      customer_ref: owner.customerRef,
       customer_id: customerId,
-      customer_key: customerId ?? input.customer_id,
-      external_subscription_id: null,
+      customer_key: owner.customerKey,
+      external_subscription_id: input.external_subscription_id ?? null,
       timestamp: ts,
       hour: bucketOf(ts),
       properties: JSON.stringify(properties),
@@ -387,7 +472,7 @@ export async function recordEvents(
         ok: true,
         duplicate: false,
         row,
-        flags: eventFlags(row, row.customer_id !== null),
+        flags: eventFlags(row, row.customer_id !== null, !unknownSubscription.has(index)),
       };
       if (row.metric_id && !row.value_error) {
         let list = byMetric.get(row.metric_id);
@@ -407,6 +492,8 @@ export async function recordEvents(
       }
       continue;
     }
+    // Refused before insertion (customer and subscription disagree): its outcome is set.
+    if (outcomes[index]) continue;
     const existing = stored.get(input.transaction_id);
     outcomes[index] = existing
       ? sameOrConflict(records[index]!.index, input.transaction_id, hash, existing, customers)
@@ -433,11 +520,13 @@ export async function recordEvents(
             row: firstOutcome.row,
             flags: firstOutcome.flags,
           }
-        : conflictOutcome(
-            records[r.index]!.index,
-            r.input.transaction_id,
-            firstOutcome.ok ? firstOutcome.row.id : null,
-          );
+        : !firstOutcome.ok && firstOutcome.error.code === 'VALIDATION_ERROR' && firstHash === r.hash
+          ? { ...firstOutcome, index: records[r.index]!.index }
+          : conflictOutcome(
+              records[r.index]!.index,
+              r.input.transaction_id,
+              firstOutcome.ok ? firstOutcome.row.id : null,
+            );
   }
 
   for (const [metricId, items] of byMetric) {
@@ -456,7 +545,7 @@ export async function recordEvents(
       resourceId: first.id,
       // Attributed to a customer only when the whole call was about one.
       customerId: oneCustomer ? first.customer_id : null,
-      externalCustomerId: oneCustomer ? first.customer_ref : null,
+      externalCustomerId: oneCustomer ? first.customer_ref || null : null,
       changes: {
         first_event_id: first.id,
         created,
@@ -470,6 +559,65 @@ export async function recordEvents(
     });
   }
   return outcomes;
+}
+
+type Attribution =
+  | { customerId: string | null; customerRef: string; customerKey: string; subscriptionKnown: boolean }
+  | { error: ErrorBody };
+
+/**
+ * Whose usage an event is: the customer it names, or its subscription's customer. Naming both
+ * is fine when they are the same customer; an unknown subscription never loses the event.
+ */
+function attribute(
+  input: UsageEventInput,
+  customers: ReadonlyMap<string, string>,
+  subscriptions: ReadonlyMap<string, SubscriptionRef>,
+): Attribution {
+  const ext = input.external_subscription_id;
+  const sub = ext === undefined ? undefined : subscriptions.get(ext);
+  if (input.customer_id !== undefined) {
+    const customerId = customers.get(input.customer_id) ?? null;
+    if (sub && sub.customerId !== customerId) {
+      return {
+        error: {
+          code: 'VALIDATION_ERROR',
+          message: `external_subscription_id: subscription '${ext}' belongs to customer '${sub.customerRef}', not to customer_id '${input.customer_id}'`,
+          details: {
+            issues: [
+              {
+                field: 'external_subscription_id',
+                message: `belongs to customer '${sub.customerRef}', not '${input.customer_id}'`,
+              },
+            ],
+            external_subscription_id: ext,
+            customer_id: input.customer_id,
+          },
+          hint: 'Send only external_subscription_id (the event goes to its customer), or the customer_id it belongs to.',
+        },
+      };
+    }
+    return {
+      customerId,
+      customerRef: input.customer_id,
+      customerKey: customerId ?? input.customer_id,
+      subscriptionKnown: ext === undefined || sub !== undefined,
+    };
+  }
+  if (sub) {
+    return {
+      customerId: sub.customerId,
+      customerRef: sub.customerRef,
+      customerKey: sub.customerId,
+      subscriptionKnown: true,
+    };
+  }
+  return {
+    customerId: null,
+    customerRef: '',
+    customerKey: unknownSubscriptionKey(ext!),
+    subscriptionKnown: false,
+  };
 }
 
 function conflictOutcome(index: number, transactionId: string, existingId: string | null): RecordOutcome {

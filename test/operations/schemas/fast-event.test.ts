@@ -16,6 +16,7 @@ const event = fc
     {
       transaction_id: mostly(text, fc.integer()),
       customer_id: text,
+      external_subscription_id: maybe(text),
       code: text,
       timestamp: maybe(
         mostly(
@@ -99,5 +100,16 @@ describe('fast usage event check', () => {
     expect(
       fastParseUsageEvent({ transaction_id: 't', customer_id: 'c', code: 'x', services: [] }),
     ).toBeNull();
+    expect(fastParseUsageEvent({ transaction_id: 't', external_subscription_id: 's', code: 'x' })).toEqual({
+      transaction_id: 't',
+      external_subscription_id: 's',
+      code: 'x',
+    });
+    // Neither customer nor subscription: the schema words the error.
+    expect(fastParseUsageEvent({ transaction_id: 't', code: 'x' })).toBeNull();
+    expect(UsageEventInput.safeParse({ transaction_id: 't', code: 'x' }).error?.issues[0]).toMatchObject({
+      path: ['customer_id'],
+      message: expect.stringContaining('external_subscription_id'),
+    });
   });
 });

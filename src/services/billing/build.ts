@@ -1,0 +1,76 @@
+import type { CustomersTable } from '../../db/schema.js';
+import type { ServiceContext } from '../context.js';
+import type { MetricRecord } from '../metering/aggregates.js';
+import { customerKeys } from '../metering/usage.js';
+import { chargeUsage, metricsById } from './charge-usage.js';
+import {
+  activeDates,
+  chargeLines,
+  commitmentLine,
+  feeLine,
+  type BillingLine,
+} from './lines.js';
+import type { PlanRecord, SubscriptionRecord } from './records.js';
+import type { BillingItem } from './schedule.js';
+
+/**
+ * The lines for what one invoice covers: fees first, then each period's charges and its
+ * minimum-commitment true-up, in period order.
+ */
+
+/** What billing one subscription needs besides the subscription itself. */
+export interface BillingSubject {
+  sub: SubscriptionRecord;
+  /** The effective plan (overrides applied). */
+  plan: PlanRecord;
+  customer: CustomersTable;
+  metrics: Map<string, MetricRecord>;
+  /** The instant the subscription ends for this billing (null: open-ended). */
+  end: number | null;
+}
+
+export async function metricsForPlan(
+  ctx: ServiceContext,
+  plan: PlanRecord,
+  known?: Map<string, MetricRecord>,
+): Promise<Map<string, MetricRecord>> {
+  const missing = plan.charges.map((c) => c.billableMetricId).filter((id) => !known?.has(id));
+  if (!missing.length && known) return known;
+  const loaded = await metricsById(ctx, missing);
+  if (!known) return loaded;
+  for (const [k, v] of loaded) known.set(k, v);
+  return known;
+}
+
+export async function buildLines(
+  ctx: ServiceContext,
+  s: BillingSubject,
+  items: readonly BillingItem[],
+): Promise<BillingLine[]> {
+  const { sub, plan } = s;
+  const dates = activeDates(sub, s.end);
+  const taxCodes = plan.taxCodes ?? undefined;
+  const ordered = [...items].sort((a, b) => a.p.from - b.p.from || (a.kind === 'arrears' ? -1 : 1));
+  const fees: BillingLine[] = [];
+  const usage: BillingLine[] = [];
+  const keys = customerKeys(s.customer);
+  for (const it of ordered) {
+    if (it.kind === 'advance' || !plan.payInAdvance) {
+      const fee = feeLine(plan, dates, it.p, taxCodes);
+      if (fee) fees.push(fee);
+    }
+    if (it.kind !== 'arrears') continue;
+    const periodCharges: BillingLine[] = [];
+    for (const charge of plan.charges) {
+      const metric = s.metrics.get(charge.billableMetricId);
+      if (!metric) continue;
+      const window = { from: it.usageFrom, to: it.usageTo, periodFrom: it.p.from, periodTo: it.p.to };
+      const u = await chargeUsage(ctx, keys, metric, charge, window);
+      periodCharges.push(...chargeLines(plan, charge, u, { from: it.usageFrom, to: it.usageTo }, taxCodes));
+    }
+    usage.push(...periodCharges);
+    const trueUp = commitmentLine(plan, dates, it.p, periodCharges, taxCodes);
+    if (trueUp) usage.push(trueUp);
+  }
+  return [...fees, ...usage];
+}

@@ -1,0 +1,153 @@
+import { randomUUID } from 'node:crypto';
+import { toIso } from '../../domain/time.js';
+import { createServiceContext, type Principal, type ServiceContext, type ServiceEnv } from '../context.js';
+import type { MetricRecord } from '../metering/aggregates.js';
+import { metricsForPlan, type BillingSubject } from './build.js';
+import { billMoments, type BillingOutcome } from './engine.js';
+import { plansById } from './load.js';
+import { effectivePlan, subscriptionRecord, type PlanRecord, type SubscriptionRecord } from './records.js';
+import { endOf } from './schedule.js';
+import { applyScheduledChanges } from './subscriptions.js';
+
+/**
+ * Billing runs: every subscription whose next_billing_at has come (across organizations) gets
+ * each billing moment up to `at` invoiced — several when a run catches up — and its
+ * next_billing_at moved on. Each invoice commits with its ledger rows, so runs on several
+ * processes at once, or one after another, bill each period once and skip none.
+ */
+
+export interface RunProgress {
+  done: number;
+  total: number;
+}
+
+export interface RunSummary {
+  at: string;
+  subscriptions_examined: number;
+  invoices_created: number;
+  invoices_finalized: number;
+  invoices_refreshed: number;
+  skipped: number;
+  errors: Array<{ organization_id: string; subscription_id: string; message: string }>;
+  duration_ms: number;
+}
+
+export interface RunOptions {
+  onProgress?: (p: RunProgress) => void;
+}
+
+/** Subscriptions loaded per query while a run walks an organization. */
+const CHUNK = 500;
+
+function systemContext(env: ServiceEnv, organizationId: string, requestId: string): ServiceContext {
+  const principal: Principal = {
+    organizationId,
+    actor: { type: 'system', id: null, name: 'billing run' },
+    scopes: new Set(['read', 'write', 'admin']),
+  };
+  return createServiceContext(env, env.db.kysely, principal, 'system', requestId);
+}
+
+export async function runBilling(env: ServiceEnv, at: number, options: RunOptions = {}): Promise<RunSummary> {
+  const started = performance.now();
+  const requestId = `run_${randomUUID()}`;
+  const due = await env.db.kysely
+    .selectFrom('subscriptions')
+    .select(['id', 'organization_id'])
+    .where('next_billing_at', 'is not', null)
+    .where('next_billing_at', '<=', at)
+    .orderBy('organization_id')
+    .orderBy('next_billing_at')
+    .execute();
+  const summary: RunSummary = {
+    at: toIso(at),
+    subscriptions_examined: 0,
+    invoices_created: 0,
+    invoices_finalized: 0,
+    invoices_refreshed: 0,
+    skipped: 0,
+    errors: [],
+    duration_ms: 0,
+  };
+  const count = (o: BillingOutcome) => {
+    if (o.action === 'created') summary.invoices_created++;
+    else if (o.action === 'refreshed') summary.invoices_refreshed++;
+    else if (o.action === 'skipped') summary.skipped++;
+    if (o.finalized && (o.action === 'created' || o.action === 'refreshed')) summary.invoices_finalized++;
+  };
+  const byOrg = new Map<string, string[]>();
+  for (const r of due) {
+    let ids = byOrg.get(r.organization_id);
+    if (!ids) byOrg.set(r.organization_id, (ids = []));
+    ids.push(r.id);
+  }
+  options.onProgress?.({ done: 0, total: due.length });
+  for (const [orgId, ids] of byOrg) {
+    const ctx = systemContext(env, orgId, requestId);
+    const org = await ctx.organization();
+    const finalize = org.finalize_invoices === 1;
+    const plans = new Map<string, PlanRecord>();
+    const metrics = new Map<string, MetricRecord>();
+    for (let i = 0; i < ids.length; i += CHUNK) {
+      const chunk = ids.slice(i, i + CHUNK);
+      const rows = await ctx.db
+        .selectFrom('subscriptions')
+        .selectAll()
+        .where('organization_id', '=', orgId)
+        .where('id', 'in', chunk)
+        .execute();
+      const missingPlans = rows.map((r) => r.plan_id).filter((id) => !plans.has(id));
+      for (const [id, plan] of await plansById(ctx, missingPlans)) plans.set(id, plan);
+      const customerIds = [...new Set(rows.map((r) => r.customer_id))];
+      const customers = new Map(
+        (
+          await ctx.db
+            .selectFrom('customers')
+            .selectAll()
+            .where('organization_id', '=', orgId)
+            .where('id', 'in', customerIds)
+            .execute()
+        ).map((c) => [c.id, c]),
+      );
+      for (const row of rows) {
+        summary.subscriptions_examined++;
+        try {
+          const sub: SubscriptionRecord | null = await applyScheduledChanges(ctx, subscriptionRecord(row), at);
+          if (sub && sub.row.next_billing_at !== null && sub.row.next_billing_at <= at) {
+            const base = plans.get(sub.planId) ?? (await plansById(ctx, [sub.planId])).get(sub.planId);
+            if (!base) throw new Error(`plan ${sub.planId} is missing`);
+            plans.set(base.id, base);
+            const plan = effectivePlan(base, sub.overrides);
+            const s: BillingSubject = {
+              sub,
+              plan,
+              customer: customers.get(sub.customerId)!,
+              metrics: await metricsForPlan(ctx, plan, metrics),
+              end: endOf(sub),
+            };
+            const from = sub.row.next_billing_at;
+            const next = await billMoments(ctx, s, from, at, finalize, count);
+            // Compare-and-set: a concurrent run that moved it already leaves it alone.
+            await ctx.db
+              .updateTable('subscriptions')
+              .set({ next_billing_at: next, updated_at: ctx.now() })
+              .where('id', '=', sub.id)
+              .where('organization_id', '=', orgId)
+              .where('next_billing_at', '=', from)
+              .execute();
+          }
+        } catch (e) {
+          summary.errors.push({
+            organization_id: orgId,
+            subscription_id: row.id,
+            message: e instanceof Error ? e.message : String(e),
+          });
+          env.logger.error({ err: e, subscription_id: row.id, organization_id: orgId }, 'billing failed');
+        }
+        options.onProgress?.({ done: summary.subscriptions_examined, total: due.length });
+      }
+    }
+  }
+  summary.duration_ms = Math.round(performance.now() - started);
+  return summary;
+}
