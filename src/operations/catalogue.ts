@@ -1,6 +1,7 @@
 import type { AnyOperation, PromptDefinition, ResourceDefinition } from './define.js';
 import { aiCostOperations } from './ai-costs.js';
 import { billableMetricOperations } from './billable-metrics.js';
+import { billingOperations } from './billing.js';
 import { creditNoteOperations } from './credit-notes.js';
 import { customerOperations } from './customers.js';
 import { invoiceOperations } from './invoices.js';
@@ -43,6 +44,7 @@ export function buildCatalogue(): Catalogue {
     ...subscriptionOperations,
     ...aiCostOperations,
     ...planOperations,
+    ...billingOperations,
   ];
   const byName = new Map<string, AnyOperation>();
   for (const op of operations) {

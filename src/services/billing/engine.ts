@@ -102,7 +102,11 @@ async function insertLedger(
       .onConflict((oc) => oc.columns(['subscription_id', 'kind', 'period_from']).doNothing())
       .returning('id')
       .executeTakeFirst();
-    if (!inserted) throw new AlreadyBilled();
+    if (!inserted) {
+      // Inside a caller's transaction nothing rolls back for us: take back what this call wrote.
+      if (ids.length) await ctx.db.deleteFrom('subscription_billings').where('id', 'in', ids).execute();
+      throw new AlreadyBilled();
+    }
     ids.push(inserted.id);
   }
   return ids;
@@ -319,7 +323,9 @@ export async function creditUnusedAdvanceFee(
   if (!invoice || invoice.status === 'voided') return null;
   if (invoice.status === 'draft') {
     // Still a draft: its fee line is recomputed up to the end instead.
-    await ctx.transaction((trx) => invoiceItems(trx, s, [item(s.sub, 'advance', p, at)], { finalize: false }));
+    await ctx.transaction((trx) =>
+      invoiceItems(trx, s, [item(s.sub, 'advance', p, at)], { finalize: false }),
+    );
     return null;
   }
   const lines = (await loadLines(ctx, [invoice.id])).get(invoice.id) ?? [];

@@ -47,8 +47,7 @@ async function subjectFor(ctx: ServiceContext, req: InvoiceRequest): Promise<Bil
         : 'A canceled subscription never started.',
     );
   }
-  if (req.period && req.at !== undefined)
-    throw validation('period', 'give either period or at, not both');
+  if (req.period && req.at !== undefined) throw validation('period', 'give either period or at, not both');
   return billingSubject(ctx, sub);
 }
 

@@ -7,7 +7,7 @@ import { billMoments, type BillingOutcome } from './engine.js';
 import { plansById } from './load.js';
 import { effectivePlan, subscriptionRecord, type PlanRecord, type SubscriptionRecord } from './records.js';
 import { endOf } from './schedule.js';
-import { applyScheduledChanges } from './scheduled-changes.js';
+import { applyScheduledChanges, lifecycleDueAt } from './subscriptions.js';
 
 /**
  * Billing runs: every subscription whose next_billing_at has come (across organizations) gets
@@ -112,7 +112,13 @@ export async function runBilling(env: ServiceEnv, at: number, options: RunOption
       for (const row of rows) {
         summary.subscriptions_examined++;
         try {
-          const sub: SubscriptionRecord | null = await applyScheduledChanges(ctx, subscriptionRecord(row), at);
+          // Lifecycle first: a pending subscription starts, an ended one terminates (and bills what
+          // it owes), a downgrade whose time has come switches plans.
+          const sub: SubscriptionRecord | null = await applyScheduledChanges(
+            ctx,
+            subscriptionRecord(row),
+            at,
+          );
           if (sub && sub.row.next_billing_at !== null && sub.row.next_billing_at <= at) {
             const base = plans.get(sub.planId) ?? (await plansById(ctx, [sub.planId])).get(sub.planId);
             if (!base) throw new Error(`plan ${sub.planId} is missing`);
@@ -126,7 +132,10 @@ export async function runBilling(env: ServiceEnv, at: number, options: RunOption
               end: endOf(sub),
             };
             const from = sub.row.next_billing_at;
-            const next = await billMoments(ctx, s, from, at, finalize, count);
+            const billed = await billMoments(ctx, s, from, at, finalize, count);
+            // The lifecycle's own moments (ending_at, a scheduled downgrade) wake the run too.
+            const wake = [billed, lifecycleDueAt(sub)].filter((v): v is number => v !== null);
+            const next = wake.length ? Math.min(...wake) : null;
             // Compare-and-set: a concurrent run that moved it already leaves it alone.
             await ctx.db
               .updateTable('subscriptions')
