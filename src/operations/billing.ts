@@ -31,7 +31,7 @@ export const generateInvoiceOp = defineOperation({
     'later refreshes this draft with the final usage instead of invoicing the period again; calling this again ' +
     'refreshes it too. customer_id and subscription_id accept Billfold ids or your external_ids. Errors: ' +
     'NOT_FOUND (customer, subscription), VALIDATION_ERROR (subscription of another customer, a period that is not ' +
-    'one of its periods or outside its life), INVALID_STATUS (pending or canceled subscription), CONFLICT (the ' +
+    'one of its periods or outside its life), INVALID_STATUS (canceled subscription), CONFLICT (the ' +
     'period is already on a finalized invoice).',
   group,
   scope: 'write',
