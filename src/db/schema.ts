@@ -515,6 +515,8 @@ export interface CouponRedemptionsTable {
   applied_coupon_id: string;
   invoice_id: string;
   amount_cents: number;
+  /** 1 when this redemption terminated the applied coupon (releasing it reactivates it). */
+  terminated_applied_coupon: number;
   created_at: number;
 }
 

@@ -24,6 +24,7 @@ export const ID_PREFIX = {
   subscription: 'sub',
   coupon: 'cpn',
   applied_coupon: 'acp',
+  coupon_redemption: 'red',
   portal_session: 'ps',
   service_price: 'svc',
   model_mapping: 'map',

@@ -2,6 +2,7 @@ import type { AnyOperation, PromptDefinition, ResourceDefinition } from './defin
 import { aiCostOperations } from './ai-costs.js';
 import { billableMetricOperations } from './billable-metrics.js';
 import { billingOperations } from './billing.js';
+import { couponOperations } from './coupons.js';
 import { creditNoteOperations } from './credit-notes.js';
 import { customerOperations } from './customers.js';
 import { invoiceOperations } from './invoices.js';
@@ -44,6 +45,7 @@ export function buildCatalogue(): Catalogue {
     ...subscriptionOperations,
     ...aiCostOperations,
     ...planOperations,
+    ...couponOperations,
     ...billingOperations,
   ];
   const byName = new Map<string, AnyOperation>();

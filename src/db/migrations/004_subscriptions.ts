@@ -199,6 +199,8 @@ export async function up(db: Kysely<any>, _ctx: MigrationContext): Promise<void>
     .addColumn('applied_coupon_id', 'text', (c) => c.notNull().references('applied_coupons.id'))
     .addColumn('invoice_id', 'text', (c) => c.notNull())
     .addColumn('amount_cents', 'bigint', (c) => c.notNull())
+    // 1 when this redemption used the applied coupon up (terminated it): undoing it reactivates it.
+    .addColumn('terminated_applied_coupon', 'integer', (c) => c.notNull().defaultTo(0))
     .addColumn('created_at', 'bigint', (c) => c.notNull())
     .execute();
   await db.schema

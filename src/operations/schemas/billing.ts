@@ -237,7 +237,7 @@ export const AppliedCoupon = z.object({
   coupon_code: z.string(),
   coupon_name: z.string(),
   customer_id: z.string(),
-  external_customer_id: z.string(),
+  external_customer_id: z.string().nullable(),
   status: z.enum(['active', 'terminated']),
   coupon_type: CouponType,
   frequency: CouponFrequency,
