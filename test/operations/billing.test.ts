@@ -285,6 +285,90 @@ describeDatabases('generate_invoice: charge models and proration', (t) => {
     expect(before.message).toMatch(/not active/);
   });
 
+  it('coupons come off before tax: the metric coupon from its line only, then a percentage of the rest', async () => {
+    await c.call('create_coupon', {
+      code: `UNITS5-${n}`,
+      name: 'Units credit',
+      coupon_type: 'fixed_amount',
+      amount: '5',
+      amount_currency: 'USD',
+      frequency: 'once',
+      billable_metric_codes: ['units'],
+    });
+    await c.call('create_coupon', {
+      code: `TENOFF-${n}`,
+      name: 'Ten off',
+      coupon_type: 'percentage',
+      percentage_rate: '10',
+      frequency: 'recurring',
+      frequency_duration: 2,
+    });
+    const id = n + 1;
+    await c.call('create_customer', { external_id: `c${id}`, name: 'Coupon Co', currency: 'USD' });
+    await c.call('apply_coupon', { customer_id: `c${id}`, coupon_code: `UNITS5-${n}` });
+    await c.call('apply_coupon', { customer_id: `c${id}`, coupon_code: `TENOFF-${n}` });
+    await c.call('create_tax', { code: `vat20-${id}`, name: 'VAT', rate: '20', customer_ids: [`c${id}`] });
+    n = id - 1;
+    // Fee 40 + charge 3 × 1 = 43. Units credit: 3 (its line only, it keeps 2); ten off: 10 % of
+    // the 40 left = 4. Subtotal 43, discounts 7, taxable 36, VAT 7.20, total 43.20.
+    const plan = { amount: '40' };
+    const sub = {};
+    const inv = await (async () => {
+      const next = ++n;
+      await c.call('create_plan', {
+        code: `p${next}`,
+        name: 'Coupon plan',
+        interval: 'monthly',
+        currency: 'USD',
+        amount: plan.amount,
+        pay_in_advance: false,
+        charges: [{ billable_metric_code: 'units', charge_model: 'standard', properties: { amount: '1' } }],
+      });
+      await c.call('create_subscription', {
+        customer_id: `c${next}`,
+        plan_code: `p${next}`,
+        external_id: `s${next}`,
+        started_at: '2028-03-01',
+        ...sub,
+      });
+      await c.call('record_usage', {
+        customer_id: `c${next}`,
+        code: 'units',
+        transaction_id: `coupon-${next}`,
+        timestamp: '2028-03-03T00:00:00Z',
+        properties: { n: 3 },
+      });
+      return (
+        await c.call('generate_invoice', {
+          customer_id: `c${next}`,
+          subscription_id: `s${next}`,
+          period: MARCH,
+        })
+      ).invoice;
+    })();
+    expect(inv.discounts.map((d: any) => [d.coupon_code?.split('-')[0], d.amount_cents])).toEqual([
+      ['UNITS5', 300],
+      ['TENOFF', 400],
+    ]);
+    expect(inv.lines.map((l: any) => l.discount_amount_cents)).toEqual([400, 300]);
+    expect(inv).toMatchObject({
+      sub_total_amount_cents: 4300,
+      coupons_amount_cents: 700,
+      taxes_amount_cents: 720,
+      total_amount_cents: 4320,
+    });
+    // Refreshing the draft gives the coupons back before taking them again: same result.
+    const again = await c.call('generate_invoice', {
+      customer_id: `c${n}`,
+      subscription_id: `s${n}`,
+      period: MARCH,
+    });
+    expect(again.invoice.coupons_amount_cents).toBe(700);
+    const { applied_coupons } = await c.call('list_applied_coupons', { customer_id: `c${n}` });
+    const units = applied_coupons.find((a: any) => a.coupon_code.startsWith('UNITS5'));
+    expect(units.amount_remaining_cents).toBe(200);
+  });
+
   it('preview_invoice writes nothing', async () => {
     const id = ++n;
     await c.call('create_plan', {
