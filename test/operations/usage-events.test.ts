@@ -158,3 +158,123 @@ describeDoors('usage events', (t) => {
     expect(event.event).toMatchObject({ customer_id: customer.customer.id, value: '2', flags: [] });
   });
 });
+
+describeDoors(
+  'usage events by subscription',
+  (t) => {
+    it('attributes an event naming external_subscription_id to its customer, checks agreement and keeps unknown ones', async () => {
+      await t.door.ok('create_customer', { external_id: 'sub-ev-cust', name: 'Subscriber', currency: 'EUR' });
+      await t.door.ok('create_customer', { external_id: 'sub-ev-other', name: 'Other', currency: 'EUR' });
+      await t.door.ok('create_billable_metric', {
+        code: 'sub_calls',
+        name: 'Calls',
+        aggregation_type: 'count_agg',
+      });
+      await t.door.ok('create_plan', {
+        code: 'sub-ev-plan',
+        name: 'Plan',
+        interval: 'monthly',
+        currency: 'EUR',
+        amount: '0',
+      });
+      await t.door.ok('create_subscription', {
+        customer_id: 'sub-ev-cust',
+        plan_code: 'sub-ev-plan',
+        external_id: 'sub-ev-1',
+      });
+      const customer = (await t.door.ok('get_customer', { customer_id: 'sub-ev-cust' })).customer;
+
+      const only = await t.door.ok('record_usage', {
+        transaction_id: 'se-1',
+        external_subscription_id: 'sub-ev-1',
+        code: 'sub_calls',
+        timestamp: T,
+      });
+      expect(only.event).toMatchObject({
+        customer_id: customer.id,
+        external_customer_id: 'sub-ev-cust',
+        external_subscription_id: 'sub-ev-1',
+        flags: [],
+      });
+      const both = await t.door.ok('record_usage', {
+        transaction_id: 'se-2',
+        customer_id: 'sub-ev-cust',
+        external_subscription_id: 'sub-ev-1',
+        code: 'sub_calls',
+        timestamp: T,
+      });
+      expect(both.event).toMatchObject({ customer_id: customer.id, flags: [] });
+      const disagree = await t.door.fail(
+        'record_usage',
+        {
+          transaction_id: 'se-3',
+          customer_id: 'sub-ev-other',
+          external_subscription_id: 'sub-ev-1',
+          code: 'sub_calls',
+        },
+        'VALIDATION_ERROR',
+      );
+      expect(disagree.message).toMatch(
+        /^external_subscription_id: subscription 'sub-ev-1' belongs to customer 'sub-ev-cust'/,
+      );
+      const neither = await t.door.fail(
+        'record_usage',
+        { transaction_id: 'se-4', code: 'sub_calls' },
+        'VALIDATION_ERROR',
+      );
+      expect(neither.message).toContain('customer_id');
+
+      const batch = await t.door.ok('record_usage_batch', {
+        events: [
+          { transaction_id: 'se-5', external_subscription_id: 'sub-ev-1', code: 'sub_calls', timestamp: T },
+          {
+            transaction_id: 'se-6',
+            external_subscription_id: 'no-such-sub',
+            code: 'sub_calls',
+            timestamp: T,
+          },
+          {
+            transaction_id: 'se-7',
+            customer_id: 'sub-ev-other',
+            external_subscription_id: 'sub-ev-1',
+            code: 'sub_calls',
+          },
+          {
+            transaction_id: 'se-8',
+            customer_id: 'sub-ev-other',
+            external_subscription_id: 'no-such-sub',
+            code: 'sub_calls',
+            timestamp: T,
+          },
+        ],
+      });
+      expect(batch.summary).toEqual({ received: 4, created: 3, duplicates: 0, failed: 1, flagged: 2 });
+      expect(batch.results.map((r: { ok: boolean; flags?: string[] }) => [r.ok, r.flags])).toEqual([
+        [true, []],
+        [true, ['UNKNOWN_SUBSCRIPTION']],
+        [false, undefined],
+        [true, ['UNKNOWN_SUBSCRIPTION']],
+      ]);
+      expect(batch.results[2].error.details.issues[0].field).toBe('external_subscription_id');
+      const unknown = await t.door.ok('get_event', { event_id: 'se-6' });
+      expect(unknown.event).toMatchObject({
+        customer_id: null,
+        external_customer_id: null,
+        external_subscription_id: 'no-such-sub',
+        flags: ['UNKNOWN_SUBSCRIPTION'],
+      });
+
+      // The subscription's events count for its customer: se-1, se-2, se-5.
+      const usage = await t.door.ok('get_customer_usage', {
+        customer_id: 'sub-ev-cust',
+        from: '2026-03-01',
+        to: '2026-04-01',
+      });
+      expect(usage.metrics.find((m: { code: string }) => m.code === 'sub_calls')).toMatchObject({
+        units: '3',
+        event_count: 3,
+      });
+    });
+  },
+  { doors: ['http_api', 'mcp_http'] },
+);

@@ -104,9 +104,15 @@ export function lifecycleDueAt(sub: SubscriptionRecord): number | null {
   return due.length ? Math.min(...due) : null;
 }
 
-/** When a billing run next has something to do for `sub`: its next invoice or lifecycle change. */
-function nextWakeAt(sub: SubscriptionRecord, plan: PlanRecord, now: number): number | null {
-  const due = [nextBillingAt(sub, plan, now), lifecycleDueAt(sub)].filter((v): v is number => v !== null);
+/**
+ * When a billing run next has something to do for `sub`: its next invoice or lifecycle change.
+ * The engine's next_billing_at is its pointer to the earliest moment not yet billed, so the
+ * search starts there (from started_at for a new row): starting at "now" would step over a
+ * period that fell due while no run had billed it yet.
+ */
+function nextWakeAt(sub: SubscriptionRecord, plan: PlanRecord): number | null {
+  const after = sub.row.next_billing_at ?? sub.startedAt;
+  const due = [nextBillingAt(sub, plan, after), lifecycleDueAt(sub)].filter((v): v is number => v !== null);
   return due.length ? Math.min(...due) : null;
 }
 
@@ -262,7 +268,7 @@ async function saveRow(
   mode: 'insert' | 'update',
   now: number,
 ): Promise<SubscriptionRecord> {
-  row.next_billing_at = nextWakeAt(subscriptionRecord(row), plan, now);
+  row.next_billing_at = nextWakeAt(subscriptionRecord(row), plan);
   if (mode === 'insert') {
     await ctx.db.insertInto('subscriptions').values(row).execute();
   } else {
@@ -522,7 +528,7 @@ export async function updateSubscription(
   if (target.gte(current)) {
     if (Object.keys(changes).length) await writeUpdate(ctx, sub, next, plan, changes, now);
     const updated = subscriptionRecord(next);
-    const ended = await terminateRow(ctx, updated, plan, now, 'plan_change');
+    const ended = await terminateRow(ctx, updated, now, 'plan_change');
     const billed = await billEnd(ctx, ended, now, true);
     const successor = await startSuccessor(ctx, ended, newPlan, newOverrides, now, now);
     await activity(ctx, 'subscription.upgraded', successor, {
@@ -577,7 +583,6 @@ async function writeUpdate(
 async function endRow(
   ctx: ServiceContext,
   sub: SubscriptionRecord,
-  plan: PlanRecord,
   status: 'terminated' | 'canceled',
   at: number,
   now: number,
@@ -592,7 +597,9 @@ async function endRow(
     next_plan_overrides: null,
     updated_at: now,
   };
-  row.next_billing_at = nextWakeAt(subscriptionRecord(row), plan, now);
+  // A terminated row keeps the engine's pointer: billTermination bills from there up to its
+  // end, then clears it. A canceled one never bills.
+  if (status === 'canceled') row.next_billing_at = null;
   const res = await ctx.db
     .updateTable('subscriptions')
     .set({
@@ -616,11 +623,10 @@ async function endRow(
 async function terminateRow(
   ctx: ServiceContext,
   sub: SubscriptionRecord,
-  plan: PlanRecord,
   at: number,
   reason: 'terminated' | 'plan_change' | 'ending_at',
 ): Promise<SubscriptionRecord> {
-  const ended = await endRow(ctx, sub, plan, 'terminated', at, ctx.now());
+  const ended = await endRow(ctx, sub, 'terminated', at, ctx.now());
   if (!ended) {
     throw invalidStatus(
       `subscription '${sub.externalId}' (${sub.id}) was changed by another request; nothing was done`,
@@ -728,13 +734,13 @@ export async function terminateSubscription(
   }
 
   if (sub.status === 'pending') {
-    const canceled = await endRow(ctx, sub, plan, 'canceled', now, now);
+    const canceled = await endRow(ctx, sub, 'canceled', now, now);
     if (!canceled)
       return { subscription: await getSubscription(ctx, sub.id), invoice_ids: [], credit_note_id: null };
     await activity(ctx, 'subscription.canceled', canceled, { status: ['pending', 'canceled'] });
     return { subscription: await subscriptionView(ctx, canceled), invoice_ids: [], credit_note_id: null };
   }
-  const ended = await terminateRow(ctx, sub, plan, now, 'terminated');
+  const ended = await terminateRow(ctx, sub, now, 'terminated');
   const billed = await billEnd(ctx, ended, now, true);
   return { subscription: await subscriptionView(ctx, ended), ...billed };
 }
@@ -763,7 +769,7 @@ export async function applyScheduledChanges(
 
     if (current.status === 'pending') {
       const row: SubscriptionsTable = { ...current.row, status: 'active', updated_at: now };
-      row.next_billing_at = nextWakeAt(subscriptionRecord(row), plan, at);
+      row.next_billing_at = nextWakeAt(subscriptionRecord(row), plan);
       const res = await ctx.db
         .updateTable('subscriptions')
         .set({ status: 'active', next_billing_at: row.next_billing_at, updated_at: now })
@@ -786,7 +792,7 @@ export async function applyScheduledChanges(
       endingAt <= at &&
       (current.nextPlanAt === null || endingAt <= current.nextPlanAt)
     ) {
-      const ended = await endRow(ctx, current, plan, 'terminated', endingAt, now);
+      const ended = await endRow(ctx, current, 'terminated', endingAt, now);
       if (!ended) {
         current = await reload(ctx, current.id);
         continue;
@@ -804,7 +810,7 @@ export async function applyScheduledChanges(
     const switchAt = current.nextPlanAt!;
     const nextPlanId = current.nextPlanId!;
     const nextOverrides = current.nextPlanOverrides;
-    const ended = await endRow(ctx, current, plan, 'terminated', switchAt, now);
+    const ended = await endRow(ctx, current, 'terminated', switchAt, now);
     if (!ended) {
       current = await reload(ctx, current.id);
       continue;
