@@ -1,3 +1,5 @@
+import { spawn } from 'node:child_process';
+import { join } from 'node:path';
 import { beforeAll, expect, it } from 'vitest';
 import { runBilling } from '../../src/services/billing/run.js';
 import { caller, utc, type Caller } from '../harness/billing.js';
@@ -143,4 +145,106 @@ describeDatabases('a year of monthly billing', (t) => {
       .execute();
     expect(ledger).toHaveLength(12);
   });
+});
+
+const ROOT = join(import.meta.dirname, '..', '..');
+
+/** `billfold bill --at …` in a child process on the test database; resolves with its output. */
+function billProcess(
+  database: string,
+  at: string,
+): Promise<{ code: number; stdout: string; stderr: string }> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(
+      process.execPath,
+      ['--import', 'tsx', join(ROOT, 'src/interfaces/cli/main.ts'), 'bill', '--at', at],
+      {
+        cwd: ROOT,
+        env: { ...process.env, BILLFOLD_DATABASE: database, BILLFOLD_LOG_LEVEL: 'warn' },
+        stdio: ['ignore', 'pipe', 'pipe'],
+      },
+    );
+    let stdout = '';
+    let stderr = '';
+    child.stdout!.on('data', (d: Buffer) => (stdout += d.toString()));
+    child.stderr!.on('data', (d: Buffer) => (stderr += d.toString()));
+    child.on('error', reject);
+    child.on('exit', (code) => resolve({ code: code ?? -1, stdout, stderr }));
+  });
+}
+
+describeDatabases('exactly-once billing across processes', (t) => {
+  const SUBS = 25;
+  let c: Caller;
+  let orgId: string;
+  beforeAll(async () => {
+    const org = await t.env.newOrganization();
+    orgId = org.id;
+    c = caller(t.env, org.id);
+    await c.call('update_organization', { timezone: 'UTC' });
+    await c.call('create_billable_metric', { code: 'calls', name: 'Calls', aggregation_type: 'count_agg' });
+    await c.call('create_plan', {
+      code: 'flat',
+      name: 'Flat',
+      interval: 'monthly',
+      currency: 'USD',
+      amount: '10',
+      pay_in_advance: true,
+      charges: [{ billable_metric_code: 'calls', charge_model: 'standard', properties: { amount: '1' } }],
+    });
+    for (let i = 0; i < SUBS; i++) {
+      await c.call('create_customer', { external_id: `eo-${i}`, name: `EO ${i}`, currency: 'USD' });
+      await c.call('create_subscription', {
+        customer_id: `eo-${i}`,
+        plan_code: 'flat',
+        external_id: `eo-sub-${i}`,
+        started_at: '2028-01-01',
+      });
+      await c.call('record_usage', {
+        customer_id: `eo-${i}`,
+        code: 'calls',
+        transaction_id: `eo-call-${i}`,
+        timestamp: '2028-02-10T00:00:00Z',
+      });
+    }
+  });
+
+  it('two processes billing at once invoice each period exactly once and skip none', async () => {
+    const [a, b] = await Promise.all([
+      billProcess(t.env.database, '2028-04-01T00:00:00Z'),
+      billProcess(t.env.database, '2028-04-01T00:00:00Z'),
+    ]);
+    expect(a.code, a.stderr).toBe(0);
+    expect(b.code, b.stderr).toBe(0);
+    const sa = JSON.parse(a.stdout);
+    const sb = JSON.parse(b.stdout);
+    expect(sa.errors).toEqual([]);
+    expect(sb.errors).toEqual([]);
+    // Advance fees for Jan–Apr (4) and usage for Jan–Mar (3), one invoice per billing moment:
+    // 1 Jan (advance), 1 Feb, 1 Mar, 1 Apr (arrears + advance each) = 4 invoices a subscription.
+    const invoices = await t.env.rt.db.kysely
+      .selectFrom('invoices')
+      .select(['id', 'subscription_id', 'total_amount_cents'])
+      .where('organization_id', '=', orgId)
+      .execute();
+    expect(invoices).toHaveLength(SUBS * 4);
+    const ledger = await t.env.rt.db.kysely
+      .selectFrom('subscription_billings')
+      .select(['subscription_id', 'kind', 'period_from', 'invoice_id'])
+      .where('organization_id', '=', orgId)
+      .execute();
+    expect(ledger).toHaveLength(SUBS * 7);
+    expect(ledger.every((r) => r.invoice_id !== null)).toBe(true);
+    // Every subscription: 40 of fees and 1 call in February.
+    const bySub = new Map<string, number>();
+    for (const i of invoices)
+      bySub.set(i.subscription_id!, (bySub.get(i.subscription_id!) ?? 0) + i.total_amount_cents);
+    expect([...bySub.values()]).toEqual(Array(SUBS).fill(4100));
+    const mine = (s: any) => s.invoices_created;
+    expect(mine(sa) + mine(sb)).toBeGreaterThanOrEqual(SUBS * 4);
+    // Run again: nothing new.
+    const again = await billProcess(t.env.database, '2028-04-01T00:00:00Z');
+    expect(JSON.parse(again.stdout).invoices_created).toBe(0);
+    expect(again.stderr).toMatch(/billing: \d+\/\d+ subscriptions/);
+  }, 120_000);
 });
