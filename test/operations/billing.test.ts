@@ -369,6 +369,51 @@ describeDatabases('generate_invoice: charge models and proration', (t) => {
     expect(units.amount_remaining_cents).toBe(200);
   });
 
+  it("get_customer_usage shows each charge's amount so far in the current period", async () => {
+    const id = ++n;
+    await c.call('create_plan', {
+      code: `p${id}`,
+      name: 'Usage',
+      interval: 'monthly',
+      currency: 'USD',
+      amount: '5',
+      pay_in_advance: false,
+      charges: [
+        {
+          billable_metric_code: 'units',
+          charge_model: 'graduated',
+          properties: { graduated_ranges: [range(0, 10, '0'), range(10, null, '0.5')] },
+        },
+      ],
+    });
+    await c.call('create_customer', { external_id: `c${id}`, name: 'Usage Co', currency: 'USD' });
+    const now = Date.now();
+    await c.call('create_subscription', {
+      customer_id: `c${id}`,
+      plan_code: `p${id}`,
+      external_id: `s${id}`,
+      started_at: new Date(now - 40 * 86_400_000).toISOString(),
+    });
+    await c.call('record_usage', {
+      customer_id: `c${id}`,
+      code: 'units',
+      transaction_id: `usage-${id}`,
+      timestamp: new Date(now - 1000).toISOString(),
+      properties: { n: 14 },
+    });
+    const usage = await c.call('get_customer_usage', { customer_id: `c${id}`, metric_code: 'units' });
+    expect(usage.metrics[0].charges).toEqual([
+      expect.objectContaining({
+        subscription_external_id: `s${id}`,
+        plan_code: `p${id}`,
+        charge_model: 'graduated',
+        units: '14',
+        amount: '2', // 4 above the free 10, at 0.5
+        currency: 'USD',
+      }),
+    ]);
+  });
+
   it('preview_invoice writes nothing', async () => {
     const id = ++n;
     await c.call('create_plan', {
