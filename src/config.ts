@@ -30,6 +30,8 @@ export interface Config {
   outboxDir: string;
   /** The From address of invoices sent by email (default: the organization's email). */
   mailFrom: string | undefined;
+  /** Seconds between the billing runs `billfold serve` starts by itself; 0 turns them off. */
+  billingIntervalSeconds: number;
   /** Registers the MCP conformance suite's fixture tools (tests only). */
   conformanceFixtures: boolean;
 }
@@ -85,6 +87,13 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, overrides: Part
     pgPoolSize: int('BILLFOLD_PG_POOL_SIZE', env.BILLFOLD_PG_POOL_SIZE, 10, 1, 1000),
     apiLogRetentionDays: int('BILLFOLD_API_LOG_RETENTION_DAYS', env.BILLFOLD_API_LOG_RETENTION_DAYS, 30, 1),
     conformanceFixtures: env.BILLFOLD_CONFORMANCE_FIXTURES === '1',
+    billingIntervalSeconds: int(
+      'BILLFOLD_BILLING_INTERVAL_SECONDS',
+      env.BILLFOLD_BILLING_INTERVAL_SECONDS,
+      60,
+      0,
+      86_400,
+    ),
     smtpUrl: env.BILLFOLD_SMTP_URL || undefined,
     outboxDir: env.BILLFOLD_OUTBOX_DIR || './data/outbox',
     mailFrom: env.BILLFOLD_MAIL_FROM || undefined,

@@ -32,6 +32,12 @@ export interface DiscountInput {
   amount?: Decimal;
   percentage?: Decimal;
   coupon_code?: string | null;
+  /**
+   * Which lines the discount comes off, in minor units per line index (a coupon limited to a
+   * plan or a metric reduces only those lines). When every discount states it, the lines'
+   * discounts follow it instead of being spread in proportion.
+   */
+  per_line?: readonly bigint[];
 }
 
 export interface ComputedDiscount {
@@ -95,6 +101,20 @@ export function allocate(total: bigint, weights: readonly bigint[]): bigint[] {
   return parts;
 }
 
+/** The per-line discounts the discounts state, when all do and they add up; else null. */
+function explicitLineDiscounts(
+  discounts: readonly DiscountInput[],
+  amounts: readonly bigint[],
+  total: bigint,
+): bigint[] | null {
+  if (!discounts.length || !discounts.every((d) => d.per_line && d.per_line.length === amounts.length))
+    return null;
+  const sums = amounts.map((_, i) => discounts.reduce((s, d) => s + d.per_line![i]!, 0n));
+  if (sums.reduce((a, b) => a + b, 0n) !== total) return null;
+  if (sums.some((v, i) => v < 0n || v > amounts[i]!)) return null;
+  return sums;
+}
+
 export function computeInvoice(
   currency: string,
   lines: readonly LineInput[],
@@ -121,7 +141,8 @@ export function computeInvoice(
     });
   }
   const discountTotal = subTotal - remaining;
-  const lineDiscounts = allocate(discountTotal, amounts);
+  const lineDiscounts =
+    explicitLineDiscounts(discounts, amounts, discountTotal) ?? allocate(discountTotal, amounts);
 
   const { breakdown, taxes } = taxBreakdown(
     amounts.map((a, i) => a - lineDiscounts[i]!),

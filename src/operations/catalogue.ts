@@ -1,6 +1,7 @@
 import type { AnyOperation, PromptDefinition, ResourceDefinition } from './define.js';
 import { aiCostOperations } from './ai-costs.js';
 import { billableMetricOperations } from './billable-metrics.js';
+import { billingOperations } from './billing.js';
 import { couponOperations } from './coupons.js';
 import { creditNoteOperations } from './credit-notes.js';
 import { customerOperations } from './customers.js';
@@ -46,6 +47,7 @@ export function buildCatalogue(): Catalogue {
     ...aiCostOperations,
     ...planOperations,
     ...couponOperations,
+    ...billingOperations,
     ...revenueOperations,
   ];
   const byName = new Map<string, AnyOperation>();

@@ -216,6 +216,26 @@ export const MetricUsage = z.object({
     .nullable()
     .describe('recurring unique_count_agg: each value weighted by the share of the period it was present'),
   breakdown: z.array(UsageBreakdown),
+  charges: z
+    .array(
+      z.object({
+        subscription_id: z.string(),
+        subscription_external_id: z.string(),
+        plan_code: z.string(),
+        charge_id: z.string(),
+        charge_model: z.string(),
+        currency: z.string(),
+        from: Iso.describe("Start of the subscription's current period (or its start)"),
+        to: Iso,
+        units: z.string().describe('Units the charge prices so far this period'),
+        amount: z
+          .string()
+          .describe('What the charge amounts to so far, exact (the invoice rounds it half-up once)'),
+      }),
+    )
+    .describe(
+      "The charges of the customer's active subscriptions that price this metric, over each subscription's current period so far",
+    ),
 });
 
 export const getCustomerUsageOp = defineOperation({
@@ -225,7 +245,8 @@ export const getCustomerUsageOp = defineOperation({
     "A customer's usage per billable metric over a period: aggregated units (exact, after the metric's rounding), " +
     'event count and the breakdown by filter values. from/to default to the current calendar month in the ' +
     "customer's time zone; `metric_code` limits it to one metric. Events sent with the customer's external_id " +
-    'before the customer existed count too.',
+    'before the customer existed count too. Each metric also lists `charges`: for every active subscription whose ' +
+    "plan prices the metric, the charge's amount so far in the subscription's current billing period.",
   group,
   scope: 'read',
   annotations: READ,

@@ -15,6 +15,7 @@ import { createHttpServer, listen } from '../http/server.js';
 import { serveStdio } from '../mcp/stdio.js';
 import { createRuntime, type Runtime } from '../runtime.js';
 import { argsToInput, CliError } from './args.js';
+import { bill, startBillingScheduler } from './bill.js';
 import { loadDemo } from './demo.js';
 import { conformanceSurfaces } from '../mcp/fixtures.js';
 
@@ -32,6 +33,7 @@ Administration
   keys list
   keys revoke <key id or prefix>
   demo                                         load sample customers and data
+  bill [--at TIMESTAMP]                        invoice every subscription period due by then (default now)
   operations                                   list every operation
 
 Operations (the same ones MCP and the HTTP API serve)
@@ -64,6 +66,8 @@ async function main(argv: string[]): Promise<number> {
       return migrate(rest);
     case 'keys':
       return keys(rest);
+    case 'bill':
+      return bill(rest);
     case 'demo':
       return withRuntime(rest, async (rt, principal) => {
         const loaded = await loadDemo(rt, principal);
@@ -166,6 +170,7 @@ async function serve(args: string[]): Promise<number> {
   }
   rt.disposers.push(() => running.close());
   startHousekeeping(rt);
+  startBillingScheduler(rt);
   await waitForSignal();
   rt.logger.info('shutting down');
   await rt.close();

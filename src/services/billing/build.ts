@@ -3,13 +3,7 @@ import type { ServiceContext } from '../context.js';
 import type { MetricRecord } from '../metering/aggregates.js';
 import { customerKeys } from '../metering/usage.js';
 import { chargeUsage, metricsById } from './charge-usage.js';
-import {
-  activeDates,
-  chargeLines,
-  commitmentLine,
-  feeLine,
-  type BillingLine,
-} from './lines.js';
+import { activeDates, chargeLines, commitmentLine, feeLine, type BillingLine } from './lines.js';
 import type { PlanRecord, SubscriptionRecord } from './records.js';
 import type { BillingItem } from './schedule.js';
 

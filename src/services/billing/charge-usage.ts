@@ -30,7 +30,9 @@ export async function metricsById(
 }
 
 function matches(group: Record<string, string>, selection: Record<string, readonly string[]>): boolean {
-  return Object.entries(selection).every(([k, values]) => group[k] !== undefined && values.includes(group[k]!));
+  return Object.entries(selection).every(
+    ([k, values]) => group[k] !== undefined && values.includes(group[k]!),
+  );
 }
 
 const EMPTY: BucketUsage = { units: Decimal.ZERO, eventCount: 0, transactions: [], proratedUnits: null };

@@ -102,7 +102,11 @@ async function insertLedger(
       .onConflict((oc) => oc.columns(['subscription_id', 'kind', 'period_from']).doNothing())
       .returning('id')
       .executeTakeFirst();
-    if (!inserted) throw new AlreadyBilled();
+    if (!inserted) {
+      // Inside a caller's transaction nothing rolls back for us: take back what this call wrote.
+      if (ids.length) await ctx.db.deleteFrom('subscription_billings').where('id', 'in', ids).execute();
+      throw new AlreadyBilled();
+    }
     ids.push(inserted.id);
   }
   return ids;
@@ -273,8 +277,11 @@ export async function billTermination(
   const s = await billingSubject(ctx, ended, at);
   const org = await ctx.organization();
   const ids: string[] = [];
-  const start = sub.row.next_billing_at ?? nextBillingMoment(ended, s.plan, sub.startedAt, at);
-  if (start === null) return ids;
+  // The end instant is itself a billing moment, earlier than the pointer when it falls
+  // mid-period; moments before the pointer are billed already.
+  const pointer = sub.row.next_billing_at ?? nextBillingMoment(ended, s.plan, sub.startedAt, at);
+  const start = pointer === null ? null : Math.min(pointer, at);
+  if (start === null || at <= sub.startedAt) return ids;
   await billMoments(ctx, s, start, at, org.finalize_invoices === 1, (o) => {
     if (o.invoiceId && o.action !== 'skipped') ids.push(o.invoiceId);
   });
@@ -319,7 +326,9 @@ export async function creditUnusedAdvanceFee(
   if (!invoice || invoice.status === 'voided') return null;
   if (invoice.status === 'draft') {
     // Still a draft: its fee line is recomputed up to the end instead.
-    await ctx.transaction((trx) => invoiceItems(trx, s, [item(s.sub, 'advance', p, at)], { finalize: false }));
+    await ctx.transaction((trx) =>
+      invoiceItems(trx, s, [item(s.sub, 'advance', p, at)], { finalize: false }),
+    );
     return null;
   }
   const lines = (await loadLines(ctx, [invoice.id])).get(invoice.id) ?? [];
@@ -349,8 +358,9 @@ export async function creditUnusedAdvanceFee(
       if (i.invoice_line_id === fee.id) credited += BigInt(i.amount_cents);
   }
   // The unused share of what the line was charged after discounts, rounded half-up once.
-  let cents = (taxable * BigInt(unused) * 2n + BigInt(d.days)) / (2n * BigInt(d.days));
-  if (cents > taxable - credited) cents = taxable - credited;
+  // What was credited on the line already counts toward it, so a second call credits nothing.
+  const target = (taxable * BigInt(unused) * 2n + BigInt(d.days)) / (2n * BigInt(d.days));
+  const cents = target - credited;
   if (cents <= 0n) return null;
   const amount = fromMinor(cents, invoice.currency);
   const gross = computeCreditItems([

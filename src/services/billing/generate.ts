@@ -37,18 +37,17 @@ async function subjectFor(ctx: ServiceContext, req: InvoiceRequest): Promise<Bil
       "list_subscriptions with customer_id shows this customer's subscriptions.",
     );
   }
-  if (sub.status === 'pending' || sub.status === 'canceled') {
+  // A pending subscription has periods ahead of it (its draft is refreshed once they come);
+  // a canceled one never started.
+  if (sub.status === 'canceled') {
     throw new BillfoldError(
       'INVALID_STATUS',
-      `subscription '${sub.externalId}' is ${sub.status}: it has no period to invoice`,
+      `subscription '${sub.externalId}' is canceled: it never started, so it has no period to invoice`,
       { subscription_id: sub.id, status: sub.status },
-      sub.status === 'pending'
-        ? `It starts ${toIso(sub.startedAt)}; preview_invoice shows its first invoice.`
-        : 'A canceled subscription never started.',
+      'list_subscriptions with customer_id shows the live subscription under this external_id.',
     );
   }
-  if (req.period && req.at !== undefined)
-    throw validation('period', 'give either period or at, not both');
+  if (req.period && req.at !== undefined) throw validation('period', 'give either period or at, not both');
   return billingSubject(ctx, sub);
 }
 

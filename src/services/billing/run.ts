@@ -1,4 +1,5 @@
 import { randomUUID } from 'node:crypto';
+import type { SubscriptionsTable } from '../../db/schema.js';
 import { toIso } from '../../domain/time.js';
 import { createServiceContext, type Principal, type ServiceContext, type ServiceEnv } from '../context.js';
 import type { MetricRecord } from '../metering/aggregates.js';
@@ -7,7 +8,7 @@ import { billMoments, type BillingOutcome } from './engine.js';
 import { plansById } from './load.js';
 import { effectivePlan, subscriptionRecord, type PlanRecord, type SubscriptionRecord } from './records.js';
 import { endOf } from './schedule.js';
-import { applyScheduledChanges } from './subscriptions.js';
+import { applyScheduledChanges, lifecycleDueAt } from './subscriptions.js';
 
 /**
  * Billing runs: every subscription whose next_billing_at has come (across organizations) gets
@@ -38,6 +39,8 @@ export interface RunOptions {
 
 /** Subscriptions loaded per query while a run walks an organization. */
 const CHUNK = 500;
+/** Subscriptions billed per transaction. */
+const BATCH = 100;
 
 function systemContext(env: ServiceEnv, organizationId: string, requestId: string): ServiceContext {
   const principal: Principal = {
@@ -109,42 +112,71 @@ export async function runBilling(env: ServiceEnv, at: number, options: RunOption
             .execute()
         ).map((c) => [c.id, c]),
       );
-      for (const row of rows) {
-        summary.subscriptions_examined++;
+      const billOne = async (c: ServiceContext, row: SubscriptionsTable, out: BillingOutcome[]) => {
+        // Lifecycle first: a pending subscription starts, an ended one terminates (and bills
+        // what it owes), a downgrade whose time has come switches plans.
+        const sub: SubscriptionRecord | null = await applyScheduledChanges(c, subscriptionRecord(row), at);
+        if (!sub || sub.row.next_billing_at === null || sub.row.next_billing_at > at) return;
+        const base = plans.get(sub.planId) ?? (await plansById(c, [sub.planId])).get(sub.planId);
+        if (!base) throw new Error(`plan ${sub.planId} is missing`);
+        plans.set(base.id, base);
+        const plan = effectivePlan(base, sub.overrides);
+        const s: BillingSubject = {
+          sub,
+          plan,
+          customer: customers.get(sub.customerId)!,
+          metrics: await metricsForPlan(c, plan, metrics),
+          end: endOf(sub),
+        };
+        const from = sub.row.next_billing_at;
+        const billed = await billMoments(c, s, from, at, finalize, (o) => out.push(o));
+        // The lifecycle's own moments (ending_at, a scheduled downgrade) wake the run too.
+        const wake = [billed, lifecycleDueAt(sub)].filter((v): v is number => v !== null);
+        const next = wake.length ? Math.min(...wake) : null;
+        // Compare-and-set: a concurrent run that moved it already leaves it alone.
+        await c.db
+          .updateTable('subscriptions')
+          .set({ next_billing_at: next, updated_at: c.now() })
+          .where('id', '=', sub.id)
+          .where('organization_id', '=', orgId)
+          .where('next_billing_at', '=', from)
+          .execute();
+      };
+      for (let b = 0; b < rows.length; b += BATCH) {
+        const batch = rows.slice(b, b + BATCH);
+        // A batch of subscriptions commits at once (one commit instead of one per invoice).
+        // Each invoice still goes in with its ledger rows, and a period another run holds is
+        // skipped without writing, so batching changes nothing about exactly-once. When one
+        // subscription fails, the batch rolls back and is billed again one by one, so the
+        // failure stays with that subscription.
+        const outcomes: BillingOutcome[] = [];
+        let batched = true;
         try {
-          const sub: SubscriptionRecord | null = await applyScheduledChanges(ctx, subscriptionRecord(row), at);
-          if (sub && sub.row.next_billing_at !== null && sub.row.next_billing_at <= at) {
-            const base = plans.get(sub.planId) ?? (await plansById(ctx, [sub.planId])).get(sub.planId);
-            if (!base) throw new Error(`plan ${sub.planId} is missing`);
-            plans.set(base.id, base);
-            const plan = effectivePlan(base, sub.overrides);
-            const s: BillingSubject = {
-              sub,
-              plan,
-              customer: customers.get(sub.customerId)!,
-              metrics: await metricsForPlan(ctx, plan, metrics),
-              end: endOf(sub),
-            };
-            const from = sub.row.next_billing_at;
-            const next = await billMoments(ctx, s, from, at, finalize, count);
-            // Compare-and-set: a concurrent run that moved it already leaves it alone.
-            await ctx.db
-              .updateTable('subscriptions')
-              .set({ next_billing_at: next, updated_at: ctx.now() })
-              .where('id', '=', sub.id)
-              .where('organization_id', '=', orgId)
-              .where('next_billing_at', '=', from)
-              .execute();
-          }
-        } catch (e) {
-          summary.errors.push({
-            organization_id: orgId,
-            subscription_id: row.id,
-            message: e instanceof Error ? e.message : String(e),
+          await ctx.transaction(async (trx) => {
+            for (const row of batch) await billOne(trx, row, outcomes);
           });
-          env.logger.error({ err: e, subscription_id: row.id, organization_id: orgId }, 'billing failed');
+        } catch {
+          batched = false;
         }
-        options.onProgress?.({ done: summary.subscriptions_examined, total: due.length });
+        if (batched) outcomes.forEach(count);
+        for (const row of batch) {
+          if (!batched) {
+            const own: BillingOutcome[] = [];
+            try {
+              await ctx.transaction((trx) => billOne(trx, row, own));
+              own.forEach(count);
+            } catch (e) {
+              summary.errors.push({
+                organization_id: orgId,
+                subscription_id: row.id,
+                message: e instanceof Error ? e.message : String(e),
+              });
+              env.logger.error({ err: e, subscription_id: row.id, organization_id: orgId }, 'billing failed');
+            }
+          }
+          summary.subscriptions_examined++;
+          options.onProgress?.({ done: summary.subscriptions_examined, total: due.length });
+        }
       }
     }
   }

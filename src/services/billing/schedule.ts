@@ -35,7 +35,11 @@ export function periodAt(sub: SubscriptionRecord, plan: PlanRecord, at: number):
   );
 }
 
-export function followingPeriod(sub: SubscriptionRecord, plan: PlanRecord, p: PeriodInstants): PeriodInstants {
+export function followingPeriod(
+  sub: SubscriptionRecord,
+  plan: PlanRecord,
+  p: PeriodInstants,
+): PeriodInstants {
   return periodInstants(nextPeriod(p.period, plan.interval, sub.billingTime, sub.anchorDate), sub.timezone);
 }
 
@@ -70,7 +74,12 @@ export function nextBillingMoment(
   return t;
 }
 
-export function item(sub: SubscriptionRecord, kind: ItemKind, p: PeriodInstants, end: number | null): BillingItem {
+export function item(
+  sub: SubscriptionRecord,
+  kind: ItemKind,
+  p: PeriodInstants,
+  end: number | null,
+): BillingItem {
   return {
     kind,
     p,

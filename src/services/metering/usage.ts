@@ -7,6 +7,7 @@ import type { ServiceContext } from '../context.js';
 import { resolveCustomer } from '../customers.js';
 import { aggregateUsage, eventValues, type UsageResult } from './aggregates.js';
 import { metricRecord, resolveMetric } from './metrics.js';
+import { chargeAmountsSoFar, type ChargeAmountView } from '../billing/usage-amounts.js';
 
 /** A customer's usage per billable metric over a period (default: this calendar month). */
 
@@ -29,6 +30,8 @@ export interface MetricUsageView {
   event_count: number;
   prorated_units: string | null;
   breakdown: UsageBreakdownView[];
+  /** The charges pricing this metric on the customer's active subscriptions, so far this period. */
+  charges: ChargeAmountView[];
 }
 
 /** The current calendar month in a time zone, as [from, to) epoch ms. */
@@ -58,6 +61,7 @@ export function usageView(row: BillableMetricsTable, r: UsageResult): MetricUsag
     exact_units: r.exactUnits.toString(),
     event_count: r.eventCount,
     prorated_units: r.proratedUnits?.toString() ?? null,
+    charges: [],
     breakdown:
       row.filters === '[]'
         ? []
@@ -143,9 +147,12 @@ export async function getCustomerUsage(
         .where('deleted_at', 'is', null)
         .orderBy('code')
         .execute();
+  const amounts = await chargeAmountsSoFar(ctx, customer, new Set(metrics.map((m) => m.id)));
   const views: MetricUsageView[] = [];
   for (const m of metrics) {
-    views.push(usageView(m, await usageForCustomer(ctx, { customer, metric: m, from, to })));
+    const view = usageView(m, await usageForCustomer(ctx, { customer, metric: m, from, to }));
+    view.charges = amounts.get(m.id) ?? [];
+    views.push(view);
   }
   return {
     customer_id: customer.id,

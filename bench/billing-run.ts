@@ -1,0 +1,151 @@
+/**
+ * A billing run over many subscriptions with usage, on SQLite:
+ *
+ *   node --import tsx bench/billing-run.ts [--subscriptions N] [--runs R]
+ *
+ * Sets up N customers (default 10,000), each subscribed on 1 January 2028 to a monthly plan
+ * (10.00 in arrears, a standard charge on API calls, a graduated charge on storage) with usage
+ * in January, then times `runBilling` at 1 February — the run that invoices and finalizes one
+ * invoice per subscription — on R fresh copies of that database (default 3), and prints the
+ * median.
+ */
+import { copyFileSync, mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { parseArgs } from 'node:util';
+import { loadConfig } from '../src/config.js';
+import { bootstrap, localPrincipal } from '../src/interfaces/bootstrap.js';
+import { dispatch } from '../src/interfaces/dispatch.js';
+import { createLogger } from '../src/interfaces/logging.js';
+import { createRuntime, type Runtime } from '../src/interfaces/runtime.js';
+import { runBilling } from '../src/services/billing/run.js';
+
+const { values } = parseArgs({ options: { subscriptions: { type: 'string' }, runs: { type: 'string' } } });
+const COUNT = Number(values.subscriptions ?? 10_000);
+const RUNS = Number(values.runs ?? 3);
+const AT = Date.parse('2028-02-01T00:00:00Z');
+
+async function open(file: string): Promise<Runtime> {
+  const config = loadConfig({ BILLFOLD_LOG_LEVEL: 'silent' }, { database: file });
+  return createRuntime(config, { logger: createLogger('silent') });
+}
+
+async function setup(file: string): Promise<void> {
+  const rt = await open(file);
+  const boot = await bootstrap(rt, { createAdminKey: false });
+  const principal = localPrincipal(boot.organizationId, 'bench');
+  const call = async (operation: string, args: unknown) => {
+    const { outcome } = await dispatch(rt, { principal, door: 'cli', operation, args });
+    if (!outcome.ok) throw new Error(`${operation}: ${outcome.error.message}`);
+    return outcome.output;
+  };
+  await call('update_organization', { timezone: 'UTC' });
+  await call('create_tax', { code: 'vat20', name: 'VAT', rate: '20', applied_to_organization: true });
+  await call('create_billable_metric', {
+    code: 'api_calls',
+    name: 'API calls',
+    aggregation_type: 'count_agg',
+  });
+  await call('create_billable_metric', {
+    code: 'storage',
+    name: 'Storage',
+    aggregation_type: 'sum_agg',
+    field_name: 'gb',
+  });
+  await call('create_plan', {
+    code: 'bench',
+    name: 'Bench',
+    interval: 'monthly',
+    currency: 'USD',
+    amount: '10',
+    pay_in_advance: false,
+    charges: [
+      { billable_metric_code: 'api_calls', charge_model: 'standard', properties: { amount: '0.001' } },
+      {
+        billable_metric_code: 'storage',
+        charge_model: 'graduated',
+        properties: {
+          graduated_ranges: [
+            { from_value: 0, to_value: 10, per_unit_amount: '0', flat_amount: '0' },
+            { from_value: 10, to_value: null, per_unit_amount: '0.25', flat_amount: '1' },
+          ],
+        },
+      },
+    ],
+  });
+  const started = performance.now();
+  const BATCH = 50;
+  for (let i = 0; i < COUNT; i += BATCH) {
+    const ids = Array.from({ length: Math.min(BATCH, COUNT - i) }, (_, k) => i + k);
+    await Promise.all(
+      ids.map(async (n) => {
+        await call('create_customer', { external_id: `cust-${n}`, name: `Customer ${n}`, currency: 'USD' });
+        await call('create_subscription', {
+          customer_id: `cust-${n}`,
+          plan_code: 'bench',
+          external_id: `sub-${n}`,
+          started_at: '2028-01-01',
+        });
+      }),
+    );
+    const events = ids.flatMap((n) => [
+      {
+        customer_id: `cust-${n}`,
+        code: 'api_calls',
+        transaction_id: `a-${n}`,
+        timestamp: '2028-01-10T10:00:00Z',
+      },
+      {
+        customer_id: `cust-${n}`,
+        code: 'api_calls',
+        transaction_id: `b-${n}`,
+        timestamp: '2028-01-20T10:00:00Z',
+      },
+      {
+        customer_id: `cust-${n}`,
+        code: 'storage',
+        transaction_id: `s-${n}`,
+        timestamp: '2028-01-15T10:00:00Z',
+        properties: { gb: 5 + (n % 20) },
+      },
+    ]);
+    await call('record_usage_batch', { events });
+  }
+  process.stderr.write(
+    `setup: ${COUNT} subscriptions in ${((performance.now() - started) / 1000).toFixed(1)} s\n`,
+  );
+  await rt.close();
+}
+
+async function main(): Promise<void> {
+  const dir = mkdtempSync(join(tmpdir(), 'billfold-bench-billing-'));
+  try {
+    const base = join(dir, 'base.db');
+    await setup(base);
+    const seconds: number[] = [];
+    for (let r = 0; r < RUNS; r++) {
+      const file = join(dir, `run-${r}.db`);
+      copyFileSync(base, file);
+      const rt = await open(file);
+      const t0 = performance.now();
+      const summary = await runBilling(rt, AT);
+      const s = (performance.now() - t0) / 1000;
+      await rt.close();
+      if (summary.errors.length || summary.invoices_created !== COUNT)
+        throw new Error(`run ${r}: ${JSON.stringify({ ...summary, errors: summary.errors.slice(0, 3) })}`);
+      seconds.push(s);
+      process.stderr.write(`run ${r + 1}: ${summary.invoices_created} invoices in ${s.toFixed(2)} s\n`);
+      rmSync(file, { force: true });
+    }
+    seconds.sort((a, b) => a - b);
+    const median = seconds[Math.floor(seconds.length / 2)]!;
+    process.stdout.write(
+      `billing run, SQLite: ${COUNT} subscriptions with usage → ${COUNT} finalized invoices in ${median.toFixed(2)} s (median of ${RUNS}; ${Math.round(COUNT / median)} subscriptions/s)\n` +
+        `command: node --import tsx bench/billing-run.ts --subscriptions ${COUNT} --runs ${RUNS}\n`,
+    );
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+await main();
