@@ -12,10 +12,12 @@ export interface Caller {
   fail(operation: string, args: unknown, code: ErrorBody['code']): Promise<ErrorBody>;
 }
 
-export function caller(env: TestEnvironment, organizationId: string): Caller {
+/** `now`: the clock operations read (default the runtime's), for scenarios at chosen moments. */
+export function caller(env: TestEnvironment, organizationId: string, now?: () => number): Caller {
   const principal = localPrincipal(organizationId);
+  const rt = now ? { ...env.rt, now } : env.rt;
   const run = async (operation: string, args: unknown) =>
-    (await dispatch(env.rt, { principal, door: 'system', operation, args })).outcome;
+    (await dispatch(rt, { principal, door: 'system', operation, args })).outcome;
   return {
     principal,
     async call(operation, args) {

@@ -21,6 +21,8 @@ export interface BillingSubject {
   metrics: Map<string, MetricRecord>;
   /** The instant the subscription ends for this billing (null: open-ended). */
   end: number | null;
+  /** A row continuing it on another plan starts at `end` and pays that day (lines.activeDates). */
+  handedOver?: boolean;
 }
 
 export async function metricsForPlan(
@@ -42,7 +44,7 @@ export async function buildLines(
   items: readonly BillingItem[],
 ): Promise<BillingLine[]> {
   const { sub, plan } = s;
-  const dates = activeDates(sub, s.end);
+  const dates = activeDates(sub, s.end, s.handedOver);
   const taxCodes = plan.taxCodes ?? undefined;
   const ordered = [...items].sort((a, b) => a.p.from - b.p.from || (a.kind === 'arrears' ? -1 : 1));
   const fees: BillingLine[] = [];

@@ -225,7 +225,32 @@ export async function billingSubject(
     .where('organization_id', '=', ctx.organizationId)
     .where('id', '=', sub.customerId)
     .executeTakeFirstOrThrow();
-  return { sub, plan: effective, customer, metrics: await metricsForPlan(ctx, effective), end };
+  return {
+    sub,
+    plan: effective,
+    customer,
+    metrics: await metricsForPlan(ctx, effective),
+    end,
+    handedOver: end !== null && (await handedOverAt(ctx, sub, end)),
+  };
+}
+
+/**
+ * Whether a plan change continues `sub` on a new row starting at `end`. Read from the rows
+ * rather than passed along, so billing the ended row again later (generate_invoice on its last
+ * period) counts its days the same way.
+ */
+async function handedOverAt(ctx: ServiceContext, sub: SubscriptionRecord, end: number): Promise<boolean> {
+  if (sub.terminatedAt === null) return false;
+  const next = await ctx.db
+    .selectFrom('subscriptions')
+    .select('id')
+    .where('organization_id', '=', ctx.organizationId)
+    .where('customer_id', '=', sub.customerId)
+    .where('previous_subscription_id', '=', sub.id)
+    .where('started_at', '=', end)
+    .executeTakeFirst();
+  return next !== undefined;
 }
 
 /**
@@ -266,12 +291,14 @@ export function nextBillingAt(sub: SubscriptionRecord, plan: PlanRecord, after: 
 /**
  * Invoices what a subscription terminated at `at` still owes: every billing moment not yet
  * billed up to `at` (usage and arrears fee, the last period's fee prorated to `at`). Returns the
- * ids of the invoices created or refreshed. Runs in the caller's transaction when it has one.
+ * ids of the invoices created or refreshed (each outcome also goes to `onOutcome`: a billing
+ * run counts them). Runs in the caller's transaction when it has one.
  */
 export async function billTermination(
   ctx: ServiceContext,
   sub: SubscriptionRecord,
   at: number,
+  onOutcome?: (o: BillingOutcome) => void,
 ): Promise<string[]> {
   const ended: SubscriptionRecord = { ...sub, terminatedAt: sub.terminatedAt ?? at };
   const s = await billingSubject(ctx, ended, at);
@@ -284,6 +311,7 @@ export async function billTermination(
   if (start === null || at <= sub.startedAt) return ids;
   await billMoments(ctx, s, start, at, org.finalize_invoices === 1, (o) => {
     if (o.invoiceId && o.action !== 'skipped') ids.push(o.invoiceId);
+    onOutcome?.(o);
   });
   await ctx.db
     .updateTable('subscriptions')
@@ -340,7 +368,7 @@ export async function creditUnusedAdvanceFee(
   );
   if (!fee) return null;
   const d = JSON.parse(fee.details!) as { days: number };
-  const dates = activeDates(s.sub, at);
+  const dates = activeDates(s.sub, at, s.handedOver);
   const used = activeDays(p.period, dates.paidFrom, dates.to);
   const unused = d.days - used;
   if (unused <= 0 || d.days <= 0) return null;

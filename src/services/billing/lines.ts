@@ -17,6 +17,9 @@ import type { ChargeRecord, PlanRecord, SubscriptionRecord } from './records.js'
  *   here, from the exact fraction; a whole period keeps the plan's amount exactly.
  * - A day counts as active when the subscription is active at any moment of it (the start day
  *   and the termination day are both paid); trial days are the dates before the trial's end date.
+ *   One exception: a subscription that hands over to another plan mid-day (an upgrade) does not
+ *   pay the change day, since the row continuing it is active that day too and pays it; so the
+ *   day is paid once, by the new plan.
  * - Charge lines carry the exact charge amount as unit_amount (quantity 1); the invoice rounds
  *   each line half-up once.
  * - A charge's min_amount applies per period (not prorated) and shows as its own line.
@@ -55,13 +58,19 @@ function dateAfterEnd(end: number, tz: string): string {
   return addDaysToDate(dateInZone(end - 1, tz), 1);
 }
 
-/** Active dates of `sub` when it ends at `end` (epoch ms, exclusive; null: no end known). */
-export function activeDates(sub: SubscriptionRecord, end: number | null): ActiveDates {
+/**
+ * Active dates of `sub` when it ends at `end` (epoch ms, exclusive; null: no end known).
+ * `handedOver`: a row continuing it on another plan starts at `end`, and pays the day of `end`.
+ */
+export function activeDates(sub: SubscriptionRecord, end: number | null, handedOver = false): ActiveDates {
   const from = dateInZone(sub.startedAt, sub.timezone);
   const trialEnd = sub.trialEndsAt === null ? from : dateInZone(sub.trialEndsAt, sub.timezone);
+  const to =
+    end === null ? null : handedOver ? dateInZone(end, sub.timezone) : dateAfterEnd(end, sub.timezone);
   return {
     from,
-    to: end === null ? null : dateAfterEnd(end, sub.timezone),
+    // Ending before it started paying (handed over on its first day): no day at all.
+    to: to !== null && to < from ? from : to,
     paidFrom: trialEnd > from ? trialEnd : from,
   };
 }

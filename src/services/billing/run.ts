@@ -115,7 +115,12 @@ export async function runBilling(env: ServiceEnv, at: number, options: RunOption
       const billOne = async (c: ServiceContext, row: SubscriptionsTable, out: BillingOutcome[]) => {
         // Lifecycle first: a pending subscription starts, an ended one terminates (and bills
         // what it owes), a downgrade whose time has come switches plans.
-        const sub: SubscriptionRecord | null = await applyScheduledChanges(c, subscriptionRecord(row), at);
+        const sub: SubscriptionRecord | null = await applyScheduledChanges(
+          c,
+          subscriptionRecord(row),
+          at,
+          (o) => out.push(o),
+        );
         if (!sub || sub.row.next_billing_at === null || sub.row.next_billing_at > at) return;
         const base = plans.get(sub.planId) ?? (await plansById(c, [sub.planId])).get(sub.planId);
         if (!base) throw new Error(`plan ${sub.planId} is missing`);

@@ -12,7 +12,7 @@ import { onCustomerDeletion, resolveCustomer } from '../customers.js';
 import { assertInvoiceable } from '../invoices.js';
 import type { PlanOverridesInput } from '../../operations/schemas/billing.js';
 import { planOverridesView, validatePlanOverrides } from './charge-validation.js';
-import { billTermination, creditUnusedAdvanceFee, nextBillingAt } from './engine.js';
+import { billTermination, creditUnusedAdvanceFee, nextBillingAt, type BillingOutcome } from './engine.js';
 import { loadPlan, loadSubscription, plansById } from './load.js';
 import {
   effectivePlan,
@@ -529,8 +529,9 @@ export async function updateSubscription(
     if (Object.keys(changes).length) await writeUpdate(ctx, sub, next, plan, changes, now);
     const updated = subscriptionRecord(next);
     const ended = await terminateRow(ctx, updated, now, 'plan_change');
-    const billed = await billEnd(ctx, ended, now, true);
+    // The successor first: billing the ended row sees it takes over the change day.
     const successor = await startSuccessor(ctx, ended, newPlan, newOverrides, now, now);
+    const billed = await billEnd(ctx, ended, now, true);
     await activity(ctx, 'subscription.upgraded', successor, {
       previous_subscription_id: sub.id,
       plan_code: [plan.code, newPlan.code],
@@ -648,8 +649,9 @@ async function billEnd(
   ended: SubscriptionRecord,
   at: number,
   credit: boolean,
+  onOutcome?: (o: BillingOutcome) => void,
 ): Promise<{ invoice_ids: string[]; credit_note_id: string | null }> {
-  const invoice_ids = await billTermination(ctx, ended, at);
+  const invoice_ids = await billTermination(ctx, ended, at, onOutcome);
   const credit_note_id = credit ? await creditUnusedAdvanceFee(ctx, ended, at) : null;
   return { invoice_ids, credit_note_id };
 }
@@ -749,13 +751,15 @@ export async function terminateSubscription(
  * Applies what is due at `at` for the billing run, in order, until nothing more is: a pending
  * subscription starts; an active one reaching ending_at terminates (billing what it owes); a
  * downgrade whose time has come ends the old row and starts the new plan at that instant.
- * Returns the live subscription afterwards, or null when it has ended. Safe to call twice or
- * from two processes: every step is conditional on the row's status.
+ * Returns the live subscription afterwards, or null when it has ended; what the ended rows are
+ * billed goes to `onOutcome`. Safe to call twice or from two processes: every step is
+ * conditional on the row's status.
  */
 export async function applyScheduledChanges(
   ctx: ServiceContext,
   sub: SubscriptionRecord,
   at: number,
+  onOutcome?: (o: BillingOutcome) => void,
 ): Promise<SubscriptionRecord | null> {
   let current: SubscriptionRecord | null = sub;
   for (;;) {
@@ -803,7 +807,7 @@ export async function applyScheduledChanges(
         reason: 'ending_at',
       });
       // An ending_at set mid-period leaves part of an advance fee unused.
-      await billEnd(ctx, ended, endingAt, true);
+      await billEnd(ctx, ended, endingAt, true, onOutcome);
       return null;
     }
 
@@ -820,7 +824,7 @@ export async function applyScheduledChanges(
       terminated_at: toIso(switchAt),
       reason: 'plan_change',
     });
-    await billEnd(ctx, ended, switchAt, false);
+    await billEnd(ctx, ended, switchAt, false, onOutcome);
     const [nextPlan] = (await plansById(ctx, [nextPlanId])).values();
     if (!nextPlan) throw notFound('plan', nextPlanId);
     current = await startSuccessor(ctx, ended, nextPlan, nextOverrides, switchAt, now);
