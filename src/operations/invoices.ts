@@ -297,7 +297,9 @@ export const deleteInvoice = defineOperation({
   name: 'delete_invoice',
   title: 'Delete a draft invoice',
   description:
-    'Deletes a draft for good (drafts have no number, so no gap is left). Finalized invoices stay on record: void them instead.',
+    'Deletes a draft for good (drafts have no number, so no gap is left). A draft generated from a subscription ' +
+    'gives back what its coupons took, and its period is invoiced again by the next billing run or ' +
+    'generate_invoice. Finalized invoices stay on record: void them instead.',
   group,
   scope: 'write',
   annotations: DELETE,

@@ -38,6 +38,7 @@ import {
   type PaymentStatus,
 } from './invoice-views.js';
 import { organizationTaxes, requireTaxCodes, taxRateOf } from './taxes.js';
+import { releaseRedemptions } from './billing/coupon-ledger.js';
 
 /**
  * Invoices: drafts that can change, finalized invoices that cannot (except metadata), voided
@@ -1148,6 +1149,9 @@ export async function deleteInvoice(ctx: ServiceContext, ref: string): Promise<I
     );
   }
   const view = await viewOf(ctx, loaded);
+  // A generated draft took from the customer's coupons: deleted, it gives that back, so the
+  // invoice that bills its period again takes it afresh.
+  await releaseRedemptions(ctx, row.id);
   await ctx.db
     .deleteFrom('invoice_lines')
     .where('invoice_id', '=', row.id)
