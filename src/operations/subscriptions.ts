@@ -91,7 +91,9 @@ export const createSubscription = defineOperation({
     "date. plan_overrides changes this subscription's prices only. The plan's currency must be the customer's (a " +
     'customer without one takes it). Retrying with the same external_id returns the live subscription (created: ' +
     'false) when customer and plan match; otherwise CONFLICT — change plans with update_subscription. A disabled ' +
-    'customer is INVALID_STATUS.',
+    'customer is INVALID_STATUS. Usage is counted per customer, so a plan pricing a billable metric that another ' +
+    'pending or active subscription of the customer prices (or will, after its scheduled downgrade) is ' +
+    'VALIDATION_ERROR on plan_code: terminate that one first, or put everything on one plan.',
   group,
   scope: 'write',
   annotations: CREATE,
@@ -158,7 +160,9 @@ export const updateSubscription = defineOperation({
     'is credited, and a new subscription row with the same external_id continues its periods. A lower one is a ' +
     'downgrade, scheduled for the end of the current period (next_plan_code / next_plan_at); passing the current ' +
     'plan_code again calls it off. plan_overrides sent with plan_code apply to the new plan. A pending ' +
-    'subscription just takes the new plan. Ended subscriptions are INVALID_STATUS.',
+    'subscription just takes the new plan. Ended subscriptions are INVALID_STATUS. A new plan pricing a billable ' +
+    'metric that another live subscription of the customer prices is VALIDATION_ERROR on plan_code (this ' +
+    'subscription itself does not count).',
   group,
   scope: 'write',
   annotations: UPDATE,

@@ -11,6 +11,7 @@ import {
   createSubscription,
 } from '../../src/services/billing/subscriptions.js';
 import { createServiceContext, type Principal, type ServiceContext } from '../../src/services/context.js';
+import { caller, type Caller } from '../harness/billing.js';
 import { describeDatabases, describeDoors } from '../harness/suite.js';
 
 const ms = (iso: string) => Date.parse(iso);
@@ -460,5 +461,138 @@ describeDatabases('subscription lifecycle', (t) => {
     await expect(
       at('2026-02-02T00:00:00Z', (ctx) => updateSubscription(ctx, 'end', { name: 'x' })),
     ).rejects.toMatchObject({ code: 'INVALID_STATUS' });
+  });
+});
+
+/**
+ * Usage is counted per customer, so only one live subscription of a customer may price a
+ * billable metric: create_subscription and update_subscription refuse a plan that would make
+ * two of them bill the same events.
+ */
+describeDatabases('one subscription prices a metric per customer', (t) => {
+  let c: Caller;
+  beforeAll(async () => {
+    const org = await t.env.newOrganization();
+    c = caller(t.env, org.id);
+    await c.call('create_billable_metric', { code: 'calls', name: 'Calls', aggregation_type: 'count_agg' });
+    await c.call('create_billable_metric', { code: 'seats', name: 'Seats', aggregation_type: 'count_agg' });
+    const charge = (code: string) => ({
+      billable_metric_code: code,
+      charge_model: 'standard',
+      properties: { amount: '1' },
+    });
+    for (const [code, amount, metrics] of [
+      ['calls', '10', ['calls']],
+      ['calls-pro', '30', ['calls']],
+      ['seats', '5', ['seats']],
+      ['seats-cheap', '2', ['seats']],
+      ['both', '50', ['calls', 'seats']],
+      ['flat', '1', []],
+    ] as const)
+      await c.call('create_plan', {
+        code,
+        name: code,
+        interval: 'monthly',
+        currency: 'USD',
+        amount,
+        charges: metrics.map(charge),
+      });
+    for (const customer of ['g1', 'g2', 'g3'])
+      await c.call('create_customer', { external_id: customer, name: customer, currency: 'USD' });
+  });
+
+  const subscribe = (customer: string, plan: string, externalId: string, more: object = {}) =>
+    c.call('create_subscription', {
+      customer_id: customer,
+      plan_code: plan,
+      external_id: externalId,
+      ...more,
+    });
+
+  it('create_subscription refuses a plan pricing a metric another live subscription prices', async () => {
+    await subscribe('g1', 'calls', 'g1-a');
+    const e = await c.fail(
+      'create_subscription',
+      { customer_id: 'g1', plan_code: 'both', external_id: 'g1-b' },
+      'VALIDATION_ERROR',
+    );
+    expect(e.message).toBe(
+      "plan_code: plan 'both' prices billable metric 'calls', which subscription 'g1-a' (plan 'calls') of " +
+        "customer 'g1' already prices; usage is counted per customer, so both would bill the same events",
+    );
+    expect(e.hint).toMatch(/^Terminate subscription 'g1-a' first \(terminate_subscription\)/);
+    expect(e.details).toMatchObject({ subscription_external_id: 'g1-a', billable_metric_codes: ['calls'] });
+    expect((await c.call('list_subscriptions', { customer_id: 'g1' })).subscriptions).toHaveLength(1);
+  });
+
+  it('allows plans pricing other metrics, or none', async () => {
+    await subscribe('g1', 'seats', 'g1-b');
+    await subscribe('g1', 'flat', 'g1-c');
+    // Another customer may price the same metric.
+    await subscribe('g2', 'calls', 'g2-a');
+  });
+
+  it('update_subscription refuses an upgrade onto a metric another subscription prices', async () => {
+    const e = await c.fail(
+      'update_subscription',
+      { subscription_id: 'g1-b', plan_code: 'both' },
+      'VALIDATION_ERROR',
+    );
+    expect(e.message).toMatch(
+      /^plan_code: plan 'both' prices billable metric 'calls', which subscription 'g1-a'/,
+    );
+    expect((await c.call('get_subscription', { subscription_id: 'g1-b' })).subscription.plan_code).toBe(
+      'seats',
+    );
+  });
+
+  it('an upgrade does not count the subscription it replaces', async () => {
+    const out = await c.call('update_subscription', { subscription_id: 'g1-a', plan_code: 'calls-pro' });
+    expect(out).toMatchObject({ plan_change: 'upgrade', subscription: { plan_code: 'calls-pro' } });
+  });
+
+  it('refuses a scheduled downgrade onto a metric another subscription prices', async () => {
+    const e = await c.fail(
+      'update_subscription',
+      { subscription_id: 'g1-a', plan_code: 'seats-cheap' },
+      'VALIDATION_ERROR',
+    );
+    expect(e.message).toMatch(
+      /^plan_code: plan 'seats-cheap' prices billable metric 'seats', which subscription 'g1-b' \(plan 'seats'\)/,
+    );
+    expect(
+      (await c.call('get_subscription', { subscription_id: 'g1-a' })).subscription.next_plan_code,
+    ).toBeNull();
+  });
+
+  it('counts pending subscriptions and the plan a subscription will downgrade to', async () => {
+    await subscribe('g2', 'seats', 'g2-later', { started_at: '2099-01-01' });
+    const pending = await c.fail(
+      'create_subscription',
+      { customer_id: 'g2', plan_code: 'seats', external_id: 'g2-b' },
+      'VALIDATION_ERROR',
+    );
+    expect(pending.message).toMatch(/which subscription 'g2-later' \(plan 'seats'\)/);
+
+    await subscribe('g3', 'calls-pro', 'g3-a');
+    const down = await c.call('update_subscription', { subscription_id: 'g3-a', plan_code: 'seats-cheap' });
+    expect(down.plan_change).toBe('downgrade');
+    const e = await c.fail(
+      'create_subscription',
+      { customer_id: 'g3', plan_code: 'seats', external_id: 'g3-b' },
+      'VALIDATION_ERROR',
+    );
+    expect(e.message).toMatch(
+      /prices billable metric 'seats', which subscription 'g3-a' \(plan 'seats-cheap', from its scheduled change at /,
+    );
+  });
+
+  it('allows the metric again once the other subscription is terminated', async () => {
+    await c.call('terminate_subscription', { subscription_id: 'g1-a' });
+    const { subscription } = await subscribe('g1', 'calls', 'g1-d');
+    expect(subscription).toMatchObject({ status: 'active', plan_code: 'calls' });
+    await c.call('terminate_subscription', { subscription_id: 'g1-b' });
+    const up = await c.call('update_subscription', { subscription_id: 'g1-d', plan_code: 'both' });
+    expect(up.plan_change).toBe('upgrade');
   });
 });

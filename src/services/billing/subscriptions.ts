@@ -260,6 +260,68 @@ function checkCurrency(customer: CustomersTable, plan: PlanRecord, field = 'plan
   }
 }
 
+/**
+ * Usage is aggregated per customer, not per subscription: two live subscriptions of one
+ * customer whose plans price the same billable metric would both bill the same events. So a
+ * plan is refused for `customer` when another of its pending or active subscriptions prices one
+ * of the plan's metrics, now or after the downgrade it has scheduled. `replacing`: the row the
+ * plan goes on or replaces (an upgrade, a downgrade, a pending row taking another plan), which
+ * does not count against itself.
+ */
+async function assertMetricsUnpriced(
+  ctx: ServiceContext,
+  customer: Pick<CustomersTable, 'id' | 'external_id'>,
+  plan: PlanRecord,
+  replacing: string | null,
+): Promise<void> {
+  if (!plan.charges.length) return;
+  let q = ctx.db
+    .selectFrom('subscriptions')
+    .selectAll()
+    .where('organization_id', '=', ctx.organizationId)
+    .where('customer_id', '=', customer.id)
+    .where('status', 'in', LIVE);
+  if (replacing) q = q.where('id', '!=', replacing);
+  const others = (await q.orderBy('created_at').orderBy('id').execute()).map(subscriptionRecord);
+  if (!others.length) return;
+  const plans = await plansById(
+    ctx,
+    others.flatMap((o) => (o.nextPlanId ? [o.planId, o.nextPlanId] : [o.planId])),
+  );
+  const wanted = new Map(plan.charges.map((c) => [c.billableMetricId, c.billableMetricCode]));
+  for (const other of others) {
+    for (const [planId, from] of [
+      [other.planId, null],
+      [other.nextPlanId, other.nextPlanAt],
+    ] as const) {
+      const priced = planId ? plans.get(planId) : undefined;
+      if (!priced) continue;
+      const shared = [
+        ...new Set(
+          priced.charges.filter((c) => wanted.has(c.billableMetricId)).map((c) => c.billableMetricCode),
+        ),
+      ];
+      if (!shared.length) continue;
+      const customerRef = customer.external_id ?? customer.id;
+      const metrics = shared.map((m) => `'${m}'`).join(', ');
+      throw validation(
+        'plan_code',
+        `plan '${plan.code}' prices billable metric ${metrics}, which subscription '${other.externalId}' ` +
+          `(plan '${priced.code}'${from !== null ? `, from its scheduled change at ${toIso(from)}` : ''}) ` +
+          `of customer '${customerRef}' already prices; usage is counted per customer, so both would bill the same events`,
+        `Terminate subscription '${other.externalId}' first (terminate_subscription), or move it to one plan that ` +
+          `prices everything this customer uses (update_subscription with plan_code), or choose a plan without ${metrics}.`,
+        {
+          subscription_id: other.id,
+          subscription_external_id: other.externalId,
+          subscription_plan_code: priced.code,
+          billable_metric_codes: shared,
+        },
+      );
+    }
+  }
+}
+
 /** Writes a new or changed subscription row with its next_billing_at, and returns its record. */
 async function saveRow(
   ctx: ServiceContext,
@@ -334,6 +396,7 @@ export async function createSubscription(
   }
   assertInvoiceable(customer);
   checkCurrency(customer, plan);
+  await assertMetricsUnpriced(ctx, customer, plan, null);
   const overrides =
     input.plan_overrides === undefined ? null : await validatePlanOverrides(ctx, plan, input.plan_overrides);
 
@@ -500,6 +563,9 @@ export async function updateSubscription(
 
   const customer = await resolveCustomer(ctx, sub.customerId);
   checkCurrency(customer, newPlan);
+  // Upgraded, downgraded or replaced, this subscription's row gives way to the new plan: only
+  // the customer's other subscriptions count.
+  await assertMetricsUnpriced(ctx, customer, newPlan, sub.id);
   const newOverrides = overrides ?? null;
 
   if (sub.status === 'pending') {
