@@ -95,7 +95,8 @@ const retryNote =
   'Retrying is safe: send the same transaction_id and the event is stored once (the reply says duplicate: true); a ' +
   'different payload under a used transaction_id is a CONFLICT. Events for a metric code or customer that does not ' +
   'exist yet are stored and flagged, and count once it exists. An unknown external_subscription_id is ' +
-  'stored too, flagged UNKNOWN_SUBSCRIPTION (with customer_id the event still counts for that customer). Do not re-send an event flagged ' +
+  'stored too, flagged UNKNOWN_SUBSCRIPTION: with customer_id the event still counts for that customer; sent ' +
+  'alone, it counts for the customer of the first subscription created with that external_id. Do not re-send an event flagged ' +
   'NEEDS_COST_BACKFILL or MISSING_VOLUME_DATA: it is saved; fix it with map_model or fill_volume.';
 
 export const recordUsage = defineOperation({

@@ -1,7 +1,6 @@
 import type { CustomersTable } from '../../db/schema.js';
 import type { ServiceContext } from '../context.js';
 import type { MetricRecord } from '../metering/aggregates.js';
-import { customerKeys } from '../metering/usage.js';
 import { chargeUsage, metricsById } from './charge-usage.js';
 import { activeDates, chargeLines, commitmentLine, feeLine, type BillingLine } from './lines.js';
 import type { PlanRecord, SubscriptionRecord } from './records.js';
@@ -21,6 +20,8 @@ export interface BillingSubject {
   metrics: Map<string, MetricRecord>;
   /** The instant the subscription ends for this billing (null: open-ended). */
   end: number | null;
+  /** The keys the customer's usage is stored under (metering/customer-keys.ts). */
+  keys: string[];
   /** A row continuing it on another plan starts at `end` and pays that day (lines.activeDates). */
   handedOver?: boolean;
 }
@@ -49,7 +50,7 @@ export async function buildLines(
   const ordered = [...items].sort((a, b) => a.p.from - b.p.from || (a.kind === 'arrears' ? -1 : 1));
   const fees: BillingLine[] = [];
   const usage: BillingLine[] = [];
-  const keys = customerKeys(s.customer);
+  const keys = s.keys;
   for (const it of ordered) {
     if (it.kind === 'advance' || !plan.payInAdvance) {
       const fee = feeLine(plan, dates, it.p, taxCodes);

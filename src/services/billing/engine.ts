@@ -7,6 +7,7 @@ import { activeDays } from '../../domain/periods.js';
 import { computeCreditItems } from '../../domain/invoice-math.js';
 import type { ServiceContext } from '../context.js';
 import { createCreditNote } from '../credit-notes.js';
+import { usageKeys } from '../metering/customer-keys.js';
 import {
   createInvoice,
   finalizeInvoice,
@@ -230,6 +231,7 @@ export async function billingSubject(
     plan: effective,
     customer,
     metrics: await metricsForPlan(ctx, effective),
+    keys: await usageKeys(ctx, customer),
     end,
     handedOver: end !== null && (await handedOverAt(ctx, sub, end)),
   };

@@ -3,6 +3,7 @@ import type { SubscriptionsTable } from '../../db/schema.js';
 import { toIso } from '../../domain/time.js';
 import { createServiceContext, type Principal, type ServiceContext, type ServiceEnv } from '../context.js';
 import type { MetricRecord } from '../metering/aggregates.js';
+import { usageKeysByCustomer } from '../metering/customer-keys.js';
 import { metricsForPlan, type BillingSubject } from './build.js';
 import { billMoments, type BillingOutcome } from './engine.js';
 import { plansById } from './load.js';
@@ -112,6 +113,7 @@ export async function runBilling(env: ServiceEnv, at: number, options: RunOption
             .execute()
         ).map((c) => [c.id, c]),
       );
+      const keys = await usageKeysByCustomer(ctx, [...customers.values()]);
       const billOne = async (c: ServiceContext, row: SubscriptionsTable, out: BillingOutcome[]) => {
         // Lifecycle first: a pending subscription starts, an ended one terminates (and bills
         // what it owes), a downgrade whose time has come switches plans.
@@ -131,6 +133,7 @@ export async function runBilling(env: ServiceEnv, at: number, options: RunOption
           plan,
           customer: customers.get(sub.customerId)!,
           metrics: await metricsForPlan(c, plan, metrics),
+          keys: keys.get(sub.customerId)!,
           end: endOf(sub),
         };
         const from = sub.row.next_billing_at;

@@ -2,7 +2,7 @@ import type { CustomersTable } from '../../db/schema.js';
 import { Decimal } from '../../domain/decimal.js';
 import { toIso } from '../../domain/time.js';
 import type { ServiceContext } from '../context.js';
-import { customerKeys } from '../metering/usage.js';
+import { usageKeys } from '../metering/customer-keys.js';
 import { chargeUsage } from './charge-usage.js';
 import { metricsForPlan } from './build.js';
 import { chargeLines } from './lines.js';
@@ -33,6 +33,8 @@ export async function chargeAmountsSoFar(
   ctx: ServiceContext,
   customer: CustomersTable,
   metricIds?: ReadonlySet<string>,
+  /** The customer's usage keys when the caller has them (customer-keys.usageKeys). */
+  customerKeys?: string[],
 ): Promise<Map<string, ChargeAmountView[]>> {
   const out = new Map<string, ChargeAmountView[]>();
   const rows = await ctx.db
@@ -48,7 +50,7 @@ export async function chargeAmountsSoFar(
     rows.map((r) => r.plan_id),
   );
   const now = ctx.now();
-  const keys = customerKeys(customer);
+  const keys = customerKeys ?? (await usageKeys(ctx, customer));
   for (const row of rows) {
     const sub = subscriptionRecord(row);
     const base = plans.get(sub.planId);

@@ -8,7 +8,8 @@ import { toIso } from '../../domain/time.js';
 import type { ServiceContext } from '../context.js';
 import { inTimeRange } from './time-range.js';
 import { findCustomer } from '../customers.js';
-import { eventFlags, type EventFlag, type ServiceCostView } from './ingest.js';
+import { subscriptionOwners, usageKeys } from './customer-keys.js';
+import { eventFlags, unknownSubscriptionKey, type EventFlag, type ServiceCostView } from './ingest.js';
 
 /** Reading usage events back: one by id or transaction_id, or a filtered page. */
 
@@ -46,22 +47,30 @@ export function serviceCosts(stored: string): ServiceCostView[] {
   );
 }
 
+/** Under what lateCustomers finds the customer of an event stored without one. */
+function lateKey(r: UsageEventsTable): string {
+  return r.customer_ref === '' && r.external_subscription_id !== null
+    ? unknownSubscriptionKey(r.external_subscription_id)
+    : r.customer_ref;
+}
+
 /**
- * `resolved` maps unknown customer references to customers created since (an event's
- * customer counts as soon as a customer with that external_id exists).
+ * `resolved` maps unknown customer references (and subscriptions that did not exist) to
+ * customers known since: an event's customer counts as soon as a customer with that external_id
+ * exists, or a subscription with the external_subscription_id it named alone.
  */
 export function eventView(
   r: UsageEventsTable,
   resolved?: ReadonlyMap<string, { id: string; external_id: string | null }>,
 ): UsageEventView {
-  const late = r.customer_id === null ? resolved?.get(r.customer_ref) : undefined;
+  const late = r.customer_id === null ? resolved?.get(lateKey(r)) : undefined;
   const customerId = r.customer_id ?? late?.id ?? null;
   return {
     id: r.id,
     transaction_id: r.transaction_id,
     customer_id: customerId,
-    // Empty when the event named only a subscription that matched none.
-    external_customer_id: r.customer_ref || null,
+    // Empty when the event named only a subscription that matched none (and still matches none).
+    external_customer_id: r.customer_ref || late?.external_id || null,
     code: r.code,
     billable_metric_id: r.metric_id,
     external_subscription_id: r.external_subscription_id,
@@ -85,17 +94,19 @@ export function eventView(
   };
 }
 
-/** Customers that now exist for the unknown references among these events. */
+/** Customers that now exist for the unknown references (and subscriptions) among these events. */
 export async function lateCustomers(
   ctx: ServiceContext,
   rows: readonly UsageEventsTable[],
 ): Promise<Map<string, { id: string; external_id: string | null }>> {
-  const refs = [
-    ...new Set(
-      rows.filter((r) => r.customer_id === null && r.customer_ref !== '').map((r) => r.customer_ref),
-    ),
-  ];
+  const orphans = rows.filter((r) => r.customer_id === null);
+  const refs = [...new Set(orphans.filter((r) => r.customer_ref !== '').map((r) => r.customer_ref))];
+  const subscriptions = orphans
+    .filter((r) => r.customer_ref === '' && r.external_subscription_id !== null)
+    .map((r) => r.external_subscription_id!);
   const out = new Map<string, { id: string; external_id: string | null }>();
+  for (const [ext, c] of await subscriptionOwners(ctx, subscriptions))
+    out.set(unknownSubscriptionKey(ext), c);
   if (refs.length === 0) return out;
   const found = await ctx.db
     .selectFrom('customers')
@@ -137,11 +148,11 @@ export interface EventListFilter {
   to?: number;
 }
 
-/** The keys a customer's events are stored under: its id, and its external_id for events sent before it existed. */
+/** The keys a customer's events are stored under (customer-keys.ts); an unknown one's: its reference. */
 export async function customerKeysFor(ctx: ServiceContext, ref: string): Promise<string[]> {
   const c = await findCustomer(ctx, ref);
   if (!c) return [ref];
-  return [c.id, ...(c.external_id ? [c.external_id] : [])];
+  return usageKeys(ctx, c);
 }
 
 export async function listEvents(

@@ -138,9 +138,9 @@ export function eventFlags(
   const flags: EventFlag[] = [];
   if (row.metric_id === null) flags.push('UNKNOWN_METRIC');
   // Sent with only an unknown subscription: there is no customer reference to be unknown.
+  // Its customer is known once a subscription with that external_id exists (events.lateCustomers).
   const subscriptionOnly = row.customer_ref === '' && row.external_subscription_id !== null;
-  if (subscriptionOnly) flags.push('UNKNOWN_SUBSCRIPTION');
-  else if (!subscriptionKnown) flags.push('UNKNOWN_SUBSCRIPTION');
+  if (subscriptionOnly ? !customerKnown : !subscriptionKnown) flags.push('UNKNOWN_SUBSCRIPTION');
   if (!customerKnown && !subscriptionOnly) flags.push('UNKNOWN_CUSTOMER');
   if (row.value_error) flags.push('INVALID_VALUE');
   if (row.cost_status && row.cost_status !== 'PROCESSED') flags.push(row.cost_status as CostStatus);

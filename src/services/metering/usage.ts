@@ -1,4 +1,4 @@
-import type { BillableMetricsTable, CustomersTable } from '../../db/schema.js';
+import type { BillableMetricsTable } from '../../db/schema.js';
 import { Decimal } from '../../domain/decimal.js';
 import { validation } from '../../domain/errors.js';
 import { addMonthsToDate, dateInZone, startOfDayInZone, toIso } from '../../domain/time.js';
@@ -6,6 +6,7 @@ import type { AggregationType } from '../../domain/usage.js';
 import type { ServiceContext } from '../context.js';
 import { resolveCustomer } from '../customers.js';
 import { aggregateUsage, eventValues, type UsageResult } from './aggregates.js';
+import { usageKeys } from './customer-keys.js';
 import { metricRecord, resolveMetric } from './metrics.js';
 import { chargeAmountsSoFar, type ChargeAmountView } from '../billing/usage-amounts.js';
 
@@ -40,10 +41,6 @@ export function currentMonth(now: number, tz: string): { from: number; to: numbe
   return { from: startOfDayInZone(first, tz), to: startOfDayInZone(addMonthsToDate(first, 1), tz) };
 }
 
-export function customerKeys(c: Pick<CustomersTable, 'id' | 'external_id'>): string[] {
-  return c.external_id ? [c.id, c.external_id] : [c.id];
-}
-
 function share(part: Decimal, total: Decimal): string | null {
   if (total.isZero()) return null;
   return part.div(total, 4, 'half_up').toFixed(4);
@@ -76,12 +73,12 @@ export function usageView(row: BillableMetricsTable, r: UsageResult): MetricUsag
 
 /**
  * For the pricing layer: a metric's units for one customer over [from, to), optionally only
- * for events whose filter values match `filters`.
+ * for events whose filter values match `filters`. `customerKeys`: customer-keys.usageKeys.
  */
 export async function usageForCustomer(
   ctx: ServiceContext,
   input: {
-    customer: Pick<CustomersTable, 'id' | 'external_id'>;
+    customerKeys: string[];
     metric: BillableMetricsTable;
     from: number;
     to: number;
@@ -89,7 +86,7 @@ export async function usageForCustomer(
   },
 ): Promise<UsageResult> {
   return aggregateUsage(ctx, {
-    customerKeys: customerKeys(input.customer),
+    customerKeys: input.customerKeys,
     metric: metricRecord(input.metric),
     from: input.from,
     to: input.to,
@@ -101,14 +98,14 @@ export async function usageForCustomer(
 export async function eventValuesForCustomer(
   ctx: ServiceContext,
   input: {
-    customer: Pick<CustomersTable, 'id' | 'external_id'>;
+    customerKeys: string[];
     metric: BillableMetricsTable;
     from: number;
     to: number;
   },
 ) {
   return eventValues(ctx, {
-    customerKeys: customerKeys(input.customer),
+    customerKeys: input.customerKeys,
     metric: metricRecord(input.metric),
     from: input.from,
     to: input.to,
@@ -147,10 +144,11 @@ export async function getCustomerUsage(
         .where('deleted_at', 'is', null)
         .orderBy('code')
         .execute();
-  const amounts = await chargeAmountsSoFar(ctx, customer, new Set(metrics.map((m) => m.id)));
+  const keys = await usageKeys(ctx, customer);
+  const amounts = await chargeAmountsSoFar(ctx, customer, new Set(metrics.map((m) => m.id)), keys);
   const views: MetricUsageView[] = [];
   for (const m of metrics) {
-    const view = usageView(m, await usageForCustomer(ctx, { customer, metric: m, from, to }));
+    const view = usageView(m, await usageForCustomer(ctx, { customerKeys: keys, metric: m, from, to }));
     view.charges = amounts.get(m.id) ?? [];
     views.push(view);
   }
