@@ -80,14 +80,14 @@ export const getMrr = defineOperation({
     variant: z.enum(revenue.MRR_VARIANTS),
     customer_id: z.string().nullable(),
     subscription_id: z.string().nullable(),
-    from: Iso.nullable().describe('The window invoices were read from (null for committed)'),
+    from: Iso.nullable().describe('The window revenue was earned in (null for committed)'),
     to: Iso.nullable(),
     currencies: z.array(
       z.object({
         currency: z.string(),
         subscription_count: z.int().nullable().describe('Active subscriptions counted (committed only)'),
         ...moneyOut('mrr', 'Monthly recurring revenue'),
-        by_type: ByType.nullable().describe('What the window invoiced, by type (null for committed)'),
+        by_type: ByType.nullable().describe('What the window earned, by type (null for committed)'),
       }),
     ),
   }),
