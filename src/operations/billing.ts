@@ -8,7 +8,9 @@ import { SubscriptionRef } from './subscriptions.js';
 const group = 'billing';
 
 const inputs = {
-  customer_id: CustomerRef,
+  customer_id: CustomerRef.optional().describe(
+    "The subscription's customer (Billfold id or external id); optional, checked when given",
+  ),
   subscription_id: SubscriptionRef,
   period: z
     .strictObject({ from: DateOnly, to: DateOnly })
@@ -29,7 +31,7 @@ export const generateInvoiceOp = defineOperation({
     'states its period (from/to) and details (units, charge model, breakdown). Default period: the current one; ' +
     'or give `period` {from, to} (exactly one of its periods) or `at` (an instant inside it). The billing run ' +
     'later refreshes this draft with the final usage instead of invoicing the period again; calling this again ' +
-    'refreshes it too. customer_id and subscription_id accept Billfold ids or your external_ids. Errors: ' +
+    'refreshes it too. subscription_id (and the optional customer_id) accept Billfold ids or your external_ids. Errors: ' +
     'NOT_FOUND (customer, subscription), VALIDATION_ERROR (subscription of another customer, a period that is not ' +
     'one of its periods or outside its life), INVALID_STATUS (canceled subscription), CONFLICT (the ' +
     'period is already on a finalized invoice).',

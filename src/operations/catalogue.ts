@@ -1,6 +1,7 @@
 import type { AnyOperation, PromptDefinition, ResourceDefinition } from './define.js';
 import { aiCostOperations } from './ai-costs.js';
 import { billableMetricOperations } from './billable-metrics.js';
+import { billingPrompts, billingResources } from './billing-resources.js';
 import { billingOperations } from './billing.js';
 import { couponOperations } from './coupons.js';
 import { creditNoteOperations } from './credit-notes.js';
@@ -59,8 +60,8 @@ export function buildCatalogue(): Catalogue {
   }
   return {
     operations,
-    resources: [...customerResources, ...invoiceResources, ...meteringResources],
-    prompts: [...billfoldPrompts, ...invoicePrompts, ...meteringPrompts],
+    resources: [...customerResources, ...invoiceResources, ...meteringResources, ...billingResources],
+    prompts: [...billfoldPrompts, ...invoicePrompts, ...meteringPrompts, ...billingPrompts],
     get: (name) => byName.get(name),
     suggest: (name) => suggestNames(name, [...byName.keys()]),
   };

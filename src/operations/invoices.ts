@@ -3,6 +3,7 @@ import { Decimal } from '../domain/decimal.js';
 import type { DiscountInput } from '../domain/invoice-math.js';
 import { deliveriesOf, sendInvoice } from '../services/invoice-delivery.js';
 import * as invoices from '../services/invoices.js';
+import * as invoiceLists from '../services/invoice-lists.js';
 import { listPayments, paymentsOfInvoice, recordPayment } from '../services/payments.js';
 import { listCreditNotes } from '../services/credit-notes.js';
 import { CREATE, DELETE, READ, UPDATE, defineOperation } from './define.js';
@@ -201,7 +202,7 @@ export const listInvoices = defineOperation({
     }),
   output: z.object({ invoices: z.array(Invoice), pagination: Pagination }),
   handler: (ctx, { page: p, per_page, ...filter }) =>
-    invoices.listInvoices(ctx, filter, { page: p, per_page }),
+    invoiceLists.listInvoices(ctx, filter, { page: p, per_page }),
 });
 
 export const searchInvoices = defineOperation({
@@ -216,7 +217,7 @@ export const searchInvoices = defineOperation({
   input: z.strictObject({ query: z.string().trim().min(1).max(200), ...listFilters, ...page }),
   output: z.object({ invoices: z.array(Invoice), pagination: Pagination }),
   handler: (ctx, { page: p, per_page, query, ...filter }) =>
-    invoices.listInvoices(ctx, { ...filter, search: query }, { page: p, per_page }),
+    invoiceLists.listInvoices(ctx, { ...filter, search: query }, { page: p, per_page }),
 });
 
 export const batchGetInvoices = defineOperation({
@@ -230,7 +231,7 @@ export const batchGetInvoices = defineOperation({
   annotations: READ,
   input: z.strictObject({ invoice_ids: z.array(InvoiceRef).min(1).max(100) }),
   output: z.object({ invoices: z.array(Invoice), missing: z.array(z.string()) }),
-  handler: (ctx, input) => invoices.batchGetInvoices(ctx, input.invoice_ids),
+  handler: (ctx, input) => invoiceLists.batchGetInvoices(ctx, input.invoice_ids),
 });
 
 export const updateInvoice = defineOperation({

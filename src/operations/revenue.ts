@@ -59,12 +59,15 @@ export const getMrr = defineOperation({
   name: 'get_mrr',
   title: 'Monthly recurring revenue',
   description:
-    'Monthly recurring revenue per currency, in one of three readings. `canonical` (default): recurring, usage ' +
-    'and seat revenue invoiced in the last completed calendar month (organization time zone), net of coupons and ' +
-    'credit notes, before tax. `run_rate`: the same over the last 30 days, scaled to an average month ' +
-    '(× 365.25 / 12 / 30). `committed`: the contractual floor of active subscriptions — per subscription the ' +
-    'higher of its base fee and its minimum commitment, brought to a month (weekly × 52 / 12, quarterly ÷ 3, ' +
-    'yearly ÷ 12). Filter by customer_id or subscription_id (id or external_id). One-off invoices never count.',
+    'Monthly recurring revenue per currency, in one of three readings. `canonical` (default): what ' +
+    'subscriptions earned in the last completed calendar month (organization time zone) — each line of a ' +
+    'finalized subscription invoice counts for the share of its period inside the month, so an advance fee ' +
+    'counts for the month it pays for and usage for the month it was used — net of coupons and of credit notes ' +
+    'issued in the month, before tax, split into recurring (fees, commitment true-ups), usage and seat. ' +
+    '`run_rate`: the same over the last 30 days, scaled to an average month (× 365.25 / 12 / 30). `committed`: ' +
+    'the contractual floor of active subscriptions — per subscription the higher of its base fee and its ' +
+    'minimum commitment, brought to a month (weekly × 52 / 12, quarterly ÷ 3, yearly ÷ 12). Filter by ' +
+    'customer_id or subscription_id (id or external_id, every plan of it). One-off invoices never count.',
   group,
   scope: 'read',
   annotations: READ,
@@ -77,14 +80,14 @@ export const getMrr = defineOperation({
     variant: z.enum(revenue.MRR_VARIANTS),
     customer_id: z.string().nullable(),
     subscription_id: z.string().nullable(),
-    from: Iso.nullable().describe('The window invoices were read from (null for committed)'),
+    from: Iso.nullable().describe('The window revenue was earned in (null for committed)'),
     to: Iso.nullable(),
     currencies: z.array(
       z.object({
         currency: z.string(),
         subscription_count: z.int().nullable().describe('Active subscriptions counted (committed only)'),
         ...moneyOut('mrr', 'Monthly recurring revenue'),
-        by_type: ByType.nullable().describe('What the window invoiced, by type (null for committed)'),
+        by_type: ByType.nullable().describe('What the window earned, by type (null for committed)'),
       }),
     ),
   }),

@@ -1,5 +1,7 @@
 import { expect, it } from 'vitest';
-import { describeDoors } from '../harness/suite.js';
+import { runBilling } from '../../src/services/billing/run.js';
+import { caller } from '../harness/billing.js';
+import { describeDatabases, describeDoors } from '../harness/suite.js';
 
 /** The first day of the month `offset` months from now, UTC (the test organization's zone). */
 function monthStart(offset: number): string {
@@ -93,13 +95,7 @@ describeDoors('revenue analytics', (t) => {
       from: `${from}T00:00:00.000Z`,
       to: `${to}T00:00:00.000Z`,
     });
-    expect(mrr.currencies).toEqual([
-      expect.objectContaining({
-        currency: 'USD',
-        mrr: '0.00',
-        by_type: expect.objectContaining({ one_off: '400.00' }),
-      }),
-    ]);
+    expect(mrr.currencies).toEqual([]);
   });
 
   it('names the field when a window or reference is wrong', async () => {
@@ -118,5 +114,126 @@ describeDoors('revenue analytics', (t) => {
     const s = await t.door.fail('get_mrr', { subscription_id: 'no-such-sub' }, 'VALIDATION_ERROR');
     expect(s.message).toMatch(/^subscription_id:/);
     await t.door.fail('get_mrr', { variant: 'yearly' }, 'VALIDATION_ERROR');
+  });
+});
+
+const ms = (iso: string) => Date.parse(iso);
+
+describeDatabases('recurring revenue from subscriptions', (t) => {
+  it('reads MRR from what subscriptions earned (canonical, run rate) and from contracts (committed)', async () => {
+    const org = await t.env.newOrganization();
+    // Operations and billing runs at a chosen moment: the runtime with its clock set.
+    const at = (iso: string) => caller({ ...t.env, rt: { ...t.env.rt, now: () => ms(iso) } }, org.id);
+    const c = at('2027-02-20T00:00:00Z');
+    await c.call('update_organization', { timezone: 'UTC', default_currency: 'USD' });
+    for (const id of ['mrr-a', 'mrr-b', 'mrr-c'])
+      await c.call('create_customer', { external_id: id, name: id, currency: 'USD' });
+    await c.call('create_billable_metric', {
+      code: 'seats',
+      name: 'Seats',
+      aggregation_type: 'unique_count_agg',
+      field_name: 'user',
+      recurring: true,
+    });
+    await c.call('create_billable_metric', { code: 'calls', name: 'Calls', aggregation_type: 'count_agg' });
+    await c.call('create_plan', {
+      code: 'team',
+      name: 'Team',
+      interval: 'monthly',
+      amount: '30',
+      pay_in_advance: true,
+      charges: [
+        { billable_metric_code: 'seats', charge_model: 'standard', properties: { amount: '5' } },
+        { billable_metric_code: 'calls', charge_model: 'standard', properties: { amount: '0.01' } },
+      ],
+    });
+    await c.call('create_plan', {
+      code: 'annual',
+      name: 'Annual',
+      interval: 'yearly',
+      amount: '1200',
+      minimum_commitment: '1800',
+    });
+    await c.call('create_plan', { code: 'weekly', name: 'Weekly', interval: 'weekly', amount: '12' });
+    const subscribe = (
+      customer_id: string,
+      plan_code: string,
+      external_id: string,
+      started_at: string,
+      more = {},
+    ) => c.call('create_subscription', { customer_id, plan_code, external_id, started_at, ...more });
+    await subscribe('mrr-a', 'team', 'a-team', '2027-03-01');
+    await subscribe('mrr-b', 'annual', 'b-annual', '2027-03-01');
+    await subscribe('mrr-b', 'weekly', 'b-weekly', '2027-04-01');
+    await subscribe('mrr-c', 'team', 'c-team', '2027-04-01', { plan_overrides: { amount: '25' } });
+    await c.call('record_usage_batch', {
+      events: [
+        ...['u1', 'u2'].map((user, i) => ({
+          transaction_id: `seat-${i}`,
+          customer_id: 'mrr-a',
+          code: 'seats',
+          timestamp: '2027-03-02T00:00:00Z',
+          properties: { user },
+        })),
+        ...Array.from({ length: 100 }, (_, i) => ({
+          transaction_id: `call-${i}`,
+          customer_id: 'mrr-a',
+          code: 'calls',
+          timestamp: new Date(ms('2027-03-03T00:00:00Z') + i * 1000).toISOString(),
+        })),
+      ],
+    });
+    for (const when of ['2027-03-01T00:00:00Z', '2027-04-01T00:00:00Z']) {
+      const env = { ...t.env.rt, now: () => ms(when) };
+      expect((await runBilling(env, ms(when))).errors).toEqual([]);
+    }
+    const mid = at('2027-04-15T00:00:00Z');
+
+    // Committed: team 30 (a) + annual max(1200, 1800) / 12 = 150 + weekly 12 × 52 / 12 = 52 + team at 25 (c).
+    const committed = await mid.call('get_mrr', { variant: 'committed' });
+    expect(committed.currencies).toEqual([
+      { currency: 'USD', subscription_count: 4, mrr_cents: 25700, mrr: '257.00', by_type: null },
+    ]);
+    const forB = await mid.call('get_mrr', { variant: 'committed', customer_id: 'mrr-b' });
+    expect(forB.currencies[0]).toMatchObject({ mrr: '202.00', subscription_count: 2 });
+    const forC = await mid.call('get_mrr', { variant: 'committed', subscription_id: 'c-team' });
+    expect(forC.currencies[0]).toMatchObject({ mrr: '25.00', subscription_count: 1 });
+
+    // Canonical: what March earned — a's March fee (invoiced 1 March, in advance) and March usage
+    // (invoiced 1 April): 30 + seats 2 × 5 + calls 100 × 0.01 = 41. Nothing else covers March
+    // (b's annual fee is paid in arrears, b's weekly and c's plans start in April).
+    const canonical = await mid.call('get_mrr', {});
+    expect(canonical).toMatchObject({ from: '2027-03-01T00:00:00.000Z', to: '2027-04-01T00:00:00.000Z' });
+    expect(canonical.currencies).toEqual([
+      expect.objectContaining({
+        mrr: '41.00',
+        by_type: expect.objectContaining({
+          recurring: '30.00',
+          usage: '1.00',
+          seat: '10.00',
+          one_off: '0.00',
+        }),
+      }),
+    ]);
+
+    // Run rate on 15 April for a, window 16 March – 15 April: 16/31 of March's 30 + 10 + 1
+    // (21.161290…) and 14/30 of April's fee (14) = 35.161290…; × 365.25 / 360 = 35.674059… → 35.67.
+    const runRate = await mid.call('get_mrr', { variant: 'run_rate', customer_id: 'mrr-a' });
+    expect(runRate.currencies[0]).toMatchObject({
+      mrr: '35.67',
+      by_type: expect.objectContaining({ recurring: '29.48', usage: '0.52', seat: '5.16' }),
+    });
+
+    // Invoiced revenue follows issue dates instead: a's invoices of 1 March (30) and 1 April (41).
+    const revenue = await mid.call('get_customer_revenue', {
+      customer_id: 'mrr-a',
+      from: '2027-03-01',
+      to: '2027-04-02',
+    });
+    expect(revenue.revenue[0]).toMatchObject({
+      revenue: '71.00',
+      invoice_count: 2,
+      by_type: expect.objectContaining({ recurring: '60.00', usage: '1.00', seat: '10.00', one_off: '0.00' }),
+    });
   });
 });

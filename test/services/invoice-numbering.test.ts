@@ -1,5 +1,5 @@
 import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdtempSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, expect, it } from 'vitest';
@@ -17,9 +17,11 @@ import { describeDatabases, environmentVariables } from '../harness/suite.js';
 const ROOT = join(import.meta.dirname, '..', '..');
 const KEY = 'bfk_concurrency_test_key_0123456789abcdef';
 
+const outbox = mkdtempSync(join(tmpdir(), 'billfold-outbox-'));
 beforeAll(() => {
-  environmentVariables.BILLFOLD_OUTBOX_DIR = mkdtempSync(join(tmpdir(), 'billfold-outbox-'));
+  environmentVariables.BILLFOLD_OUTBOX_DIR = outbox;
 });
+afterAll(() => rmSync(outbox, { recursive: true, force: true }));
 
 interface Server {
   child: ChildProcess;

@@ -1,4 +1,4 @@
-import { mkdtempSync, readdirSync, readFileSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -54,6 +54,7 @@ describe('send_invoice when the mail server refuses', () => {
   });
   afterAll(async () => {
     await env?.close();
+    rmSync(outbox, { recursive: true, force: true });
   });
 
   it('reports the failure; a draft it finalized stays finalized and unsent, and a retry is possible', async () => {

@@ -1,3 +1,4 @@
+import { demoBillingStep } from './demo-billing.js';
 import type { Principal } from '../../services/context.js';
 import { dispatch } from '../dispatch.js';
 import type { Runtime } from '../runtime.js';
@@ -192,6 +193,7 @@ export const demoSteps: DemoStep[] = [
   },
   invoicingDemoStep,
   demoUsageStep,
+  demoBillingStep,
 ];
 
 export async function loadDemo(rt: Runtime, principal: Principal): Promise<string[]> {

@@ -21,16 +21,17 @@ import type { PeriodInstants } from './lines.js';
 /** generate_invoice and preview_invoice. */
 
 export interface InvoiceRequest {
-  customer_id: string;
+  /** Optional: the subscription names its customer; when given, they must agree. */
+  customer_id?: string;
   subscription_id: string;
   period?: { from: string; to: string };
   at?: number;
 }
 
 async function subjectFor(ctx: ServiceContext, req: InvoiceRequest): Promise<BillingSubject> {
-  const customer = await resolveCustomer(ctx, req.customer_id);
+  const customer = req.customer_id === undefined ? null : await resolveCustomer(ctx, req.customer_id);
   const sub = await loadSubscription(ctx, req.subscription_id);
-  if (sub.customerId !== customer.id) {
+  if (customer && sub.customerId !== customer.id) {
     throw validation(
       'subscription_id',
       `subscription '${sub.externalId}' belongs to another customer than '${customer.external_id ?? customer.id}'`,
@@ -139,7 +140,7 @@ export async function previewInvoice(
 ): Promise<{ invoice: InvoiceView; billing_at: string }> {
   try {
     await ctx.transaction(async (trx) => {
-      const s = await subjectFor(trx, { ...req, customer_id: req.customer_id });
+      const s = await subjectFor(trx, req);
       const attempt = async (items: BillingItem[], at: number) => {
         const o = await invoiceItems(trx, s, items, { finalize: false });
         if (o.invoiceId && o.action !== 'skipped')

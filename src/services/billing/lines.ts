@@ -223,7 +223,7 @@ export function chargeLines(
   window: { from: number; to: number },
   taxCodes: string[] | undefined,
 ): BillingLine[] {
-  const name = charge.invoiceDisplayName ?? charge.billableMetricCode;
+  const name = charge.invoiceDisplayName ?? charge.billableMetricName;
   const lines: BillingLine[] = charge.filters.map((f, i) =>
     chargeLine(
       plan,

@@ -29,13 +29,13 @@ export async function plansById(
   const metrics = metricIds.length
     ? await ctx.db
         .selectFrom('billable_metrics')
-        .select(['id', 'code'])
+        .select(['id', 'code', 'name'])
         .where('organization_id', '=', ctx.organizationId)
         .where('id', 'in', metricIds)
         .execute()
     : [];
-  const codes = new Map(metrics.map((m) => [m.id, m.code]));
-  return new Map(rows.map((r) => [r.id, planRecord(r, charges, codes)]));
+  const names = new Map(metrics.map((m) => [m.id, { code: m.code, name: m.name }]));
+  return new Map(rows.map((r) => [r.id, planRecord(r, charges, names)]));
 }
 
 /** A live plan by code or id; NOT_FOUND names the field. */

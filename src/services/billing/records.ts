@@ -54,6 +54,8 @@ export interface ChargeRecord {
   position: number;
   billableMetricId: string;
   billableMetricCode: string;
+  /** The metric's name: what an invoice line says unless the charge has a display name. */
+  billableMetricName: string;
   chargeModel: ChargeModelName;
   properties: ChargeProperties;
   /** The model with exact decimals, ready for `chargeAmount`. */
@@ -62,6 +64,11 @@ export interface ChargeRecord {
   filters: ChargeFilterRecord[];
   prorated: boolean;
   invoiceDisplayName: string | null;
+}
+
+export interface MetricNames {
+  code: string;
+  name: string;
 }
 
 export interface PlanRecord {
@@ -173,14 +180,15 @@ function filterRecord(model: ChargeModelName, f: StoredChargeFilter): ChargeFilt
   };
 }
 
-export function chargeRecord(r: PlanChargesTable, metricCode: string): ChargeRecord {
+export function chargeRecord(r: PlanChargesTable, metric: MetricNames): ChargeRecord {
   const chargeModel = r.charge_model as ChargeModelName;
   const properties = JSON.parse(r.properties) as ChargeProperties;
   return {
     id: r.id,
     position: r.position,
     billableMetricId: r.billable_metric_id,
-    billableMetricCode: metricCode,
+    billableMetricCode: metric.code,
+    billableMetricName: metric.name,
     chargeModel,
     properties,
     model: toChargeModel(chargeModel, properties),
@@ -193,12 +201,12 @@ export function chargeRecord(r: PlanChargesTable, metricCode: string): ChargeRec
 
 /**
  * A plan and its live charges (rows with deleted_at set are left out), in position order;
- * `metricCodes` maps billable metric ids to their codes.
+ * `metrics` maps billable metric ids to their codes and names.
  */
 export function planRecord(
   row: PlansTable,
   charges: readonly PlanChargesTable[],
-  metricCodes: ReadonlyMap<string, string>,
+  metrics: ReadonlyMap<string, MetricNames>,
 ): PlanRecord {
   return {
     row,
@@ -216,7 +224,12 @@ export function planRecord(
     charges: charges
       .filter((c) => c.plan_id === row.id && c.deleted_at === null)
       .sort((a, b) => a.position - b.position)
-      .map((c) => chargeRecord(c, metricCodes.get(c.billable_metric_id) ?? c.billable_metric_id)),
+      .map((c) =>
+        chargeRecord(
+          c,
+          metrics.get(c.billable_metric_id) ?? { code: c.billable_metric_id, name: c.billable_metric_id },
+        ),
+      ),
   };
 }
 

@@ -1,6 +1,6 @@
 import { Decimal } from '../../domain/decimal.js';
 import { validation } from '../../domain/errors.js';
-import { formatMinor, moneyFields, roundToCurrency, toMinor } from '../../domain/money.js';
+import { formatMinor, fromMinor, moneyFields, roundToCurrency, toMinor } from '../../domain/money.js';
 import { addMonthsToDate, dateInZone, startOfDayInZone, toIso } from '../../domain/time.js';
 import type { ServiceContext } from '../context.js';
 import { resolveCustomer } from '../customers.js';
@@ -55,9 +55,6 @@ interface Filter {
   from: number;
   to: number;
   customerId?: string;
-  subscriptionId?: string;
-  /** Only credit notes on subscription invoices count against revenue (for MRR). */
-  subscriptionCreditsOnly?: boolean;
 }
 
 function emptyTotals(): CurrencyTotals {
@@ -97,7 +94,6 @@ async function invoicedRevenue(ctx: ServiceContext, f: Filter): Promise<Map<stri
     .where('invoices.issued_at', '>=', f.from)
     .where('invoices.issued_at', '<', f.to);
   if (f.customerId) q = q.where('invoices.customer_id', '=', f.customerId);
-  if (f.subscriptionId) q = q.where('invoices.subscription_id', '=', f.subscriptionId);
   const lines = await q.execute();
   const seats = await seatCharges(
     ctx,
@@ -132,8 +128,6 @@ async function invoicedRevenue(ctx: ServiceContext, f: Filter): Promise<Map<stri
     .where('credit_notes.issued_at', '>=', f.from)
     .where('credit_notes.issued_at', '<', f.to);
   if (f.customerId) cn = cn.where('credit_notes.customer_id', '=', f.customerId);
-  if (f.subscriptionId) cn = cn.where('invoices.subscription_id', '=', f.subscriptionId);
-  if (f.subscriptionCreditsOnly) cn = cn.where('invoices.subscription_id', 'is not', null);
   for (const c of await cn.execute()) {
     const t = byCurrency.get(c.currency) ?? emptyTotals();
     byCurrency.set(c.currency, t);
@@ -224,15 +218,14 @@ function monthly(amount: Decimal, interval: string): Decimal {
 }
 
 /** Contractual monthly floor of live subscriptions: max(base fee, minimum commitment) per month. */
-async function committedMrr(ctx: ServiceContext, f: { customerId?: string; subscriptionId?: string }) {
+async function committedMrr(ctx: ServiceContext, f: { customerId?: string; subscriptionIds?: string[] }) {
   let q = ctx.db
     .selectFrom('subscriptions')
     .selectAll()
     .where('organization_id', '=', ctx.organizationId)
     .where('status', '=', 'active');
   if (f.customerId) q = q.where('customer_id', '=', f.customerId);
-  if (f.subscriptionId)
-    q = q.where((eb) => eb.or([eb('id', '=', f.subscriptionId!), eb('external_id', '=', f.subscriptionId!)]));
+  if (f.subscriptionIds) q = q.where('id', 'in', f.subscriptionIds);
   const subs = (await q.execute()).map(subscriptionRecord);
   const plans = await plansById(
     ctx,
@@ -257,8 +250,88 @@ async function committedMrr(ctx: ServiceContext, f: { customerId?: string; subsc
 }
 
 /**
- * Monthly recurring revenue three ways: `canonical` — recurring, usage and seat revenue invoiced
- * in the last completed calendar month (organization's time zone); `run_rate` — the same over the
+ * Recurring revenue earned in [from, to): every line of a finalized subscription invoice covers
+ * a period (its from/to), and counts for the share of that period inside the window — so a fee
+ * paid in advance counts for the month it pays for, and usage for the month it was used, not the
+ * month they were invoiced. Less credit notes issued in the window on subscription invoices.
+ * Exact; rounded once per currency and type.
+ */
+async function earnedRevenue(
+  ctx: ServiceContext,
+  f: { from: number; to: number; customerId?: string; subscriptionIds?: string[] },
+): Promise<Map<string, { exact: Record<RevenueType, Decimal>; credited: bigint; invoices: Set<string> }>> {
+  let q = ctx.db
+    .selectFrom('invoices')
+    .innerJoin('invoice_lines', 'invoice_lines.invoice_id', 'invoices.id')
+    .select([
+      'invoices.id as invoice_id',
+      'invoices.currency',
+      'invoice_lines.charge_id',
+      'invoice_lines.amount_cents',
+      'invoice_lines.discount_amount_cents',
+      'invoice_lines.from_at',
+      'invoice_lines.to_at',
+    ])
+    .where('invoices.organization_id', '=', ctx.organizationId)
+    .where('invoices.status', '=', 'finalized')
+    .where('invoices.subscription_id', 'is not', null)
+    .where('invoice_lines.from_at', '<', f.to)
+    .where('invoice_lines.to_at', '>', f.from);
+  if (f.customerId) q = q.where('invoices.customer_id', '=', f.customerId);
+  if (f.subscriptionIds) q = q.where('invoices.subscription_id', 'in', f.subscriptionIds);
+  const lines = await q.execute();
+  const seats = await seatCharges(
+    ctx,
+    lines.map((l) => l.charge_id).filter((c): c is string => c !== null),
+  );
+  const out = new Map<
+    string,
+    { exact: Record<RevenueType, Decimal>; credited: bigint; invoices: Set<string> }
+  >();
+  const entry = (currency: string) => {
+    let e = out.get(currency);
+    if (!e) {
+      const zero = Decimal.ZERO;
+      e = {
+        exact: { recurring: zero, usage: zero, seat: zero, one_off: zero },
+        credited: 0n,
+        invoices: new Set(),
+      };
+      out.set(currency, e);
+    }
+    return e;
+  };
+  for (const l of lines) {
+    const e = entry(l.currency);
+    const type: RevenueType = l.charge_id === null ? 'recurring' : seats.has(l.charge_id) ? 'seat' : 'usage';
+    const from = Number(l.from_at);
+    const to = Number(l.to_at);
+    const overlap = Math.min(to, f.to) - Math.max(from, f.from);
+    const net = fromMinor(BigInt(l.amount_cents) - BigInt(l.discount_amount_cents), l.currency);
+    const share = overlap >= to - from ? net : net.mul(overlap).div(to - from, 12, 'half_up');
+    e.exact[type] = e.exact[type].add(share);
+    e.invoices.add(l.invoice_id);
+  }
+  let cn = ctx.db
+    .selectFrom('credit_notes')
+    .innerJoin('invoices', 'invoices.id', 'credit_notes.invoice_id')
+    .select(['credit_notes.currency', 'credit_notes.sub_total_amount_cents'])
+    .where('credit_notes.organization_id', '=', ctx.organizationId)
+    .where('credit_notes.status', '=', 'finalized')
+    .where('invoices.subscription_id', 'is not', null)
+    .where('credit_notes.issued_at', '>=', f.from)
+    .where('credit_notes.issued_at', '<', f.to);
+  if (f.customerId) cn = cn.where('credit_notes.customer_id', '=', f.customerId);
+  if (f.subscriptionIds) cn = cn.where('invoices.subscription_id', 'in', f.subscriptionIds);
+  for (const c of await cn.execute()) entry(c.currency).credited += BigInt(c.sub_total_amount_cents);
+  return out;
+}
+
+const minorOf = (d: Decimal, currency: string) => toMinor(roundToCurrency(d, currency), currency);
+
+/**
+ * Monthly recurring revenue three ways: `canonical` — recurring, usage and seat revenue earned in
+ * the last completed calendar month (organization's time zone); `run_rate` — the same over the
  * last 30 days, scaled to an average month (× 365.25 / 12 / 30); `committed` — the contractual
  * floor of active subscriptions (base fee or minimum commitment, whichever is higher, per month).
  */
@@ -268,32 +341,32 @@ export async function getMrr(
 ) {
   const variant = input.variant ?? 'canonical';
   const customer = input.customer_id ? await resolveCustomer(ctx, input.customer_id) : undefined;
-  let subscriptionId: string | undefined;
+  let subscriptionIds: string[] | undefined;
   if (input.subscription_id) {
-    const sub = await ctx.db
+    // An external_id names every row of the subscription: a plan change continues it on a new one.
+    const rows = await ctx.db
       .selectFrom('subscriptions')
       .select('id')
       .where('organization_id', '=', ctx.organizationId)
       .where((eb) =>
         eb.or([eb('id', '=', input.subscription_id!), eb('external_id', '=', input.subscription_id!)]),
       )
-      .orderBy('created_at', 'desc')
-      .executeTakeFirst();
-    if (!sub)
+      .execute();
+    if (!rows.length)
       throw validation(
         'subscription_id',
         `no subscription has the id or external_id '${input.subscription_id}'`,
         'list_subscriptions shows them.',
       );
-    subscriptionId = sub.id;
+    subscriptionIds = rows.map((r) => r.id);
   }
   const base = {
     variant,
     customer_id: customer?.id ?? null,
-    subscription_id: subscriptionId ?? null,
+    subscription_id: input.subscription_id ?? null,
   };
   if (variant === 'committed') {
-    const rows = await committedMrr(ctx, { customerId: customer?.id, subscriptionId });
+    const rows = await committedMrr(ctx, { customerId: customer?.id, subscriptionIds });
     return { ...base, from: null, to: null, currencies: rows.map((r) => ({ ...r, by_type: null })) };
   }
   const now = ctx.now();
@@ -308,27 +381,24 @@ export async function getMrr(
     to = now;
     from = now - 30 * 86_400_000;
   }
-  const totals = await invoicedRevenue(ctx, {
-    from,
-    to,
-    customerId: customer?.id,
-    subscriptionId,
-    subscriptionCreditsOnly: true,
-  });
-  const currencies = sortedViews(totals, RECURRING_TYPES).map((r) => {
-    const scaled =
-      variant === 'run_rate'
-        ? toMinor(
-            roundToCurrency(Decimal.parse(r.revenue).mul('365.25').div(360, 12, 'half_up'), r.currency),
-            r.currency,
-          )
-        : BigInt(r.revenue_cents);
-    return {
-      currency: r.currency,
-      subscription_count: null,
-      ...moneyFields('mrr', scaled, r.currency),
-      by_type: r.by_type,
-    };
-  });
+  const earned = await earnedRevenue(ctx, { from, to, customerId: customer?.id, subscriptionIds });
+  const currencies = [...earned.entries()]
+    .sort(([a], [b]) => a.localeCompare(b))
+    .map(([currency, e]) => {
+      let total = Decimal.sum(RECURRING_TYPES.map((k) => e.exact[k])).sub(fromMinor(e.credited, currency));
+      if (variant === 'run_rate') total = total.mul('365.25').div(360, 12, 'half_up');
+      const byType: Record<RevenueType, bigint> = {
+        recurring: minorOf(e.exact.recurring, currency),
+        usage: minorOf(e.exact.usage, currency),
+        seat: minorOf(e.exact.seat, currency),
+        one_off: 0n,
+      };
+      return {
+        currency,
+        subscription_count: null,
+        ...moneyFields('mrr', minorOf(total, currency), currency),
+        by_type: byTypeView(byType, currency),
+      };
+    });
   return { ...base, from: toIso(from), to: toIso(to), currencies };
 }
