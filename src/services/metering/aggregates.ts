@@ -487,6 +487,45 @@ interface EdgeEvent {
   operation: string | null;
 }
 
+interface BucketRow {
+  grp: string;
+  event_count: number | string;
+  sum: string;
+  sum_dt: string;
+  max: string | null;
+  latest_ts: number | string | null;
+  latest_id: string | null;
+  latest_value: string | null;
+}
+
+/**
+ * PostgreSQL adds a period's buckets up itself, one row per filter group: exact `numeric` sums
+ * (a month of daily buckets over every shard is hundreds of rows, which cost more to ship and
+ * parse than to add). The latest value is the one with the greatest (timestamp, event id), ids
+ * compared bytewise as JavaScript compares them.
+ */
+async function groupedBuckets(
+  ctx: ServiceContext,
+  q: UsageQuery,
+  table: BucketTable,
+  fromBucket: number,
+  toBucket: number | null,
+): Promise<BucketRow[]> {
+  const latest = sql`ORDER BY latest_ts DESC, latest_id COLLATE "C" DESC) FILTER (WHERE latest_ts IS NOT NULL AND latest_value IS NOT NULL)`;
+  const { rows } = await sql<BucketRow>`
+    SELECT grp, sum(event_count) AS event_count, sum(sum::numeric)::text AS sum,
+      sum(sum_dt::numeric)::text AS sum_dt, max(max::numeric)::text AS max,
+      (array_agg(latest_ts ${latest})[1] AS latest_ts,
+      (array_agg(latest_id ${latest})[1] AS latest_id,
+      (array_agg(latest_value ${latest})[1] AS latest_value
+    FROM ${sql.table(table)}
+    WHERE organization_id = ${ctx.organizationId} AND metric_id = ${q.metric.id}
+      AND customer_key = ANY(${q.customerKeys}::text[]) AND bucket >= ${fromBucket}
+      ${toBucket === null ? sql`` : sql`AND bucket < ${toBucket}`}
+    GROUP BY grp`.execute(ctx.db);
+  return rows;
+}
+
 async function readBuckets(
   ctx: ServiceContext,
   q: UsageQuery,
@@ -496,15 +535,18 @@ async function readBuckets(
   out: Map<string, Partial>,
 ): Promise<void> {
   if (toBucket !== null && fromBucket >= toBucket) return;
-  let query = ctx.db
-    .selectFrom(table)
-    .select(['grp', 'event_count', 'sum', 'sum_dt', 'max', 'latest_ts', 'latest_id', 'latest_value'])
-    .where('organization_id', '=', ctx.organizationId)
-    .where('metric_id', '=', q.metric.id)
-    .where('customer_key', 'in', q.customerKeys)
-    .where('bucket', '>=', fromBucket);
-  if (toBucket !== null) query = query.where('bucket', '<', toBucket);
-  const rows = await query.execute();
+  const rows = ctx.dialect === 'postgres' ? await groupedBuckets(ctx, q, table, fromBucket, toBucket) : [];
+  if (ctx.dialect !== 'postgres') {
+    let query = ctx.db
+      .selectFrom(table)
+      .select(['grp', 'event_count', 'sum', 'sum_dt', 'max', 'latest_ts', 'latest_id', 'latest_value'])
+      .where('organization_id', '=', ctx.organizationId)
+      .where('metric_id', '=', q.metric.id)
+      .where('customer_key', 'in', q.customerKeys)
+      .where('bucket', '>=', fromBucket);
+    if (toBucket !== null) query = query.where('bucket', '<', toBucket);
+    rows.push(...(await query.execute()));
+  }
   for (const r of rows) {
     if (!groupMatches(r.grp, q.filters)) continue;
     let p = out.get(r.grp);
