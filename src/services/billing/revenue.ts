@@ -76,8 +76,29 @@ async function seatCharges(ctx: ServiceContext, chargeIds: readonly string[]): P
   return new Set(rows.map((r) => r.id));
 }
 
-/** Finalized (not voided) invoices issued in the window, line by line, with credit notes. */
-async function invoicedRevenue(ctx: ServiceContext, f: Filter): Promise<Map<string, CurrencyTotals>> {
+interface RevenueLine {
+  invoiceId: string;
+  currency: string;
+  type: RevenueType;
+  /** After the line's share of coupons and discounts, in minor units. */
+  net: bigint;
+  from: number | null;
+  to: number | null;
+}
+
+/**
+ * Lines of finalized invoices with their revenue type: those issued in `issued`, or those of
+ * subscription invoices whose period overlaps `period`.
+ */
+async function revenueLines(
+  ctx: ServiceContext,
+  f: {
+    issued?: { from: number; to: number };
+    period?: { from: number; to: number };
+    customerId?: string;
+    subscriptionIds?: string[];
+  },
+): Promise<RevenueLine[]> {
   let q = ctx.db
     .selectFrom('invoices')
     .innerJoin('invoice_lines', 'invoice_lines.invoice_id', 'invoices.id')
@@ -88,38 +109,54 @@ async function invoicedRevenue(ctx: ServiceContext, f: Filter): Promise<Map<stri
       'invoice_lines.charge_id',
       'invoice_lines.amount_cents',
       'invoice_lines.discount_amount_cents',
+      'invoice_lines.from_at',
+      'invoice_lines.to_at',
     ])
     .where('invoices.organization_id', '=', ctx.organizationId)
-    .where('invoices.status', '=', 'finalized')
-    .where('invoices.issued_at', '>=', f.from)
-    .where('invoices.issued_at', '<', f.to);
+    .where('invoices.status', '=', 'finalized');
+  if (f.issued)
+    q = q.where('invoices.issued_at', '>=', f.issued.from).where('invoices.issued_at', '<', f.issued.to);
+  if (f.period)
+    q = q
+      .where('invoices.subscription_id', 'is not', null)
+      .where('invoice_lines.from_at', '<', f.period.to)
+      .where('invoice_lines.to_at', '>', f.period.from);
   if (f.customerId) q = q.where('invoices.customer_id', '=', f.customerId);
-  const lines = await q.execute();
+  if (f.subscriptionIds) q = q.where('invoices.subscription_id', 'in', f.subscriptionIds);
+  const rows = await q.execute();
   const seats = await seatCharges(
     ctx,
-    lines.map((l) => l.charge_id).filter((c): c is string => c !== null),
+    rows.map((l) => l.charge_id).filter((c): c is string => c !== null),
   );
-  const byCurrency = new Map<string, CurrencyTotals>();
-  const invoices = new Map<string, Set<string>>();
-  for (const l of lines) {
-    const t = byCurrency.get(l.currency) ?? emptyTotals();
-    byCurrency.set(l.currency, t);
-    const type: RevenueType =
+  return rows.map((l) => ({
+    invoiceId: l.invoice_id,
+    currency: l.currency,
+    type:
       l.charge_id !== null
         ? seats.has(l.charge_id)
           ? 'seat'
           : 'usage'
         : l.subscription_id !== null
           ? 'recurring'
-          : 'one_off';
-    t.gross[type] += BigInt(l.amount_cents) - BigInt(l.discount_amount_cents);
-    const seen = invoices.get(l.currency) ?? new Set();
-    seen.add(l.invoice_id);
-    invoices.set(l.currency, seen);
-  }
-  for (const [currency, ids] of invoices) byCurrency.get(currency)!.invoiceCount = ids.size;
+          : 'one_off',
+    net: BigInt(l.amount_cents) - BigInt(l.discount_amount_cents),
+    from: l.from_at === null ? null : Number(l.from_at),
+    to: l.to_at === null ? null : Number(l.to_at),
+  }));
+}
 
-  let cn = ctx.db
+/** Credit notes issued in the window, before tax, per currency. */
+async function creditedByCurrency(
+  ctx: ServiceContext,
+  f: {
+    from: number;
+    to: number;
+    customerId?: string;
+    subscriptionIds?: string[];
+    subscriptionsOnly?: boolean;
+  },
+): Promise<Map<string, bigint>> {
+  let q = ctx.db
     .selectFrom('credit_notes')
     .innerJoin('invoices', 'invoices.id', 'credit_notes.invoice_id')
     .select(['credit_notes.currency', 'credit_notes.sub_total_amount_cents'])
@@ -127,12 +164,33 @@ async function invoicedRevenue(ctx: ServiceContext, f: Filter): Promise<Map<stri
     .where('credit_notes.status', '=', 'finalized')
     .where('credit_notes.issued_at', '>=', f.from)
     .where('credit_notes.issued_at', '<', f.to);
-  if (f.customerId) cn = cn.where('credit_notes.customer_id', '=', f.customerId);
-  for (const c of await cn.execute()) {
-    const t = byCurrency.get(c.currency) ?? emptyTotals();
-    byCurrency.set(c.currency, t);
-    t.credited += BigInt(c.sub_total_amount_cents);
+  if (f.customerId) q = q.where('credit_notes.customer_id', '=', f.customerId);
+  if (f.subscriptionIds) q = q.where('invoices.subscription_id', 'in', f.subscriptionIds);
+  if (f.subscriptionsOnly) q = q.where('invoices.subscription_id', 'is not', null);
+  const out = new Map<string, bigint>();
+  for (const c of await q.execute())
+    out.set(c.currency, (out.get(c.currency) ?? 0n) + BigInt(c.sub_total_amount_cents));
+  return out;
+}
+
+/** Finalized (not voided) invoices issued in the window, line by line, less credit notes. */
+async function invoicedRevenue(ctx: ServiceContext, f: Filter): Promise<Map<string, CurrencyTotals>> {
+  const byCurrency = new Map<string, CurrencyTotals>();
+  const totals = (currency: string) => {
+    const t = byCurrency.get(currency) ?? emptyTotals();
+    byCurrency.set(currency, t);
+    return t;
+  };
+  const invoices = new Map<string, Set<string>>();
+  for (const l of await revenueLines(ctx, { issued: f, customerId: f.customerId })) {
+    totals(l.currency).gross[l.type] += l.net;
+    const seen = invoices.get(l.currency) ?? new Set();
+    seen.add(l.invoiceId);
+    invoices.set(l.currency, seen);
   }
+  for (const [currency, ids] of invoices) totals(currency).invoiceCount = ids.size;
+  for (const [currency, credited] of await creditedByCurrency(ctx, { ...f, customerId: f.customerId }))
+    totals(currency).credited += credited;
   return byCurrency;
 }
 
@@ -259,71 +317,33 @@ async function committedMrr(ctx: ServiceContext, f: { customerId?: string; subsc
 async function earnedRevenue(
   ctx: ServiceContext,
   f: { from: number; to: number; customerId?: string; subscriptionIds?: string[] },
-): Promise<Map<string, { exact: Record<RevenueType, Decimal>; credited: bigint; invoices: Set<string> }>> {
-  let q = ctx.db
-    .selectFrom('invoices')
-    .innerJoin('invoice_lines', 'invoice_lines.invoice_id', 'invoices.id')
-    .select([
-      'invoices.id as invoice_id',
-      'invoices.currency',
-      'invoice_lines.charge_id',
-      'invoice_lines.amount_cents',
-      'invoice_lines.discount_amount_cents',
-      'invoice_lines.from_at',
-      'invoice_lines.to_at',
-    ])
-    .where('invoices.organization_id', '=', ctx.organizationId)
-    .where('invoices.status', '=', 'finalized')
-    .where('invoices.subscription_id', 'is not', null)
-    .where('invoice_lines.from_at', '<', f.to)
-    .where('invoice_lines.to_at', '>', f.from);
-  if (f.customerId) q = q.where('invoices.customer_id', '=', f.customerId);
-  if (f.subscriptionIds) q = q.where('invoices.subscription_id', 'in', f.subscriptionIds);
-  const lines = await q.execute();
-  const seats = await seatCharges(
-    ctx,
-    lines.map((l) => l.charge_id).filter((c): c is string => c !== null),
-  );
-  const out = new Map<
-    string,
-    { exact: Record<RevenueType, Decimal>; credited: bigint; invoices: Set<string> }
-  >();
+): Promise<Map<string, { exact: Record<RevenueType, Decimal>; credited: bigint }>> {
+  const out = new Map<string, { exact: Record<RevenueType, Decimal>; credited: bigint }>();
   const entry = (currency: string) => {
     let e = out.get(currency);
     if (!e) {
       const zero = Decimal.ZERO;
-      e = {
-        exact: { recurring: zero, usage: zero, seat: zero, one_off: zero },
-        credited: 0n,
-        invoices: new Set(),
-      };
+      e = { exact: { recurring: zero, usage: zero, seat: zero, one_off: zero }, credited: 0n };
       out.set(currency, e);
     }
     return e;
   };
+  const lines = await revenueLines(ctx, {
+    period: f,
+    customerId: f.customerId,
+    subscriptionIds: f.subscriptionIds,
+  });
   for (const l of lines) {
-    const e = entry(l.currency);
-    const type: RevenueType = l.charge_id === null ? 'recurring' : seats.has(l.charge_id) ? 'seat' : 'usage';
-    const from = Number(l.from_at);
-    const to = Number(l.to_at);
+    const from = l.from!;
+    const to = l.to!;
     const overlap = Math.min(to, f.to) - Math.max(from, f.from);
-    const net = fromMinor(BigInt(l.amount_cents) - BigInt(l.discount_amount_cents), l.currency);
+    const net = fromMinor(l.net, l.currency);
     const share = overlap >= to - from ? net : net.mul(overlap).div(to - from, 12, 'half_up');
-    e.exact[type] = e.exact[type].add(share);
-    e.invoices.add(l.invoice_id);
+    const e = entry(l.currency);
+    e.exact[l.type] = e.exact[l.type].add(share);
   }
-  let cn = ctx.db
-    .selectFrom('credit_notes')
-    .innerJoin('invoices', 'invoices.id', 'credit_notes.invoice_id')
-    .select(['credit_notes.currency', 'credit_notes.sub_total_amount_cents'])
-    .where('credit_notes.organization_id', '=', ctx.organizationId)
-    .where('credit_notes.status', '=', 'finalized')
-    .where('invoices.subscription_id', 'is not', null)
-    .where('credit_notes.issued_at', '>=', f.from)
-    .where('credit_notes.issued_at', '<', f.to);
-  if (f.customerId) cn = cn.where('credit_notes.customer_id', '=', f.customerId);
-  if (f.subscriptionIds) cn = cn.where('invoices.subscription_id', 'in', f.subscriptionIds);
-  for (const c of await cn.execute()) entry(c.currency).credited += BigInt(c.sub_total_amount_cents);
+  for (const [currency, credited] of await creditedByCurrency(ctx, { ...f, subscriptionsOnly: true }))
+    entry(currency).credited += credited;
   return out;
 }
 
