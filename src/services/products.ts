@@ -7,7 +7,7 @@ import { toIso } from '../domain/time.js';
 import { countAll, containsText } from '../db/sql.js';
 import { diff, recordActivity } from './activity.js';
 import type { ServiceContext } from './context.js';
-import { organizationTaxes, requireTaxCodes } from './taxes.js';
+import { checkTaxCodes } from './taxes.js';
 
 /** Products: what an invoice line can name by code to take its description, price and taxes. */
 export interface ProductView {
@@ -84,10 +84,6 @@ export async function resolveProduct(
     );
   }
   return row;
-}
-
-async function checkTaxCodes(ctx: ServiceContext, codes: string[] | undefined): Promise<void> {
-  if (codes?.length) requireTaxCodes(await organizationTaxes(ctx), codes, 'tax_codes');
 }
 
 export async function createProduct(

@@ -257,3 +257,11 @@ export function requireTaxCodes(
     return t;
   });
 }
+
+/** Checks that every code names a tax of the organization (VALIDATION_ERROR on `tax_codes[i]`). */
+export async function checkTaxCodes(
+  ctx: ServiceContext,
+  codes: readonly string[] | null | undefined,
+): Promise<void> {
+  if (codes?.length) requireTaxCodes(await organizationTaxes(ctx), codes, 'tax_codes');
+}

@@ -1,7 +1,7 @@
 import { beforeAll, expect, it } from 'vitest';
 import { createServiceContext, type ServiceContext } from '../../src/services/context.js';
 import { billTermination, creditUnusedAdvanceFee, nextBillingAt } from '../../src/services/billing/engine.js';
-import { loadPlan, loadSubscription } from '../../src/services/billing/load.js';
+import { loadSubscription, resolvePlan } from '../../src/services/billing/load.js';
 import { runBilling } from '../../src/services/billing/run.js';
 import { caller, utc, type Caller } from '../harness/billing.js';
 import { describeDatabases } from '../harness/suite.js';
@@ -69,7 +69,7 @@ describeDatabases('termination billing and advance-fee credit', (t) => {
   });
 
   it('nextBillingAt: the start for in-advance plans, then each period end, then the end instant', async () => {
-    const plan = await loadPlan(ctx, 'adv');
+    const plan = await resolvePlan(ctx, 'adv');
     const sub = await loadSubscription(ctx, 'term-sub');
     expect(nextBillingAt(sub, plan, sub.startedAt)).toBe(utc('2028-03-01'));
     expect(nextBillingAt(sub, plan, sub.startedAt + 1)).toBe(utc('2028-04-01'));

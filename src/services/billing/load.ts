@@ -1,4 +1,4 @@
-import { notFound } from '../../domain/errors.js';
+import { BillfoldError, notFound } from '../../domain/errors.js';
 import { looksLikeId } from '../../domain/ids.js';
 import type { ServiceContext } from '../context.js';
 import { planRecord, subscriptionRecord, type PlanRecord, type SubscriptionRecord } from './records.js';
@@ -38,17 +38,33 @@ export async function plansById(
   return new Map(rows.map((r) => [r.id, planRecord(r, charges, names)]));
 }
 
-/** A live plan by code or id; NOT_FOUND names the field. */
-export async function loadPlan(ctx: ServiceContext, ref: string, field = 'plan_code'): Promise<PlanRecord> {
-  const row = await ctx.db
+/**
+ * A plan by code (live plans only) or by Billfold id; by id a deleted plan is found too when
+ * `includeDeleted` (so a subscription sold on it can still show it). NOT_FOUND names the field.
+ */
+export async function resolvePlan(
+  ctx: ServiceContext,
+  ref: string,
+  options: { field?: string; includeDeleted?: boolean } = {},
+): Promise<PlanRecord> {
+  const field = options.field ?? 'plan_code';
+  const byId = looksLikeId('plan', ref);
+  let q = ctx.db
     .selectFrom('plans')
     .select('id')
     .where('organization_id', '=', ctx.organizationId)
-    .where('deleted_at', 'is', null)
-    .where(looksLikeId('plan', ref) ? 'id' : 'code', '=', ref)
-    .executeTakeFirst();
+    .where(byId ? 'id' : 'code', '=', ref);
+  if (!(byId && options.includeDeleted)) q = q.where('deleted_at', 'is', null);
+  const row = await q.executeTakeFirst();
   const plan = row && (await plansById(ctx, [row.id])).get(row.id);
-  if (!plan) throw notFound('plan', ref, `${field}: list_plans shows the plans by code.`);
+  if (!plan) {
+    throw new BillfoldError(
+      'NOT_FOUND',
+      `${field}: no plan has the code or id '${ref}'`,
+      { resource: 'plan', field, ref },
+      'list_plans shows the plans by code; create_plan makes one.',
+    );
+  }
   return plan;
 }
 

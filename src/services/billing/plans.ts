@@ -2,8 +2,8 @@ import type { BillableMetricsTable, PlanChargesTable, PlansTable } from '../../d
 import { sql, type SqlBool } from 'kysely';
 import { countAll, escapeLike } from '../../db/sql.js';
 import type { Decimal } from '../../domain/decimal.js';
-import { BillfoldError, conflict, invalidStatus, notFound, validation } from '../../domain/errors.js';
-import { looksLikeId, newId } from '../../domain/ids.js';
+import { conflict, invalidStatus, notFound, validation } from '../../domain/errors.js';
+import { newId } from '../../domain/ids.js';
 import { minorUnits } from '../../domain/currencies.js';
 import { moneyFields } from '../../domain/money.js';
 import { pageOffset, pagination, type PageRequest, type Pagination } from '../../domain/pagination.js';
@@ -13,9 +13,9 @@ import type { ChargeInput } from '../../operations/schemas/billing.js';
 import { diff, recordActivity } from '../activity.js';
 import type { ServiceContext } from '../context.js';
 import { metricsByCode } from '../metering/metrics.js';
-import { organizationTaxes, requireTaxCodes } from '../taxes.js';
+import { checkTaxCodes } from '../taxes.js';
 import { currencyAmount, validateChargeFilters, validateChargeProperties } from './charge-validation.js';
-import { plansById } from './load.js';
+import { plansById, resolvePlan } from './load.js';
 import type { ChargeModelName, ChargeProperties, PlanRecord, StoredChargeFilter } from './records.js';
 
 /** Plans: a recurring base fee and the charges that price billable metrics, per interval. */
@@ -185,10 +185,6 @@ function chargeSignature(c: PreparedCharge): string {
   return JSON.stringify(CHARGE_KEYS.map((k) => c[k]));
 }
 
-async function checkTaxCodes(ctx: ServiceContext, codes: string[] | null | undefined): Promise<void> {
-  if (codes?.length) requireTaxCodes(await organizationTaxes(ctx), codes, 'tax_codes');
-}
-
 async function livePlanRow(ctx: ServiceContext, code: string): Promise<PlansTable | undefined> {
   return ctx.db
     .selectFrom('plans')
@@ -197,27 +193,6 @@ async function livePlanRow(ctx: ServiceContext, code: string): Promise<PlansTabl
     .where('code', '=', code)
     .where('deleted_at', 'is', null)
     .executeTakeFirst();
-}
-
-/** A plan by code (live plans) or by id (deleted ones too, so old subscriptions can show theirs). */
-export async function resolvePlan(
-  ctx: ServiceContext,
-  ref: string,
-  field = 'plan_code',
-): Promise<PlanRecord> {
-  let id: string | undefined;
-  if (looksLikeId('plan', ref)) id = ref;
-  else id = (await livePlanRow(ctx, ref))?.id;
-  const plan = id ? (await plansById(ctx, [id])).get(id) : undefined;
-  if (!plan) {
-    throw new BillfoldError(
-      'NOT_FOUND',
-      `${field}: no plan has the code or id '${ref}'`,
-      { resource: 'plan', field, ref },
-      'list_plans shows the plans by code; create_plan makes one.',
-    );
-  }
-  return plan;
 }
 
 async function reload(ctx: ServiceContext, id: string): Promise<PlanRecord> {
@@ -356,7 +331,7 @@ async function insertCharges(
 }
 
 export async function getPlan(ctx: ServiceContext, ref: string): Promise<PlanView> {
-  return planView(await resolvePlan(ctx, ref));
+  return planView(await resolvePlan(ctx, ref, { includeDeleted: true }));
 }
 
 export async function listPlans(
@@ -387,7 +362,7 @@ export async function listPlans(
 }
 
 export async function updatePlan(ctx: ServiceContext, ref: string, patch: PlanFields): Promise<PlanView> {
-  const before = await resolvePlan(ctx, ref);
+  const before = await resolvePlan(ctx, ref, { includeDeleted: true });
   if (before.row.deleted_at !== null) {
     throw invalidStatus(
       `plan_code: plan '${before.code}' was deleted and can no longer change`,
@@ -481,7 +456,7 @@ async function replaceCharges(
 }
 
 export async function deletePlan(ctx: ServiceContext, ref: string): Promise<PlanView> {
-  const plan = await resolvePlan(ctx, ref);
+  const plan = await resolvePlan(ctx, ref, { includeDeleted: true });
   if (plan.row.deleted_at !== null) return planView(plan);
   const using = await ctx.db
     .selectFrom('subscriptions')

@@ -13,7 +13,7 @@ import { assertInvoiceable } from '../invoices.js';
 import type { PlanOverridesInput } from '../../operations/schemas/billing.js';
 import { planOverridesView, validatePlanOverrides } from './charge-validation.js';
 import { billTermination, creditUnusedAdvanceFee, nextBillingAt, type BillingOutcome } from './engine.js';
-import { loadPlan, loadSubscription, plansById } from './load.js';
+import { loadSubscription, plansById, resolvePlan } from './load.js';
 import {
   effectivePlan,
   subscriptionRecord,
@@ -379,7 +379,7 @@ export async function createSubscription(
   input: CreateSubscriptionInput,
 ): Promise<{ subscription: SubscriptionView; created: boolean }> {
   const customer = await resolveCustomer(ctx, input.customer_id);
-  const plan = await loadPlan(ctx, input.plan_code);
+  const plan = await resolvePlan(ctx, input.plan_code);
   if (input.external_id) {
     const existing = await liveByExternalId(ctx, input.external_id);
     if (existing) {
@@ -528,7 +528,7 @@ export async function updateSubscription(
 
   const newPlan =
     patch.plan_code !== undefined && patch.plan_code !== plan.code && patch.plan_code !== plan.id
-      ? await loadPlan(ctx, patch.plan_code)
+      ? await resolvePlan(ctx, patch.plan_code)
       : null;
   const overridesPlan = newPlan ?? plan;
   const overrides =
