@@ -21,6 +21,8 @@ const MCP_EVENTS = Number(process.env.BENCH_MCP_EVENTS ?? 50_000);
 const CLIENTS = Number(process.env.BENCH_CLIENTS ?? 8);
 const BATCHES = (process.env.BENCH_BATCHES ?? '100,1000').split(',').map(Number);
 const PG_URL = process.env.BENCH_POSTGRES_URL;
+/** BENCH_REPLAY=0 skips sending each batch a second time (for profiling first ingestion). */
+const REPLAY = process.env.BENCH_REPLAY !== '0';
 const KEY = 'bfk_benchmark_key_0123456789abcdefghijkl';
 const CUSTOMERS = 50;
 
@@ -262,7 +264,7 @@ async function main() {
       const run = `b${batch}-${Date.now().toString(36)}`;
       const prepared = bodies(run, EVENTS, batch);
       const first = await runHttp(url, prepared, false);
-      const replay = await runHttp(url, prepared, true);
+      const replay = REPLAY ? await runHttp(url, prepared, true) : { events: 0, seconds: 1 };
       rows.push(
         `HTTP  batch ${String(batch).padStart(4)}: ${Math.round(first.events / first.seconds)
           .toLocaleString('en-US')
@@ -275,6 +277,8 @@ async function main() {
           .padStart(7)} events/s`,
       );
       console.log(rows[rows.length - 1]);
+      if (process.env.BENCH_IO)
+        console.log(readFileSync(`/proc/${child.pid}/io`, 'utf8').replace(/\n/g, ' '));
     }
     if (MCP_EVENTS > 0) {
       for (const batch of BATCHES) {

@@ -22,6 +22,8 @@ export interface Config {
   /** The public base URL (links in emails and portal sessions); defaults to http://host:port. */
   publicUrl: string | undefined;
   sqliteSynchronous: 'FULL' | 'NORMAL';
+  /** SQLite page cache of the serving connection, in MiB. */
+  sqliteCacheMb: number;
   pgPoolSize: number;
   apiLogRetentionDays: number;
   /** smtp(s)://user:pass@host:port for outgoing email; unset, mail is written to outboxDir. */
@@ -84,6 +86,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, overrides: Part
     authCacheMs: int('BILLFOLD_AUTH_CACHE_MS', env.BILLFOLD_AUTH_CACHE_MS, 1000, 0, 60_000),
     publicUrl: env.BILLFOLD_PUBLIC_URL || undefined,
     sqliteSynchronous: sync,
+    sqliteCacheMb: int('BILLFOLD_SQLITE_CACHE_MB', env.BILLFOLD_SQLITE_CACHE_MB, 32, 1, 65_536),
     pgPoolSize: int('BILLFOLD_PG_POOL_SIZE', env.BILLFOLD_PG_POOL_SIZE, 10, 1, 1000),
     apiLogRetentionDays: int('BILLFOLD_API_LOG_RETENTION_DAYS', env.BILLFOLD_API_LOG_RETENTION_DAYS, 30, 1),
     conformanceFixtures: env.BILLFOLD_CONFORMANCE_FIXTURES === '1',

@@ -39,6 +39,7 @@ export async function createRuntime(config: Config, options: RuntimeOptions = {}
     openDatabase(config.database, {
       poolSize: config.pgPoolSize,
       sqliteSynchronous: config.sqliteSynchronous,
+      sqliteCacheMb: config.sqliteCacheMb,
     });
   if (options.migrate !== false) {
     const applied = await migrateToLatest(db);

@@ -99,6 +99,53 @@ describeDoors('usage events', (t) => {
     expect(listed.pagination.total_count).toBe(2);
   });
 
+  it('tells stored events from new ones wherever they sit in a batch, and counts each once', async () => {
+    await t.door.ok('create_customer', { external_id: 'mix-cust', name: 'Mix' });
+    await t.door.ok('create_billable_metric', {
+      code: 'mix_calls',
+      name: 'Calls',
+      aggregation_type: 'count_agg',
+    });
+    const ev = (n: number, endpoint = '/a') => ({
+      transaction_id: `mix-${n}`,
+      customer_id: 'mix-cust',
+      code: 'mix_calls',
+      timestamp: T,
+      properties: { endpoint },
+    });
+    const before = await t.door.ok('record_usage_batch', { events: [ev(2), ev(3)] });
+    expect(before.summary).toMatchObject({ created: 2, duplicates: 0 });
+    // First event new, later ones stored: the same payload is a duplicate, another a conflict.
+    const newFirst = await t.door.ok('record_usage_batch', { events: [ev(1), ev(2), ev(3, '/b'), ev(4)] });
+    expect(newFirst.summary).toEqual({ received: 4, created: 2, duplicates: 1, failed: 1, flagged: 0 });
+    expect(newFirst.results[1]).toMatchObject({
+      ok: true,
+      duplicate: true,
+      event_id: before.results[0].event_id,
+    });
+    expect(newFirst.results[2].error).toMatchObject({
+      code: 'CONFLICT',
+      details: { field: 'transaction_id' },
+    });
+    expect(newFirst.results[2].error.details.event_id).toBe(before.results[1].event_id);
+    // First event stored, later ones new: the new ones are created.
+    const storedFirst = await t.door.ok('record_usage_batch', { events: [ev(1), ev(5), ev(4), ev(6)] });
+    expect(storedFirst.summary).toEqual({ received: 4, created: 2, duplicates: 2, failed: 0, flagged: 0 });
+    expect(storedFirst.results.map((r: { duplicate: boolean }) => r.duplicate)).toEqual([
+      true,
+      false,
+      true,
+      false,
+    ]);
+    const usage = await t.door.ok('get_customer_usage', {
+      customer_id: 'mix-cust',
+      metric_code: 'mix_calls',
+      from: '2026-03-01T00:00:00Z',
+      to: '2026-04-01T00:00:00Z',
+    });
+    expect(usage.metrics[0]).toMatchObject({ code: 'mix_calls', units: '6', event_count: 6 });
+  });
+
   it('refuses 1,001 events and an empty batch, naming events', async () => {
     const events = Array.from({ length: 1001 }, (_, i) => ({
       transaction_id: `x-${i}`,

@@ -76,19 +76,48 @@ const TOTALS_SET = `event_count = usage_totals.event_count + excluded.event_coun
 
 const cmp = (a: string, b: string) => (a < b ? -1 : a > b ? 1 : 0);
 
-/** Adds the contributions of newly stored events of one metric to its aggregates. */
+/** Shards leased by this process's ingesting transactions; see leaseShard. */
+const shardsInUse = new Set<number>();
+/**
+ * Where the next lease starts looking: round robin (a shard just released may still be locked
+ * by its transaction's COMMIT), from a random start so two processes seldom move in step.
+ */
+let nextShard = Math.floor(Math.random() * AGGREGATE_SHARDS);
+
+/**
+ * An aggregate shard for one ingesting transaction (PostgreSQL). Concurrent transactions adding
+ * to the same hour would queue on one row's lock until each commits; each aggregate is spread
+ * over a few shards, readers add them up, and the transactions of one process take different
+ * shards so they never wait for each other (only when more are in flight than there are shards,
+ * or on another process's transaction). Release it when the transaction's aggregates are written.
+ */
+export function leaseShard(): { shard: number; release: () => void } {
+  for (let i = 0; i < AGGREGATE_SHARDS; i++) {
+    const shard = (nextShard + i) % AGGREGATE_SHARDS;
+    if (!shardsInUse.has(shard)) {
+      shardsInUse.add(shard);
+      nextShard = (shard + 1) % AGGREGATE_SHARDS;
+      return { shard, release: () => shardsInUse.delete(shard) };
+    }
+  }
+  return { shard: Math.floor(Math.random() * AGGREGATE_SHARDS), release: () => {} };
+}
+
+/**
+ * Adds the contributions of newly stored events of one metric to its aggregates. `shard`:
+ * where a PostgreSQL transaction adds them (leaseShard; a random one when not given). SQLite
+ * has one writer and one shard, 0.
+ */
 export async function applyContributions(
   ctx: ServiceContext,
   metric: MetricRecord,
   items: readonly Contribution[],
+  pgShard?: number,
 ): Promise<void> {
   if (items.length === 0) return;
   const org = ctx.organizationId;
   const raw = sqliteHandle(ctx);
-  // PostgreSQL: concurrent transactions adding to the same hour would queue on one row's lock
-  // until each commits; spreading each aggregate over a few shards (a random one per call)
-  // lets them run side by side. Readers add the shards up. SQLite has one writer: shard 0.
-  const shard = raw ? 0 : Math.floor(Math.random() * AGGREGATE_SHARDS);
+  const shard = raw ? 0 : (pgShard ?? Math.floor(Math.random() * AGGREGATE_SHARDS));
   for (const table of BUCKET_TABLES) {
     const size = BUCKET_MS[table];
     const buckets = new Map<string, { customerKey: string; grp: string; bucket: number; p: Partial }>();
@@ -223,6 +252,10 @@ async function applyUnique(
   }
   if (byValue.size === 0) return;
   const entries = [...byValue.entries()].sort((a, b) => cmp(a[0], b[0])).map(([, v]) => v);
+  if (!recurring) {
+    await upsertFirstLastAdds(ctx, metric.id, entries);
+    return;
+  }
   const existing = await loadUniqueRows(
     ctx,
     metric.id,
@@ -241,6 +274,54 @@ async function applyUnique(
     next.push({ key: e.key, state });
   }
   await saveUniqueRows(ctx, metric.id, next);
+}
+
+/**
+ * A non-recurring value keeps only its first and last add (removes do not count): a minimum and
+ * a maximum, which one upsert folds in without reading the row first. The columns recurring
+ * values use are kept as applyTransition would leave them: present since the earliest add
+ * applied, last changed at the latest, no intervals.
+ */
+async function upsertFirstLastAdds(
+  ctx: ServiceContext,
+  metricId: string,
+  entries: ReadonlyArray<{ key: UniqueKey; transitions: ReadonlyArray<{ ts: number }> }>,
+): Promise<void> {
+  const rows = entries.map(({ key, transitions }) => {
+    let first = transitions[0]!.ts;
+    let last = first;
+    for (const t of transitions) {
+      if (t.ts < first) first = t.ts;
+      if (t.ts > last) last = t.ts;
+    }
+    return { key, first, last };
+  });
+  const raw = sqliteHandle(ctx);
+  if (raw) {
+    const put = prepared(
+      raw,
+      `INSERT INTO usage_unique_values (organization_id, metric_id, customer_key, grp, value, first_ts, last_ts, last_change_ts, present_since, intervals)
+       VALUES (?,?,?,?,?,?,?,?,?,'[]')
+       ON CONFLICT (organization_id, metric_id, customer_key, grp, value) DO UPDATE SET
+         first_ts = min(coalesce(first_ts, excluded.first_ts), excluded.first_ts),
+         last_ts = max(coalesce(last_ts, excluded.last_ts), excluded.last_ts),
+         last_change_ts = max(last_change_ts, excluded.last_change_ts),
+         present_since = coalesce(present_since, excluded.present_since)`,
+    );
+    for (const { key, first, last } of rows)
+      put.run(ctx.organizationId, metricId, key.customerKey, key.grp, key.value, first, last, last, first);
+    return;
+  }
+  await sql`INSERT INTO usage_unique_values (organization_id, metric_id, customer_key, grp, value, first_ts, last_ts, last_change_ts, present_since, intervals)
+    SELECT ${ctx.organizationId}::text, ${metricId}::text, k.c, k.g, k.v, k.f, k.l, k.l, k.f, '[]'
+    FROM unnest(${rows.map((r) => r.key.customerKey)}::text[], ${rows.map((r) => r.key.grp)}::text[],
+      ${rows.map((r) => r.key.value)}::text[], ${rows.map((r) => r.first)}::bigint[], ${rows.map((r) => r.last)}::bigint[])
+      AS k(c, g, v, f, l)
+    ON CONFLICT (organization_id, metric_id, customer_key, grp, value) DO UPDATE SET
+      first_ts = LEAST(usage_unique_values.first_ts, excluded.first_ts),
+      last_ts = GREATEST(usage_unique_values.last_ts, excluded.last_ts),
+      last_change_ts = GREATEST(usage_unique_values.last_change_ts, excluded.last_change_ts),
+      present_since = COALESCE(usage_unique_values.present_since, excluded.present_since)`.execute(ctx.db);
 }
 
 async function replayValue(ctx: ServiceContext, metric: MetricRecord, key: UniqueKey): Promise<UniqueState> {
