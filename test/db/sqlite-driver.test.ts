@@ -1,0 +1,77 @@
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { sql, type Kysely } from 'kysely';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { openDatabase, type Db } from '../../src/db/connection.js';
+
+/**
+ * Group commit (sqlite-driver.ts): write transactions queued behind each other share one COMMIT;
+ * a member that fails must lose only its own work, whether it opened the group (no savepoint)
+ * or joined it (in a savepoint).
+ */
+describe('SQLite group commit', () => {
+  let dir: string;
+  let db: Db;
+  let k: Kysely<any>;
+  beforeAll(async () => {
+    dir = mkdtempSync(join(tmpdir(), 'billfold-driver-'));
+    db = openDatabase(join(dir, 'driver.db'));
+    k = db.kysely as unknown as Kysely<any>;
+    await sql`CREATE TABLE items (name text PRIMARY KEY)`.execute(k);
+  });
+  afterAll(async () => {
+    await db.close();
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  const insert = (name: string, fail = false) =>
+    k.transaction().execute(async (trx) => {
+      await trx.insertInto('items').values({ name }).execute();
+      // A turn of the event loop between the write and the failure, as a handler would have.
+      await new Promise((r) => setImmediate(r));
+      if (fail) throw new Error(`${name} fails`);
+      return name;
+    });
+  const names = async () =>
+    (await k.selectFrom('items').select('name').orderBy('name').execute()).map((r) => r.name as string);
+
+  it('keeps the work of every member but the one that fails, first or later in the group', async () => {
+    const results = await Promise.allSettled([
+      insert('a1', true),
+      insert('a2'),
+      insert('a3', true),
+      insert('a4'),
+      insert('a5'),
+    ]);
+    expect(results.map((r) => r.status)).toEqual([
+      'rejected',
+      'fulfilled',
+      'rejected',
+      'fulfilled',
+      'fulfilled',
+    ]);
+    expect(await names()).toEqual(['a2', 'a4', 'a5']);
+  });
+
+  it('commits a group whose first member succeeded and a later one failed', async () => {
+    const results = await Promise.allSettled([insert('b1'), insert('b2', true), insert('b3')]);
+    expect(results.map((r) => r.status)).toEqual(['fulfilled', 'rejected', 'fulfilled']);
+    expect((await names()).filter((n) => n.startsWith('b'))).toEqual(['b1', 'b3']);
+  });
+
+  it('answers a member only once the shared commit is done: a reader on another connection sees it', async () => {
+    const other = openDatabase(join(dir, 'driver.db'));
+    try {
+      await Promise.all(['c1', 'c2', 'c3'].map((n) => insert(n)));
+      const seen = await (other.kysely as unknown as Kysely<any>)
+        .selectFrom('items')
+        .select('name')
+        .where('name', 'like', 'c%')
+        .execute();
+      expect(seen.map((r) => r.name).sort()).toEqual(['c1', 'c2', 'c3']);
+    } finally {
+      await other.close();
+    }
+  });
+});
