@@ -291,7 +291,11 @@ export function applyTransition(s: UniqueState, ts: number, op: 'add' | 'remove'
 }
 
 /** Whether a recurring value was present at some moment of [from, to), and for how long. */
-export function presence(s: UniqueState, from: number, to: number): { present: boolean; ms: number } {
+export function presence(
+  s: Pick<UniqueState, 'presentSince' | 'intervals'>,
+  from: number,
+  to: number,
+): { present: boolean; ms: number } {
   let ms = 0;
   let present = false;
   const take = (a: number, b: number) => {

@@ -220,7 +220,8 @@ function stateOf(r: UniqueRow | undefined): UniqueState {
     lastTs: r.last_ts === null ? null : Number(r.last_ts),
     lastChangeTs: Number(r.last_change_ts),
     presentSince: r.present_since === null ? null : Number(r.present_since),
-    intervals: JSON.parse(r.intervals) as Array<[number, number]>,
+    // Most values were never removed: no intervals to parse.
+    intervals: r.intervals === '[]' ? [] : (JSON.parse(r.intervals) as Array<[number, number]>),
   };
 }
 
@@ -735,20 +736,29 @@ export async function aggregateUsage(ctx: ServiceContext, q: UsageQuery): Promis
   const def = q.metric.definition;
   const { from, to } = q;
   const pieces = periodPieces(from, to);
-  const period = await bucketPartials(ctx, q, pieces.fullFrom, pieces.fullTo);
-  for (const [a, b] of pieces.edges) addEdges(period, await edgeEvents(ctx, q, a, b));
+  const type = def.aggregation_type;
+  const carriesOver = def.recurring && (type === 'sum_agg' || type === 'weighted_sum_agg');
+  // The reads do not depend on each other: on PostgreSQL they run side by side on the pool.
+  const [period, totals, onward, unique] = await Promise.all([
+    (async () => {
+      const partials = await bucketPartials(ctx, q, pieces.fullFrom, pieces.fullTo);
+      const edges = await Promise.all(pieces.edges.map(([a, b]) => edgeEvents(ctx, q, a, b)));
+      for (const e of edges) addEdges(partials, e);
+      return partials;
+    })(),
+    carriesOver ? totalsByGroup(ctx, q) : new Map<string, Decimal>(),
+    carriesOver ? fromOnward(ctx, q, type === 'sum_agg' ? to : from) : new Map<string, Partial>(),
+    type === 'unique_count_agg' ? uniqueCounts(ctx, q) : null,
+  ]);
 
   const exact = new Map<string, Decimal>();
   let proratedUnits: Decimal | null = null;
   let uniqueTotal: Decimal | null = null;
-  const type = def.aggregation_type;
   if (type === 'count_agg') {
     for (const [g, p] of period) exact.set(g, Decimal.fromInt(p.count));
   } else if (type === 'sum_agg' && !def.recurring) {
     for (const [g, p] of period) exact.set(g, p.sum);
   } else if (type === 'sum_agg' || type === 'weighted_sum_agg') {
-    const totals = def.recurring ? await totalsByGroup(ctx, q) : new Map<string, Decimal>();
-    const onward = def.recurring ? await fromOnward(ctx, q, type === 'sum_agg' ? to : from) : new Map();
     const groups = new Set([...period.keys(), ...totals.keys()]);
     for (const g of groups) {
       const p = period.get(g) ?? new Partial();
@@ -773,7 +783,7 @@ export async function aggregateUsage(ctx: ServiceContext, q: UsageQuery): Promis
       exact.set(g, v.isNegative() ? Decimal.ZERO : v);
     }
   } else {
-    const u = await uniqueCounts(ctx, q);
+    const u = unique!;
     for (const [g, n] of u.perGroup) exact.set(g, Decimal.fromInt(n));
     uniqueTotal = Decimal.fromInt(u.total);
     if (def.recurring) proratedUnits = u.prorated;
@@ -833,48 +843,55 @@ async function uniqueCounts(
     const fast = await uniqueCountsInSql(ctx, q);
     if (fast) return fast;
   }
-  let query = ctx.db
+  const values = ctx.db
     .selectFrom('usage_unique_values')
-    .select([
-      'customer_key',
-      'grp',
-      'value',
-      'first_ts',
-      'last_ts',
-      'last_change_ts',
-      'present_since',
-      'intervals',
-    ])
     .where('organization_id', '=', ctx.organizationId)
     .where('metric_id', '=', q.metric.id)
     .where('customer_key', 'in', q.customerKeys)
     .where('first_ts', '<', to);
-  query = recurring
-    ? query.where((eb) => eb.or([eb('present_since', 'is not', null), eb('last_change_ts', '>', from)]))
-    : query.where('last_ts', '>=', from);
-  const rows = await query.execute();
   const perGroup = new Map<string, Set<string>>();
   const all = new Set<string>();
-  let presentMs = 0n;
-  for (const r of rows) {
-    if (!groupMatches(r.grp, q.filters)) continue;
-    let counted: boolean;
-    if (recurring) {
-      const p = presence(stateOf(r as UniqueRow), from, to);
-      counted = p.present;
-      presentMs += BigInt(p.ms);
-    } else {
-      const s = { firstTs: Number(r.first_ts), lastTs: Number(r.last_ts) };
-      counted = addedWithin(s, from, to) ?? (await hasAddWithin(ctx, q, r.customer_key, r.grp, r.value));
-    }
-    if (!counted) continue;
-    let set = perGroup.get(r.grp);
+  const count = (grp: string, value: string) => {
+    let set = perGroup.get(grp);
     if (!set) {
       set = new Set();
-      perGroup.set(r.grp, set);
+      perGroup.set(grp, set);
     }
-    set.add(r.value);
-    all.add(r.value);
+    set.add(value);
+    all.add(value);
+  };
+  let presentMs = 0n;
+  if (recurring) {
+    // Only the columns presence needs: a period may read a thousand values or more.
+    const rows = await values
+      .select(['grp', 'value', 'present_since', 'intervals'])
+      .where((eb) => eb.or([eb('present_since', 'is not', null), eb('last_change_ts', '>', from)]))
+      .execute();
+    for (const r of rows) {
+      if (!groupMatches(r.grp, q.filters)) continue;
+      const p = presence(
+        {
+          presentSince: r.present_since === null ? null : Number(r.present_since),
+          // Most values were never removed: no intervals to parse.
+          intervals: r.intervals === '[]' ? [] : (JSON.parse(r.intervals) as Array<[number, number]>),
+        },
+        from,
+        to,
+      );
+      presentMs += BigInt(p.ms);
+      if (p.present) count(r.grp, r.value);
+    }
+  } else {
+    const rows = await values
+      .select(['customer_key', 'grp', 'value', 'first_ts', 'last_ts'])
+      .where('last_ts', '>=', from)
+      .execute();
+    for (const r of rows) {
+      if (!groupMatches(r.grp, q.filters)) continue;
+      const s = { firstTs: Number(r.first_ts), lastTs: Number(r.last_ts) };
+      if (addedWithin(s, from, to) ?? (await hasAddWithin(ctx, q, r.customer_key, r.grp, r.value)))
+        count(r.grp, r.value);
+    }
   }
   const span = BigInt(Math.max(1, to - from));
   return {
