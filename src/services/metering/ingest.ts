@@ -129,12 +129,23 @@ export function unknownSubscriptionKey(externalSubscriptionId: string): string {
   return ` subscription:${externalSubscriptionId}`;
 }
 
+const NO_FLAGS: EventFlag[] = Object.freeze([]) as unknown as EventFlag[];
+
 /** `subscriptionKnown`: false when the event named a subscription that did not exist (known only at ingest). */
 export function eventFlags(
   row: UsageEventsTable,
   customerKnown: boolean,
   subscriptionKnown = true,
 ): EventFlag[] {
+  // Most events carry no flag: they share one empty list.
+  if (
+    row.metric_id !== null &&
+    customerKnown &&
+    subscriptionKnown &&
+    !row.value_error &&
+    (!row.cost_status || row.cost_status === 'PROCESSED')
+  )
+    return NO_FLAGS;
   const flags: EventFlag[] = [];
   if (row.metric_id === null) flags.push('UNKNOWN_METRIC');
   // Sent with only an unknown subscription: there is no customer reference to be unknown.
@@ -380,6 +391,8 @@ export async function recordEvents(
 
   const rows: UsageEventsTable[] = [];
   const rowByIndex = new Map<number, UsageEventsTable>();
+  /** The metric value of each new event as computed (a Decimal), not parsed back from the row. */
+  const valueByIndex = new Map<number, Decimal>();
   const unknownSubscription = new Set<number>();
   for (const { index, input, hash } of fresh) {
     const owner = attribute(input, customers, subscriptions);
@@ -432,6 +445,7 @@ export async function recordEvents(
     };
     rows.push(row);
     rowByIndex.set(index, row);
+    if (contribution?.value) valueByIndex.set(index, contribution.value);
   }
 
   const inserted = await insertRows(ctx, rows);
@@ -462,7 +476,7 @@ export async function recordEvents(
           grp: row.grp,
           ts: row.timestamp,
           id: row.id,
-          value: row.value === null ? null : Decimal.parse(row.value),
+          value: valueByIndex.get(index) ?? null,
           uniqueValue: row.unique_value,
           operation: row.operation as 'add' | 'remove' | null,
         });
