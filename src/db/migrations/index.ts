@@ -3,6 +3,7 @@ import * as m001 from './001_foundation.js';
 import * as m002 from './002_invoicing.js';
 import * as m003 from './003_metering.js';
 import * as m004 from './004_subscriptions.js';
+import * as m005 from './005_aggregate_fillfactor.js';
 
 export interface MigrationContext {
   dialect: 'sqlite' | 'postgres';
@@ -16,6 +17,7 @@ const MIGRATIONS: Array<[string, MigrationModule]> = [
   ['002_invoicing', m002],
   ['003_metering', m003],
   ['004_subscriptions', m004],
+  ['005_aggregate_fillfactor', m005],
 ];
 
 export function migrationsFor(ctx: MigrationContext): Record<string, Migration> {

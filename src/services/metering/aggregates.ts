@@ -103,33 +103,45 @@ export function leaseShard(): { shard: number; release: () => void } {
   return { shard: Math.floor(Math.random() * AGGREGATE_SHARDS), release: () => {} };
 }
 
+/** A metric and the contributions of its newly stored events. */
+export interface MetricContributions {
+  metric: MetricRecord;
+  items: readonly Contribution[];
+}
+
 /**
- * Adds the contributions of newly stored events of one metric to its aggregates. `shard`:
- * where a PostgreSQL transaction adds them (leaseShard; a random one when not given). SQLite
- * has one writer and one shard, 0.
+ * Adds the contributions of newly stored events to their metrics' aggregates: one statement
+ * per aggregate table for all the metrics of a batch on PostgreSQL (a round trip each), one
+ * prepared upsert per row on SQLite. `pgShard`: where a PostgreSQL transaction adds them
+ * (leaseShard; a random one when not given). SQLite has one writer and one shard, 0.
  */
 export async function applyContributions(
   ctx: ServiceContext,
-  metric: MetricRecord,
-  items: readonly Contribution[],
+  batches: readonly MetricContributions[],
   pgShard?: number,
 ): Promise<void> {
-  if (items.length === 0) return;
+  const work = batches.filter((b) => b.items.length > 0);
+  if (work.length === 0) return;
   const org = ctx.organizationId;
   const raw = sqliteHandle(ctx);
   const shard = raw ? 0 : (pgShard ?? Math.floor(Math.random() * AGGREGATE_SHARDS));
   for (const table of BUCKET_TABLES) {
     const size = BUCKET_MS[table];
-    const buckets = new Map<string, { customerKey: string; grp: string; bucket: number; p: Partial }>();
-    for (const c of items) {
-      const bucket = Math.floor(c.ts / size);
-      const bk = `${c.customerKey}\u0000${c.grp}\u0000${bucket}`;
-      let b = buckets.get(bk);
-      if (!b) {
-        b = { customerKey: c.customerKey, grp: c.grp, bucket, p: new Partial() };
-        buckets.set(bk, b);
+    const buckets = new Map<
+      string,
+      { metricId: string; customerKey: string; grp: string; bucket: number; p: Partial }
+    >();
+    for (const { metric, items } of work) {
+      for (const c of items) {
+        const bucket = Math.floor(c.ts / size);
+        const bk = `${metric.id}\u0000${c.customerKey}\u0000${c.grp}\u0000${bucket}`;
+        let b = buckets.get(bk);
+        if (!b) {
+          b = { metricId: metric.id, customerKey: c.customerKey, grp: c.grp, bucket, p: new Partial() };
+          buckets.set(bk, b);
+        }
+        b.p.addEvent(c.ts, c.id, c.value);
       }
-      b.p.addEvent(c.ts, c.id, c.value);
     }
     // One order for every writer, so concurrent PostgreSQL transactions lock rows alike.
     const rows = [...buckets.entries()].sort((a, b) => cmp(a[0], b[0])).map(([, v]) => v);
@@ -142,7 +154,7 @@ export async function applyContributions(
         const p = b.p;
         up.run(
           org,
-          metric.id,
+          b.metricId,
           b.customerKey,
           b.grp,
           b.bucket,
@@ -158,27 +170,32 @@ export async function applyContributions(
     } else {
       const col = <T>(f: (b: (typeof rows)[number]) => T) => rows.map(f);
       await sql`INSERT INTO ${sql.raw(table)} (${sql.raw(BUCKET_COLUMNS)})
-        SELECT ${org}::text, ${metric.id}::text, * FROM unnest(
-          ${col((b) => b.customerKey)}::text[], ${col((b) => b.grp)}::text[], ${col((b) => b.bucket)}::bigint[],
-          ${col(() => shard)}::int[], ${col((b) => b.p.count)}::bigint[], ${col((b) => b.p.sum.toString())}::text[],
-          ${col((b) => b.p.sumDt.toString())}::text[], ${col((b) => b.p.max?.toString() ?? null)}::text[],
-          ${col((b) => b.p.latestTs)}::bigint[], ${col((b) => b.p.latestId)}::text[],
-          ${col((b) => b.p.latestValue?.toString() ?? null)}::text[])
+        SELECT ${org}::text, * FROM unnest(
+          ${col((b) => b.metricId)}::text[], ${col((b) => b.customerKey)}::text[], ${col((b) => b.grp)}::text[],
+          ${col((b) => b.bucket)}::bigint[], ${col(() => shard)}::int[], ${col((b) => b.p.count)}::bigint[],
+          ${col((b) => b.p.sum.toString())}::text[], ${col((b) => b.p.sumDt.toString())}::text[],
+          ${col((b) => b.p.max?.toString() ?? null)}::text[], ${col((b) => b.p.latestTs)}::bigint[],
+          ${col((b) => b.p.latestId)}::text[], ${col((b) => b.p.latestValue?.toString() ?? null)}::text[])
         ON CONFLICT ${sql.raw(BUCKET_CONFLICT)} DO UPDATE SET ${sql.raw(bucketUpsertSet(table))}`.execute(
         ctx.db,
       );
     }
   }
-  const totals = new Map<string, { customerKey: string; grp: string; count: number; sum: Decimal }>();
-  for (const c of items) {
-    const tk = `${c.customerKey}\u0000${c.grp}`;
-    let t = totals.get(tk);
-    if (!t) {
-      t = { customerKey: c.customerKey, grp: c.grp, count: 0, sum: Decimal.ZERO };
-      totals.set(tk, t);
+  const totals = new Map<
+    string,
+    { metricId: string; customerKey: string; grp: string; count: number; sum: Decimal }
+  >();
+  for (const { metric, items } of work) {
+    for (const c of items) {
+      const tk = `${metric.id}\u0000${c.customerKey}\u0000${c.grp}`;
+      let t = totals.get(tk);
+      if (!t) {
+        t = { metricId: metric.id, customerKey: c.customerKey, grp: c.grp, count: 0, sum: Decimal.ZERO };
+        totals.set(tk, t);
+      }
+      t.count++;
+      if (c.value) t.sum = t.sum.add(c.value);
     }
-    t.count++;
-    if (c.value) t.sum = t.sum.add(c.value);
   }
   const totalRows = [...totals.entries()].sort((a, b) => cmp(a[0], b[0])).map(([, v]) => v);
   if (raw) {
@@ -186,17 +203,19 @@ export async function applyContributions(
       raw,
       `INSERT INTO usage_totals (organization_id, metric_id, customer_key, grp, shard, event_count, sum) VALUES (?,?,?,?,0,?,?) ON CONFLICT (organization_id, metric_id, customer_key, grp, shard) DO UPDATE SET ${TOTALS_SET}`,
     );
-    for (const t of totalRows) upTotal.run(org, metric.id, t.customerKey, t.grp, t.count, t.sum.toString());
+    for (const t of totalRows) upTotal.run(org, t.metricId, t.customerKey, t.grp, t.count, t.sum.toString());
   } else {
     await sql`INSERT INTO usage_totals (organization_id, metric_id, customer_key, grp, shard, event_count, sum)
-      SELECT ${org}::text, ${metric.id}::text, * FROM unnest(${totalRows.map((t) => t.customerKey)}::text[],
-        ${totalRows.map((t) => t.grp)}::text[], ${totalRows.map(() => shard)}::int[], ${totalRows.map((t) => t.count)}::bigint[],
+      SELECT ${org}::text, * FROM unnest(${totalRows.map((t) => t.metricId)}::text[],
+        ${totalRows.map((t) => t.customerKey)}::text[], ${totalRows.map((t) => t.grp)}::text[],
+        ${totalRows.map(() => shard)}::int[], ${totalRows.map((t) => t.count)}::bigint[],
         ${totalRows.map((t) => t.sum.toString())}::text[])
       ON CONFLICT (organization_id, metric_id, customer_key, grp, shard) DO UPDATE SET ${sql.raw(TOTALS_SET)}`.execute(
       ctx.db,
     );
   }
-  if (metric.definition.aggregation_type === 'unique_count_agg') await applyUnique(ctx, metric, items);
+  for (const { metric, items } of work)
+    if (metric.definition.aggregation_type === 'unique_count_agg') await applyUnique(ctx, metric, items);
 }
 
 interface UniqueKey {
@@ -507,7 +526,7 @@ export async function rebuildMetric(ctx: ServiceContext, metric: MetricRecord): 
         });
       }
     }
-    await applyContributions(ctx, metric, contributions);
+    await applyContributions(ctx, [{ metric, items: contributions }]);
     total += rows.length;
     const last = rows[rows.length - 1]!;
     after = { key: last.customer_key, ts: Number(last.timestamp), id: last.id };

@@ -523,10 +523,12 @@ export async function recordEvents(
   if (byMetric.size) {
     const lease = leaseShard();
     try {
-      for (const [metricId, items] of byMetric) {
-        const metric = [...metrics.values()].find((m) => m.id === metricId)!;
-        await applyContributions(ctx, metric, items, lease.shard);
-      }
+      const byId = new Map([...metrics.values()].map((m) => [m.id, m]));
+      await applyContributions(
+        ctx,
+        [...byMetric].map(([metricId, items]) => ({ metric: byId.get(metricId)!, items })),
+        lease.shard,
+      );
     } finally {
       lease.release();
     }
@@ -674,9 +676,16 @@ async function storedByTransactionId<C extends keyof UsageEventsTable>(
     }
     return out;
   }
+  // One unique-index lookup per id. `transaction_id = ANY(...)` reads the same, but until
+  // PostgreSQL has statistics on a young table it takes organization_id for selective and may
+  // scan every event of the organization through another index; the LIMIT keeps the subquery
+  // apart, and for an equality on the whole unique key no other plan looks cheaper.
   const { rows } = await sql<Pick<UsageEventsTable, C>>`
-    SELECT ${sql.raw(list)} FROM usage_events
-    WHERE organization_id = ${ctx.organizationId} AND transaction_id = ANY(${txns}::text[])`.execute(ctx.db);
+    SELECT e.* FROM unnest(${txns}::text[]) AS k(txn)
+    CROSS JOIN LATERAL (
+      SELECT ${sql.raw(list)} FROM usage_events
+      WHERE organization_id = ${ctx.organizationId} AND transaction_id = k.txn LIMIT 1
+    ) e`.execute(ctx.db);
   return rows;
 }
 
