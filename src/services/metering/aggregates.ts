@@ -56,11 +56,13 @@ const BUCKET_TABLES = ['usage_buckets', 'usage_buckets_daily'] as const;
 type BucketTable = (typeof BUCKET_TABLES)[number];
 const BUCKET_MS: Record<BucketTable, number> = { usage_buckets: HOUR_MS, usage_buckets_daily: DAY_MS };
 
+// Counts and unique counts add no value ('0', NULL): the CASEs spare SQLite a call into
+// JavaScript for each decimal function (PostgreSQL inlines them).
 const bucketUpsertSet = (t: BucketTable) => `
   event_count = ${t}.event_count + excluded.event_count,
-  sum = dec_add(${t}.sum, excluded.sum),
-  sum_dt = dec_add(${t}.sum_dt, excluded.sum_dt),
-  max = dec_max(${t}.max, excluded.max),
+  sum = CASE WHEN excluded.sum = '0' THEN ${t}.sum ELSE dec_add(${t}.sum, excluded.sum) END,
+  sum_dt = CASE WHEN excluded.sum_dt = '0' THEN ${t}.sum_dt ELSE dec_add(${t}.sum_dt, excluded.sum_dt) END,
+  max = CASE WHEN excluded.max IS NULL THEN ${t}.max ELSE dec_max(${t}.max, excluded.max) END,
   latest_value = CASE WHEN excluded.latest_ts IS NOT NULL AND ${LATEST_WINS(t)} THEN excluded.latest_value ELSE ${t}.latest_value END,
   latest_id = CASE WHEN excluded.latest_ts IS NOT NULL AND ${LATEST_WINS(t)} THEN excluded.latest_id ELSE ${t}.latest_id END,
   latest_ts = CASE WHEN excluded.latest_ts IS NOT NULL AND ${LATEST_WINS(t)} THEN excluded.latest_ts ELSE ${t}.latest_ts END`;
@@ -185,7 +187,10 @@ export async function applyContributions(
     string,
     { metricId: string; customerKey: string; grp: string; count: number; sum: Decimal }
   >();
+  // All-time totals are read only as the carry-over of recurring metrics (a metric whose
+  // definition changes is rebuilt from its events, so none is missing when one becomes recurring).
   for (const { metric, items } of work) {
+    if (!metric.definition.recurring) continue;
     for (const c of items) {
       const tk = `${metric.id}\u0000${c.customerKey}\u0000${c.grp}`;
       let t = totals.get(tk);
@@ -198,7 +203,9 @@ export async function applyContributions(
     }
   }
   const totalRows = [...totals.entries()].sort((a, b) => cmp(a[0], b[0])).map(([, v]) => v);
-  if (raw) {
+  if (totalRows.length === 0) {
+    // Nothing recurring in this batch.
+  } else if (raw) {
     const upTotal = prepared(
       raw,
       `INSERT INTO usage_totals (organization_id, metric_id, customer_key, grp, shard, event_count, sum) VALUES (?,?,?,?,0,?,?) ON CONFLICT (organization_id, metric_id, customer_key, grp, shard) DO UPDATE SET ${TOTALS_SET}`,
