@@ -21,13 +21,18 @@ const MCP_EVENTS = Number(process.env.BENCH_MCP_EVENTS ?? 50_000);
 const CLIENTS = Number(process.env.BENCH_CLIENTS ?? 8);
 const BATCHES = (process.env.BENCH_BATCHES ?? '100,1000').split(',').map(Number);
 const PG_URL = process.env.BENCH_POSTGRES_URL;
+/**
+ * Node's options for the server: by default the heap budget `npm start` sets (README,
+ * "Memory"); BENCH_SERVER_NODE_ARGS= (empty) measures Node's own defaults.
+ */
+const SERVER_NODE_ARGS = process.env.BENCH_SERVER_NODE_ARGS ?? '--max-old-space-size=256';
 /** BENCH_REPLAY=0 skips sending each batch a second time (for profiling first ingestion). */
 const REPLAY = process.env.BENCH_REPLAY !== '0';
 const KEY = 'bfk_benchmark_key_0123456789abcdefghijkl';
 const CUSTOMERS = 50;
 
 async function startServer(database: string): Promise<{ url: string; child: ChildProcess }> {
-  const nodeArgs = (process.env.BENCH_SERVER_NODE_ARGS ?? '').split(' ').filter(Boolean);
+  const nodeArgs = SERVER_NODE_ARGS.split(' ').filter(Boolean);
   // BENCH_SERVER=dist runs the compiled server (npm run build), as an installation does.
   const entry =
     process.env.BENCH_SERVER === 'dist'
@@ -254,7 +259,7 @@ async function main() {
     });
     const dialect = PG_URL ? 'PostgreSQL' : 'SQLite (synchronous=FULL, group commit)';
     console.log(
-      `billfold ingest benchmark — ${dialect}; ${CLIENTS} concurrent clients; ${cpus().length} CPUs (${cpus()[0]?.model}); ${Math.round(totalmem() / 2 ** 30)} GiB`,
+      `billfold ingest benchmark — ${dialect}; ${CLIENTS} concurrent clients; ${cpus().length} CPUs (${cpus()[0]?.model}); ${Math.round(totalmem() / 2 ** 30)} GiB; server node options: ${SERVER_NODE_ARGS || '(none)'}`,
     );
     console.log(
       'events: 25% count (api_calls), 25% sum with region filter, 25% LLM tokens priced from the catalog, 25% unique count',
@@ -277,8 +282,6 @@ async function main() {
           .padStart(7)} events/s`,
       );
       console.log(rows[rows.length - 1]);
-      if (process.env.BENCH_IO)
-        console.log(readFileSync(`/proc/${child.pid}/io`, 'utf8').replace(/\n/g, ' '));
     }
     if (MCP_EVENTS > 0) {
       for (const batch of BATCHES) {
