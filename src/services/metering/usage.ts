@@ -135,23 +135,29 @@ export async function getCustomerUsage(
     );
   }
   if (from >= to) throw validation('to', `must be after from (${toIso(from)})`);
-  const metrics = input.metric_code
-    ? [await resolveMetric(ctx, input.metric_code, 'metric_code')]
-    : await ctx.db
-        .selectFrom('billable_metrics')
-        .selectAll()
-        .where('organization_id', '=', ctx.organizationId)
-        .where('deleted_at', 'is', null)
-        .orderBy('code')
-        .execute();
-  const keys = await usageKeys(ctx, customer);
-  const amounts = await chargeAmountsSoFar(ctx, customer, new Set(metrics.map((m) => m.id)), keys);
-  const views: MetricUsageView[] = [];
-  for (const m of metrics) {
-    const view = usageView(m, await usageForCustomer(ctx, { customerKeys: keys, metric: m, from, to }));
+  // Reads that do not depend on each other run side by side (on PostgreSQL, on the pool's
+  // connections): each is a round trip, and a usage read is mostly round trips.
+  const [metrics, keys] = await Promise.all([
+    input.metric_code
+      ? resolveMetric(ctx, input.metric_code, 'metric_code').then((m) => [m])
+      : ctx.db
+          .selectFrom('billable_metrics')
+          .selectAll()
+          .where('organization_id', '=', ctx.organizationId)
+          .where('deleted_at', 'is', null)
+          .orderBy('code')
+          .execute(),
+    usageKeys(ctx, customer),
+  ]);
+  const [amounts, usages] = await Promise.all([
+    chargeAmountsSoFar(ctx, customer, new Set(metrics.map((m) => m.id)), keys),
+    Promise.all(metrics.map((m) => usageForCustomer(ctx, { customerKeys: keys, metric: m, from, to }))),
+  ]);
+  const views = metrics.map((m, i) => {
+    const view = usageView(m, usages[i]!);
     view.charges = amounts.get(m.id) ?? [];
-    views.push(view);
-  }
+    return view;
+  });
   return {
     customer_id: customer.id,
     external_customer_id: customer.external_id,
