@@ -203,15 +203,13 @@ export async function applyContributions(
     }
   }
   const totalRows = [...totals.entries()].sort((a, b) => cmp(a[0], b[0])).map(([, v]) => v);
-  if (totalRows.length === 0) {
-    // Nothing recurring in this batch.
-  } else if (raw) {
+  if (totalRows.length && raw) {
     const upTotal = prepared(
       raw,
       `INSERT INTO usage_totals (organization_id, metric_id, customer_key, grp, shard, event_count, sum) VALUES (?,?,?,?,0,?,?) ON CONFLICT (organization_id, metric_id, customer_key, grp, shard) DO UPDATE SET ${TOTALS_SET}`,
     );
     for (const t of totalRows) upTotal.run(org, t.metricId, t.customerKey, t.grp, t.count, t.sum.toString());
-  } else {
+  } else if (totalRows.length) {
     await sql`INSERT INTO usage_totals (organization_id, metric_id, customer_key, grp, shard, event_count, sum)
       SELECT ${org}::text, * FROM unnest(${totalRows.map((t) => t.metricId)}::text[],
         ${totalRows.map((t) => t.customerKey)}::text[], ${totalRows.map((t) => t.grp)}::text[],
