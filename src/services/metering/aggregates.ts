@@ -237,6 +237,11 @@ interface UniqueRow {
   intervals: string;
 }
 
+/** A value's stored presence intervals; most values were never removed and have none to parse. */
+function parseIntervals(text: string): Array<[number, number]> {
+  return text === '[]' ? [] : (JSON.parse(text) as Array<[number, number]>);
+}
+
 function stateOf(r: UniqueRow | undefined): UniqueState {
   if (!r) return emptyUniqueState();
   return {
@@ -244,8 +249,7 @@ function stateOf(r: UniqueRow | undefined): UniqueState {
     lastTs: r.last_ts === null ? null : Number(r.last_ts),
     lastChangeTs: Number(r.last_change_ts),
     presentSince: r.present_since === null ? null : Number(r.present_since),
-    // Most values were never removed: no intervals to parse.
-    intervals: r.intervals === '[]' ? [] : (JSON.parse(r.intervals) as Array<[number, number]>),
+    intervals: parseIntervals(r.intervals),
   };
 }
 
@@ -896,8 +900,7 @@ async function uniqueCounts(
       const p = presence(
         {
           presentSince: r.present_since === null ? null : Number(r.present_since),
-          // Most values were never removed: no intervals to parse.
-          intervals: r.intervals === '[]' ? [] : (JSON.parse(r.intervals) as Array<[number, number]>),
+          intervals: parseIntervals(r.intervals),
         },
         from,
         to,
