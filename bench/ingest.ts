@@ -200,6 +200,14 @@ async function runMcp(url: string, batches: string[]): Promise<{ seconds: number
   return { seconds, events };
 }
 
+/** CPU seconds the server has used so far (all its threads: user + system), from /proc. */
+function cpuSeconds(pid: number): number {
+  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+  // Fields after the command name (which may hold spaces): utime and stime are the 12th and 13th.
+  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  return (Number(fields[11]) + Number(fields[12])) / 100;
+}
+
 function peakRssMb(pid: number): number {
   const status = readFileSync(`/proc/${pid}/status`, 'utf8');
   const kb = Number(/VmHWM:\s+(\d+)/.exec(status)?.[1] ?? 0);
@@ -268,7 +276,9 @@ async function main() {
     for (const batch of BATCHES) {
       const run = `b${batch}-${Date.now().toString(36)}`;
       const prepared = bodies(run, EVENTS, batch);
+      const cpu0 = cpuSeconds(child.pid!);
       const first = await runHttp(url, prepared, false);
+      const cpuFirst = cpuSeconds(child.pid!) - cpu0;
       const replay = REPLAY ? await runHttp(url, prepared, true) : { events: 0, seconds: 1 };
       rows.push(
         `HTTP  batch ${String(batch).padStart(4)}: ${Math.round(first.events / first.seconds)
@@ -279,7 +289,9 @@ async function main() {
           replay.events / replay.seconds,
         )
           .toLocaleString('en-US')
-          .padStart(7)} events/s`,
+          .padStart(
+            7,
+          )} events/s; server CPU ${((cpuFirst * 1e6) / first.events).toFixed(1)} µs/event first time`,
       );
       console.log(rows[rows.length - 1]);
     }

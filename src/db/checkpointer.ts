@@ -7,24 +7,63 @@ import { Worker } from 'node:worker_threads';
  * serving connection never checkpoints; a worker thread with its own connection runs a PASSIVE
  * checkpoint (which never blocks readers or the writer) whenever the WAL has grown, on the
  * other core.
+ *
+ * A PASSIVE checkpoint alone never lets the WAL start over while writes keep coming: SQLite
+ * rewinds the log only when a writer finds every frame already copied back, and under steady
+ * ingestion there is always a newer frame. The log then grows without end (gigabytes after a
+ * few minutes), every commit appends to fresh file blocks that the filesystem must allocate
+ * and zero, and every sync writes them out — twice the cost of overwriting blocks it already
+ * has. So once the log passes RESTART_FRAMES the worker asks the serving thread for a moment
+ * without a write transaction: the thread grants it the next time it would start one (see
+ * `pauseForRestart`), the worker copies back the few frames written since its last PASSIVE
+ * pass and rewinds the log (`wal_checkpoint(RESTART)`), and the thread carries on writing
+ * from the start of the same file. The serving thread waits asynchronously, so requests keep
+ * being read and validated meanwhile and join the next commit.
  */
+
+/** Log size, in 4 KiB frames, past which the worker rewinds it by default (about 16 MiB). */
+const RESTART_FRAMES = 4096;
+/** How long either side waits for the other before giving up on one rewind. */
+const HANDSHAKE_MS = 2000;
+
+/** States of the shared handshake word. */
+const IDLE = 0;
+const REQUESTED = 1;
+const GRANTED = 2;
+
 const WORKER = `
 const { parentPort, workerData } = require('node:worker_threads');
 const Database = require(workerData.module);
+const [IDLE, REQUESTED, GRANTED] = [${IDLE}, ${REQUESTED}, ${GRANTED}];
+const state = new Int32Array(workerData.shared);
 const db = new Database(workerData.path);
 db.pragma('busy_timeout = 5000');
 db.pragma('synchronous = ' + workerData.synchronous);
+function checkpoint(mode) {
+  try { return db.pragma('wal_checkpoint(' + mode + ')')[0]; } catch { return undefined; }
+}
+function rewind() {
+  Atomics.store(state, 0, REQUESTED);
+  Atomics.wait(state, 0, REQUESTED, workerData.handshakeMs);
+  // Not granted in time (no write came): withdraw the request, unless it was granted just now.
+  if (Atomics.compareExchange(state, 0, REQUESTED, IDLE) === REQUESTED) return;
+  try { checkpoint('RESTART'); } finally {
+    Atomics.store(state, 0, IDLE);
+    Atomics.notify(state, 0);
+  }
+}
 let busy = false;
 const timer = setInterval(() => {
   if (busy) return;
   busy = true;
-  try { db.pragma('wal_checkpoint(PASSIVE)'); } catch {}
+  const r = checkpoint('PASSIVE');
+  if (r && r.log >= workerData.restartFrames) rewind();
   busy = false;
 }, workerData.intervalMs);
 parentPort.on('message', (m) => {
   if (m === 'stop') {
     clearInterval(timer);
-    try { db.pragma('wal_checkpoint(PASSIVE)'); } catch {}
+    checkpoint('PASSIVE');
     db.close();
     parentPort.postMessage('stopped');
   }
@@ -32,22 +71,66 @@ parentPort.on('message', (m) => {
 `;
 
 export interface Checkpointer {
+  /**
+   * Called by the serving connection's only user before it starts using the connection, while
+   * no write transaction is open. Returns a promise when the worker has asked to rewind the
+   * log: the caller must not touch the database until it settles.
+   */
+  pauseForRestart(): Promise<void> | undefined;
   stop(): Promise<void>;
+}
+
+export interface CheckpointerOptions {
+  /** How often the worker checks the log (default 250 ms). */
+  intervalMs?: number;
+  /** Log size in frames past which it is rewound (default RESTART_FRAMES). */
+  restartFrames?: number;
 }
 
 export function startCheckpointer(
   path: string,
   modulePath: string,
   synchronous: string,
-  intervalMs = 250,
+  { intervalMs = 250, restartFrames = RESTART_FRAMES }: CheckpointerOptions = {},
 ): Checkpointer {
+  const shared = new SharedArrayBuffer(4);
+  const state = new Int32Array(shared);
   const worker = new Worker(WORKER, {
     eval: true,
-    workerData: { path, module: modulePath, synchronous, intervalMs },
+    workerData: {
+      path,
+      module: modulePath,
+      synchronous,
+      intervalMs,
+      shared,
+      restartFrames,
+      handshakeMs: HANDSHAKE_MS,
+    },
   });
   worker.unref();
-  worker.on('error', () => {});
+  // A worker that died must not leave the serving thread waiting on it.
+  const release = () => {
+    Atomics.store(state, 0, IDLE);
+    Atomics.notify(state, 0);
+  };
+  worker.on('error', release);
+  worker.on('exit', release);
   return {
+    pauseForRestart() {
+      if (Atomics.compareExchange(state, 0, REQUESTED, GRANTED) !== REQUESTED) return undefined;
+      Atomics.notify(state, 0);
+      const wait = (
+        Atomics as unknown as {
+          waitAsync(a: Int32Array, i: number, v: number, t: number): { async: boolean; value: unknown };
+        }
+      ).waitAsync(state, 0, GRANTED, HANDSHAKE_MS * 5);
+      if (!wait.async) return undefined;
+      return (wait.value as Promise<string>).then(() => {
+        // Timed out (a checkpoint stuck behind another process's lock): carry on; SQLite's own
+        // busy handling takes over from here.
+        Atomics.compareExchange(state, 0, GRANTED, IDLE);
+      });
+    },
     stop: () =>
       new Promise<void>((resolve) => {
         const done = () => resolve();

@@ -5,7 +5,7 @@ import { Kysely, PostgresDialect, sql } from 'kysely';
 import pg from 'pg';
 import type { Database } from './schema.js';
 import { SqliteDialect } from './sqlite-driver.js';
-import { startCheckpointer } from './checkpointer.js';
+import { startCheckpointer, type CheckpointerOptions } from './checkpointer.js';
 import { createRequire } from 'node:module';
 
 export type DialectName = 'sqlite' | 'postgres';
@@ -34,6 +34,8 @@ export interface OpenOptions {
    * and the current hour's aggregates, a small working set; more cache mostly adds memory.
    */
   sqliteCacheMb?: number;
+  /** SQLite WAL checkpoints (checkpointer.ts); tests shrink them to see a rewind quickly. */
+  sqliteCheckpoints?: CheckpointerOptions;
 }
 
 export function isPostgresUrl(location: string): boolean {
@@ -74,9 +76,14 @@ function openSqlite(file: string, options: OpenOptions): Db {
           path,
           createRequire(import.meta.url).resolve('better-sqlite3'),
           options.sqliteSynchronous ?? 'FULL',
+          options.sqliteCheckpoints,
         );
   if (checkpointer) raw.pragma('wal_autocheckpoint = 0');
-  const kysely = new Kysely<Database>({ dialect: new SqliteDialect(raw) });
+  // After a burst has grown the log past this, its next rewind gives the space back.
+  raw.pragma(`journal_size_limit = ${64 * 1024 * 1024}`);
+  const kysely = new Kysely<Database>({
+    dialect: new SqliteDialect(raw, checkpointer && (() => checkpointer.pauseForRestart())),
+  });
   return {
     kysely,
     dialect: 'sqlite',

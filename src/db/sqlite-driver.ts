@@ -20,12 +20,15 @@ import {
  * and booleans bind as 0/1.
  */
 export class SqliteDialect implements Dialect {
-  constructor(private readonly db: BetterSqlite3.Database) {}
+  constructor(
+    private readonly db: BetterSqlite3.Database,
+    private readonly pauseForRestart?: () => Promise<void> | undefined,
+  ) {}
   createAdapter() {
     return new SqliteAdapter();
   }
   createDriver(): Driver {
-    return new SqliteDriver(this.db);
+    return new SqliteDriver(this.db, this.pauseForRestart);
   }
   createQueryCompiler() {
     return new SqliteQueryCompiler();
@@ -167,12 +170,20 @@ class SqliteDriver implements Driver {
   private openedAt = 0;
   private members: Array<{ resolve: () => void; reject: (e: unknown) => void }> = [];
 
-  constructor(db: BetterSqlite3.Database) {
+  constructor(
+    db: BetterSqlite3.Database,
+    /** The checkpointer's request to rewind the WAL (checkpointer.ts), granted between groups. */
+    private readonly pauseForRestart?: () => Promise<void> | undefined,
+  ) {
     this.connection = new SqliteConnection(db);
   }
   async init(): Promise<void> {}
   async acquireConnection(): Promise<DatabaseConnection> {
     await this.mutex.lock();
+    if (!this.open) {
+      const paused = this.pauseForRestart?.();
+      if (paused) await paused;
+    }
     return new Holding(this.connection, (h) => {
       if (this.open && !h.inTransaction) this.commitGroup();
     });
