@@ -5,6 +5,7 @@ import { Kysely, PostgresDialect, sql } from 'kysely';
 import pg from 'pg';
 import type { Database } from './schema.js';
 import { SqliteDialect } from './sqlite-driver.js';
+import { PreparingClient } from './pg-statements.js';
 import { startCheckpointer, type CheckpointerOptions } from './checkpointer.js';
 import { createRequire } from 'node:module';
 
@@ -117,6 +118,8 @@ function openPostgres(url: string, options: OpenOptions): Db {
     max: options.poolSize ?? 10,
     types: pgTypes() as unknown as pg.CustomTypesConfig,
     connectionTimeoutMillis: 5000,
+    // Statements are prepared once per connection (pg-statements.ts).
+    Client: PreparingClient,
   });
   // A pool client that errors while idle (server restart) must not crash the process.
   pool.on('error', () => {});

@@ -193,6 +193,69 @@ describeDatabases('generate_invoice: charge models and proration', (t) => {
     expect(lines[1].details.units).toBe('8');
   });
 
+  it('filters on a recurring unique count: a seat in two of the filter values counts once', async () => {
+    await c.call('create_billable_metric', {
+      code: 'seats',
+      name: 'Seats',
+      aggregation_type: 'unique_count_agg',
+      field_name: 'seat',
+      recurring: true,
+      filters: [{ key: 'region', values: ['us', 'eu'] }],
+    });
+    await c.call('create_plan', {
+      code: 'p-seats',
+      name: 'Seats',
+      interval: 'monthly',
+      currency: 'USD',
+      amount: '0',
+      charges: [
+        {
+          billable_metric_code: 'seats',
+          charge_model: 'standard',
+          properties: { amount: '1' },
+          filters: [{ values: { region: ['eu', 'us'] }, properties: { amount: '2' } }],
+        },
+      ],
+    });
+    await c.call('create_customer', { external_id: 'c-seats', name: 'Seats', currency: 'USD' });
+    await c.call('create_subscription', {
+      customer_id: 'c-seats',
+      plan_code: 'p-seats',
+      external_id: 's-seats',
+      started_at: '2028-03-01',
+    });
+    const events: Array<[string, Record<string, unknown>]> = [
+      ['2028-03-01T00:00:00Z', { seat: 's1', region: 'eu' }],
+      ['2028-03-11T00:00:00Z', { seat: 's1', region: 'us' }],
+      ['2028-03-01T00:00:00Z', { seat: 's2', region: 'eu' }],
+      ['2028-03-05T00:00:00Z', { seat: 's2', region: 'eu', operation_type: 'remove' }],
+      ['2028-03-25T00:00:00Z', { seat: 's2', region: 'eu' }],
+      ['2028-03-30T00:00:00Z', { seat: 's3' }],
+    ];
+    await c.call('record_usage_batch', {
+      events: events.map(([timestamp, properties], i) => ({
+        transaction_id: `seats-${i}`,
+        customer_id: 'c-seats',
+        code: 'seats',
+        timestamp,
+        properties,
+      })),
+    });
+    const { invoice } = await c.call('generate_invoice', {
+      customer_id: 'c-seats',
+      subscription_id: 's-seats',
+      period: MARCH,
+    });
+    const lines = charges(invoice);
+    expect(lines).toHaveLength(2);
+    // s1 (eu and us) and s2 (eu): two seats at 2, not three.
+    expect(lines[0].details).toMatchObject({ units: '2', filter: { region: ['eu', 'us'] } });
+    expect(lines[0].unit_amount).toBe('4');
+    // s3 matches no filter value.
+    expect(lines[1].details.units).toBe('1');
+    expect(lines[1].unit_amount).toBe('1');
+  });
+
   it('prorates a calendar first period by days, in a leap February', async () => {
     const inv = await invoiceFor(
       null,

@@ -167,6 +167,44 @@ describeDoors(
       expect((await m.usage({ from: '2026-01-20T00:00:00Z', to: '2026-01-21T00:00:00Z' })).units).toBe('1');
     });
 
+    it('recurring unique_count_agg with filters: a value in two groups counts once in the total, a value removed and added again counts both stays', async () => {
+      const m = await setup(t, {
+        aggregation_type: 'unique_count_agg',
+        field_name: 'seat',
+        recurring: true,
+        filters: [{ key: 'region', values: ['eu', 'us'] }],
+      });
+      await m.send([
+        ['2025-12-20T00:00:00Z', { seat: 's1', region: 'eu' }],
+        ['2026-01-11T00:00:00Z', { seat: 's1', region: 'us' }],
+        ['2026-01-01T00:00:00Z', { seat: 's2', region: 'eu' }],
+        ['2026-01-05T00:00:00Z', { seat: 's2', region: 'eu', operation_type: 'remove' }],
+        ['2026-01-25T00:00:00Z', { seat: 's2', region: 'eu' }],
+        ['2026-01-30T00:00:00Z', { seat: 's3' }],
+      ]);
+      const jan = await m.usage(JAN);
+      // s1, s2 and s3: s1 is in two groups but one seat.
+      expect(jan.units).toBe('3');
+      const units = Object.fromEntries(
+        jan.breakdown.map((b: any) => [JSON.stringify(b.filters), [b.units, b.share]]),
+      );
+      // Shares are of the groups' sum (2 + 1 + 1).
+      expect(units).toEqual({
+        '{"region":"eu"}': ['2', '0.5000'],
+        '{"region":"us"}': ['1', '0.2500'],
+        '{}': ['1', '0.2500'],
+      });
+      // Days present: s1 in eu 31, s1 in us 21, s2 in eu 4 + 7, s3 2 = 65 of 31.
+      expect(jan.prorated_units).toBe('2.09677419354838709677');
+      // 6 January: only s1 in eu (s2 was removed on the 5th, s1 reached us on the 11th).
+      const sixth = await m.usage({ from: '2026-01-06T00:00:00Z', to: '2026-01-07T00:00:00Z' });
+      expect(sixth.units).toBe('1');
+      expect(sixth.prorated_units).toBe('1');
+      const feb = await m.usage(FEB);
+      expect(feb.units).toBe('3');
+      expect(feb.prorated_units).toBe('4');
+    });
+
     it('weighted_sum_agg averages the level over the period from deltas (non-recurring starts at 0)', async () => {
       const m = await setup(t, { aggregation_type: 'weighted_sum_agg', field_name: 'gb' });
       await m.send([

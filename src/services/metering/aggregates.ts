@@ -870,6 +870,8 @@ async function uniqueCounts(
   if (!recurring) {
     const fast = await uniqueCountsInSql(ctx, q);
     if (fast) return fast;
+  } else if (ctx.dialect === 'postgres') {
+    return recurringUniqueCountsInSql(ctx, q);
   }
   const values = ctx.db
     .selectFrom('usage_unique_values')
@@ -920,17 +922,83 @@ async function uniqueCounts(
         count(r.grp, r.value);
     }
   }
-  const span = BigInt(Math.max(1, to - from));
   return {
     perGroup: new Map([...perGroup].map(([g, s]) => [g, s.size])),
     total: all.size,
-    prorated: Decimal.of(presentMs)
-      .div(Decimal.of(span), WEIGHTED_SCALE_FOR_PRORATION, 'half_up')
-      .normalize(),
+    prorated: proration(presentMs, q),
   };
 }
 
 const WEIGHTED_SCALE_FOR_PRORATION = 20;
+
+/**
+ * Recurring unique counts on PostgreSQL, added up by the database: a period reads a thousand
+ * values or more, and shipping and parsing each one (with the garbage it leaves) cost more
+ * than the arithmetic. Per value, the milliseconds of [from, to) it was present — `presence()`
+ * in SQL: the overlap of the period with each closed interval and with the open one since
+ * `present_since` — then per filter group the values present at all and the milliseconds.
+ */
+async function recurringUniqueCountsInSql(
+  ctx: ServiceContext,
+  q: UsageQuery,
+): Promise<{ perGroup: Map<string, number>; total: number; prorated: Decimal }> {
+  const from = sql`${q.from}::bigint`;
+  const to = sql`${q.to}::bigint`;
+  const present = (selected?: string[]) => sql`
+    SELECT grp, value,
+      CASE WHEN present_since IS NULL THEN 0 ELSE GREATEST(0, ${to} - GREATEST(present_since, ${from})) END
+      + CASE WHEN intervals = '[]' THEN 0 ELSE (
+          SELECT COALESCE(sum(GREATEST(0, LEAST((i->>1)::bigint, ${to}) - GREATEST((i->>0)::bigint, ${from}))), 0)
+          FROM json_array_elements(intervals::json) AS i) END AS ms
+    FROM usage_unique_values
+    WHERE organization_id = ${ctx.organizationId} AND metric_id = ${q.metric.id}
+      AND customer_key IN (${sql.join(q.customerKeys)}) AND first_ts < ${to}
+      AND (present_since IS NOT NULL OR last_change_ts > ${from})
+      ${selected ? sql`AND grp IN (${sql.join(selected)})` : sql``}`;
+  // Per group, and (the row whose grp is NULL) over every group: the total counts a value
+  // present in two groups once.
+  const { rows } = await sql<{ grp: string | null; n: number | string; ms: string }>`
+    SELECT CASE WHEN GROUPING(grp) = 1 THEN NULL ELSE grp END AS grp,
+      count(DISTINCT value) FILTER (WHERE ms > 0) AS n, sum(ms)::text AS ms
+    FROM (${present()}) v
+    GROUP BY GROUPING SETS ((grp), ())`.execute(ctx.db);
+  const perGroup = new Map<string, number>();
+  let presentMs = 0n;
+  let total = 0;
+  let everyGroup = true;
+  for (const r of rows) {
+    if (r.grp === null) {
+      total = Number(r.n);
+      continue;
+    }
+    if (!groupMatches(r.grp, q.filters)) {
+      everyGroup = false;
+      continue;
+    }
+    if (Number(r.n) > 0) perGroup.set(r.grp, Number(r.n));
+    presentMs += BigInt(r.ms);
+  }
+  if (!everyGroup) {
+    // A filter left some groups out: count the distinct values of those it kept.
+    const selected = [...rows.filter((r) => r.grp !== null && groupMatches(r.grp, q.filters))].map(
+      (r) => r.grp!,
+    );
+    total = 0;
+    if (selected.length) {
+      const row = await sql<{ n: number | string }>`
+        SELECT count(DISTINCT value) FILTER (WHERE ms > 0) AS n FROM (${present(selected)}) v`.execute(
+        ctx.db,
+      );
+      total = Number(row.rows[0]!.n);
+    }
+  }
+  return { perGroup, total, prorated: proration(presentMs, q) };
+}
+
+function proration(presentMs: bigint, q: UsageQuery): Decimal {
+  const span = BigInt(Math.max(1, q.to - q.from));
+  return Decimal.of(presentMs).div(Decimal.of(span), WEIGHTED_SCALE_FOR_PRORATION, 'half_up').normalize();
+}
 
 /**
  * Non-recurring counts without reading each value: a value whose first add is in the period,
