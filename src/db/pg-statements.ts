@@ -10,7 +10,8 @@ import pg from 'pg';
  * gets its own plan.
  *
  * Statement texts that differ only in the length of an IN list are distinct statements, so
- * each connection keeps at most MAX_STATEMENTS and deallocates the least recently used.
+ * each connection keeps at most MAX_STATEMENTS and deallocates the least recently used, sixteen
+ * at a time (one more round trip per sixteen).
  * Only SELECT / INSERT / UPDATE / DELETE / WITH are prepared; DDL and transaction control run
  * as before. Should a table change under a prepared `SELECT *` (a migration by another
  * instance), PostgreSQL refuses to run it ("cached plan must not change result type"): the
@@ -18,6 +19,7 @@ import pg from 'pg';
  */
 
 const MAX_STATEMENTS = 256;
+const DEALLOCATE_BATCH = 16;
 const PREPARABLE = /^\s*(select|insert|update|delete|with)\b/i;
 const PLAN_CHANGED = '0A000';
 
@@ -28,6 +30,8 @@ let nextName = 0;
 export class PreparingClient extends pg.Client {
   /** Statement text → its name on this connection, least recently used first. */
   private readonly statements = new Map<string, string>();
+  /** Evicted names still allocated on the server. */
+  private evicted: string[] = [];
 
   override query(...args: unknown[]): any {
     const [text, values, callback] = args as [unknown, unknown, Callback | undefined];
@@ -58,7 +62,11 @@ export class PreparingClient extends pg.Client {
     return super.query({ name, text, values }) as unknown as Promise<pg.QueryResult>;
   }
 
-  /** Deallocates a statement on the server (queued behind what this connection is running). */
+  /**
+   * Stops using a statement; the server drops it with the next batch of evictions (queued
+   * behind what this connection is running). A DEALLOCATE refused inside a failed transaction
+   * leaves a few statements allocated until the connection closes, which is harmless.
+   */
   private forget(text: string): void {
     const name = this.statements.get(text);
     if (!name) return;
@@ -66,6 +74,10 @@ export class PreparingClient extends pg.Client {
     const parsed = (this as unknown as { connection: { parsedStatements: Record<string, string> } })
       .connection.parsedStatements;
     delete parsed[name];
-    super.query(`DEALLOCATE ${name}`).catch(() => {});
+    this.evicted.push(name);
+    if (this.evicted.length < DEALLOCATE_BATCH) return;
+    const names = this.evicted;
+    this.evicted = [];
+    super.query(names.map((n) => `DEALLOCATE ${n}`).join('; ')).catch(() => {});
   }
 }

@@ -1,4 +1,5 @@
-import { sql } from 'kysely';
+import { sql, type RawBuilder } from 'kysely';
+import { writeTogether } from '../../db/round-trips.js';
 import { Decimal } from '../../domain/decimal.js';
 import {
   DAY_MS,
@@ -127,6 +128,8 @@ export async function applyContributions(
   const org = ctx.organizationId;
   const raw = sqliteHandle(ctx);
   const shard = raw ? 0 : (pgShard ?? Math.floor(Math.random() * AGGREGATE_SHARDS));
+  /** PostgreSQL's writes, sent together at the end. */
+  const pending: Array<RawBuilder<unknown>> = [];
   for (const table of BUCKET_TABLES) {
     const size = BUCKET_MS[table];
     const buckets = new Map<
@@ -171,16 +174,14 @@ export async function applyContributions(
       }
     } else {
       const col = <T>(f: (b: (typeof rows)[number]) => T) => rows.map(f);
-      await sql`INSERT INTO ${sql.raw(table)} (${sql.raw(BUCKET_COLUMNS)})
+      pending.push(sql`INSERT INTO ${sql.raw(table)} (${sql.raw(BUCKET_COLUMNS)})
         SELECT ${org}::text, * FROM unnest(
           ${col((b) => b.metricId)}::text[], ${col((b) => b.customerKey)}::text[], ${col((b) => b.grp)}::text[],
           ${col((b) => b.bucket)}::bigint[], ${col(() => shard)}::int[], ${col((b) => b.p.count)}::bigint[],
           ${col((b) => b.p.sum.toString())}::text[], ${col((b) => b.p.sumDt.toString())}::text[],
           ${col((b) => b.p.max?.toString() ?? null)}::text[], ${col((b) => b.p.latestTs)}::bigint[],
           ${col((b) => b.p.latestId)}::text[], ${col((b) => b.p.latestValue?.toString() ?? null)}::text[])
-        ON CONFLICT ${sql.raw(BUCKET_CONFLICT)} DO UPDATE SET ${sql.raw(bucketUpsertSet(table))}`.execute(
-        ctx.db,
-      );
+        ON CONFLICT ${sql.raw(BUCKET_CONFLICT)} DO UPDATE SET ${sql.raw(bucketUpsertSet(table))}`);
     }
   }
   const totals = new Map<
@@ -210,17 +211,18 @@ export async function applyContributions(
     );
     for (const t of totalRows) upTotal.run(org, t.metricId, t.customerKey, t.grp, t.count, t.sum.toString());
   } else if (totalRows.length) {
-    await sql`INSERT INTO usage_totals (organization_id, metric_id, customer_key, grp, shard, event_count, sum)
+    pending.push(sql`INSERT INTO usage_totals (organization_id, metric_id, customer_key, grp, shard, event_count, sum)
       SELECT ${org}::text, * FROM unnest(${totalRows.map((t) => t.metricId)}::text[],
         ${totalRows.map((t) => t.customerKey)}::text[], ${totalRows.map((t) => t.grp)}::text[],
         ${totalRows.map(() => shard)}::int[], ${totalRows.map((t) => t.count)}::bigint[],
         ${totalRows.map((t) => t.sum.toString())}::text[])
-      ON CONFLICT (organization_id, metric_id, customer_key, grp, shard) DO UPDATE SET ${sql.raw(TOTALS_SET)}`.execute(
-      ctx.db,
-    );
+      ON CONFLICT (organization_id, metric_id, customer_key, grp, shard) DO UPDATE SET ${sql.raw(TOTALS_SET)}`);
   }
   for (const { metric, items } of work)
-    if (metric.definition.aggregation_type === 'unique_count_agg') await applyUnique(ctx, metric, items);
+    if (metric.definition.aggregation_type === 'unique_count_agg')
+      await applyUnique(ctx, metric, items, pending);
+  // Every table's rows are distinct keys written once: one statement (see writeTogether).
+  await writeTogether(ctx.db, pending);
 }
 
 interface UniqueKey {
@@ -262,6 +264,7 @@ async function applyUnique(
   ctx: ServiceContext,
   metric: MetricRecord,
   items: readonly Contribution[],
+  pending: Array<RawBuilder<unknown>>,
 ): Promise<void> {
   const recurring = metric.definition.recurring;
   const byValue = new Map<
@@ -282,7 +285,7 @@ async function applyUnique(
   if (byValue.size === 0) return;
   const entries = [...byValue.entries()].sort((a, b) => cmp(a[0], b[0])).map(([, v]) => v);
   if (!recurring) {
-    await upsertFirstLastAdds(ctx, metric.id, entries);
+    upsertFirstLastAdds(ctx, metric.id, entries, pending);
     return;
   }
   const existing = await loadUniqueRows(
@@ -302,7 +305,7 @@ async function applyUnique(
     }
     next.push({ key: e.key, state });
   }
-  await saveUniqueRows(ctx, metric.id, next);
+  saveUniqueRows(ctx, metric.id, next, pending);
 }
 
 /**
@@ -311,11 +314,12 @@ async function applyUnique(
  * values use are kept as applyTransition would leave them: present since the earliest add
  * applied, last changed at the latest, no intervals.
  */
-async function upsertFirstLastAdds(
+function upsertFirstLastAdds(
   ctx: ServiceContext,
   metricId: string,
   entries: ReadonlyArray<{ key: UniqueKey; transitions: ReadonlyArray<{ ts: number }> }>,
-): Promise<void> {
+  pending: Array<RawBuilder<unknown>>,
+): void {
   const rows = entries.map(({ key, transitions }) => {
     let first = transitions[0]!.ts;
     let last = first;
@@ -341,7 +345,7 @@ async function upsertFirstLastAdds(
       put.run(ctx.organizationId, metricId, key.customerKey, key.grp, key.value, first, last, last, first);
     return;
   }
-  await sql`INSERT INTO usage_unique_values (organization_id, metric_id, customer_key, grp, value, first_ts, last_ts, last_change_ts, present_since, intervals)
+  pending.push(sql`INSERT INTO usage_unique_values (organization_id, metric_id, customer_key, grp, value, first_ts, last_ts, last_change_ts, present_since, intervals)
     SELECT ${ctx.organizationId}::text, ${metricId}::text, k.c, k.g, k.v, k.f, k.l, k.l, k.f, '[]'
     FROM unnest(${rows.map((r) => r.key.customerKey)}::text[], ${rows.map((r) => r.key.grp)}::text[],
       ${rows.map((r) => r.key.value)}::text[], ${rows.map((r) => r.first)}::bigint[], ${rows.map((r) => r.last)}::bigint[])
@@ -350,7 +354,7 @@ async function upsertFirstLastAdds(
       first_ts = LEAST(usage_unique_values.first_ts, excluded.first_ts),
       last_ts = GREATEST(usage_unique_values.last_ts, excluded.last_ts),
       last_change_ts = GREATEST(usage_unique_values.last_change_ts, excluded.last_change_ts),
-      present_since = COALESCE(usage_unique_values.present_since, excluded.present_since)`.execute(ctx.db);
+      present_since = COALESCE(usage_unique_values.present_since, excluded.present_since)`);
 }
 
 async function replayValue(ctx: ServiceContext, metric: MetricRecord, key: UniqueKey): Promise<UniqueState> {
@@ -421,11 +425,12 @@ async function loadUniqueRows(
   return out;
 }
 
-async function saveUniqueRows(
+function saveUniqueRows(
   ctx: ServiceContext,
   metricId: string,
   rows: Array<{ key: UniqueKey; state: UniqueState }>,
-): Promise<void> {
+  pending: Array<RawBuilder<unknown>>,
+): void {
   const raw = sqliteHandle(ctx);
   if (raw) {
     const put = prepared(
@@ -448,7 +453,7 @@ async function saveUniqueRows(
     }
     return;
   }
-  await sql`UPDATE usage_unique_values u SET first_ts = k.f, last_ts = k.l, last_change_ts = k.lc,
+  pending.push(sql`UPDATE usage_unique_values u SET first_ts = k.f, last_ts = k.l, last_change_ts = k.lc,
       present_since = k.ps, intervals = k.iv
     FROM unnest(${rows.map((r) => r.key.customerKey)}::text[], ${rows.map((r) => r.key.grp)}::text[],
       ${rows.map((r) => r.key.value)}::text[], ${rows.map((r) => r.state.firstTs)}::bigint[],
@@ -456,7 +461,7 @@ async function saveUniqueRows(
       ${rows.map((r) => r.state.presentSince)}::bigint[], ${rows.map((r) => JSON.stringify(r.state.intervals))}::text[])
       AS k(c, g, v, f, l, lc, ps, iv)
     WHERE u.organization_id = ${ctx.organizationId} AND u.metric_id = ${metricId}
-      AND u.customer_key = k.c AND u.grp = k.g AND u.value = k.v`.execute(ctx.db);
+      AND u.customer_key = k.c AND u.grp = k.g AND u.value = k.v`);
 }
 
 /** Drops every aggregate of a metric (before a rebuild, or when it is deleted). */

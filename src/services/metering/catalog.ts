@@ -3,7 +3,8 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Decimal } from '../../domain/decimal.js';
 import { priceKey, type Price } from '../../domain/cost.js';
-import type { ServicePricesTable } from '../../db/schema.js';
+import type { ModelMappingsTable, ServicePricesTable } from '../../db/schema.js';
+import { inList, lookUp, lookup, type Lookup } from '../../db/round-trips.js';
 import type { ServiceContext } from '../context.js';
 
 /**
@@ -104,27 +105,45 @@ export function findCatalogEntry(provider: string, model: string): CatalogEntry 
  * The price of each (provider, model) pair: the organization's own price, else the target of
  * its mapping for that pair, else the catalog's; null when none knows it.
  */
-export async function resolvePrices(
+export function pricesLookup(
+  ctx: ServiceContext,
+  pairs: ReadonlyArray<{ provider: string; model: string }>,
+): Lookup<Map<string, Price | null>> {
+  const keys = [...new Set(pairs.map((p) => priceKey(p.provider, p.model)))];
+  const models = [...new Set(pairs.map((p) => p.model.trim().toLowerCase()))];
+  const asked = keys.length > 0;
+  return lookup(
+    [
+      asked
+        ? ctx.db.selectFrom('service_prices').selectAll().where('organization_id', '=', ctx.organizationId)
+        : null,
+      asked
+        ? ctx.db
+            .selectFrom('model_mappings')
+            .selectAll()
+            .where('organization_id', '=', ctx.organizationId)
+            .where(inList(ctx.dialect, 'source_model', models))
+        : null,
+    ],
+    ([own, mappings]) => pricesFrom(keys, own, mappings),
+  );
+}
+
+export function resolvePrices(
   ctx: ServiceContext,
   pairs: ReadonlyArray<{ provider: string; model: string }>,
 ): Promise<Map<string, Price | null>> {
+  return lookUp(ctx.db, pricesLookup(ctx, pairs));
+}
+
+function pricesFrom(
+  keys: readonly string[],
+  own: readonly ServicePricesTable[],
+  mappings: readonly ModelMappingsTable[],
+): Map<string, Price | null> {
   const out = new Map<string, Price | null>();
-  const keys = [...new Set(pairs.map((p) => priceKey(p.provider, p.model)))];
-  if (keys.length === 0) return out;
-  const models = [...new Set(pairs.map((p) => p.model.trim().toLowerCase()))];
-  const own = await ctx.db
-    .selectFrom('service_prices')
-    .selectAll()
-    .where('organization_id', '=', ctx.organizationId)
-    .execute();
   const ownByKey = new Map(own.map((r) => [priceKey(r.provider, r.model), r]));
   const ownById = new Map(own.map((r) => [r.id, r]));
-  const mappings = await ctx.db
-    .selectFrom('model_mappings')
-    .selectAll()
-    .where('organization_id', '=', ctx.organizationId)
-    .where('source_model', 'in', models)
-    .execute();
   const mapByKey = new Map(mappings.map((m) => [priceKey(m.source_provider, m.source_model), m]));
   for (const key of keys) {
     const ownRow = ownByKey.get(key);

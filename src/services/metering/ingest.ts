@@ -1,5 +1,6 @@
 import { hash as digest } from 'node:crypto';
 import { sql } from 'kysely';
+import { inList, lookUpTogether, lookup, type Lookup } from '../../db/round-trips.js';
 import type { UsageEventsTable } from '../../db/schema.js';
 import {
   combineServiceCosts,
@@ -15,8 +16,8 @@ import { bucketOf, contributionOf, groupOf } from '../../domain/usage.js';
 import { recordActivity } from '../activity.js';
 import type { ServiceContext } from '../context.js';
 import { applyContributions, leaseShard, type Contribution } from './aggregates.js';
-import { resolvePrices } from './catalog.js';
-import { metricRecord, metricsByCode } from './metrics.js';
+import { pricesLookup } from './catalog.js';
+import { metricRecord, metricsByCodeLookup } from './metrics.js';
 import { prepared, sqliteHandle } from './raw.js';
 
 /**
@@ -190,21 +191,29 @@ const INSERT_COLUMNS = [
   'created_at',
 ] as const satisfies readonly (keyof UsageEventsTable)[];
 
-/** Resolves customer references (Billfold id or external_id) to live customers' ids. */
-async function resolveCustomerRefs(ctx: ServiceContext, refs: string[]): Promise<Map<string, string>> {
-  const out = new Map<string, string>();
-  if (refs.length === 0) return out;
-  const rows = await ctx.db
-    .selectFrom('customers')
-    .select(['id', 'external_id'])
-    .where('organization_id', '=', ctx.organizationId)
-    .where('deleted_at', 'is', null)
-    .where((eb) => eb.or([eb('id', 'in', refs), eb('external_id', 'in', refs)]))
-    .execute();
-  for (const r of rows) if (r.external_id !== null) out.set(r.external_id, r.id);
-  // An id wins over an external_id that happens to equal it.
-  for (const r of rows) out.set(r.id, r.id);
-  return out;
+/** Customers named by id or external_id: each reference → the live customer's id. */
+function customerRefsLookup(ctx: ServiceContext, refs: string[]): Lookup<Map<string, string>> {
+  return lookup(
+    [
+      refs.length === 0
+        ? null
+        : ctx.db
+            .selectFrom('customers')
+            .select(['id', 'external_id'])
+            .where('organization_id', '=', ctx.organizationId)
+            .where('deleted_at', 'is', null)
+            .where((eb) =>
+              eb.or([inList(ctx.dialect, 'id', refs), inList(ctx.dialect, 'external_id', refs)]),
+            ),
+    ],
+    ([rows]) => {
+      const out = new Map<string, string>();
+      for (const r of rows) if (r.external_id !== null) out.set(r.external_id, r.id);
+      // An id wins over an external_id that happens to equal it.
+      for (const r of rows) out.set(r.id, r.id);
+      return out;
+    },
+  );
 }
 
 interface SubscriptionRef {
@@ -217,39 +226,42 @@ interface SubscriptionRef {
  * The customers of subscriptions named by external_id, once per batch. An external_id names
  * its live subscription, else its latest (usage reported late for an ended one still counts).
  */
-async function resolveSubscriptionRefs(
-  ctx: ServiceContext,
-  refs: string[],
-): Promise<Map<string, SubscriptionRef>> {
-  const out = new Map<string, SubscriptionRef>();
-  if (refs.length === 0) return out;
-  const rows = await ctx.db
-    .selectFrom('subscriptions as s')
-    .innerJoin('customers as c', 'c.id', 's.customer_id')
-    .select([
-      's.external_id',
-      's.status',
-      's.created_at',
-      's.customer_id',
-      'c.external_id as customer_external_id',
-    ])
-    .where('s.organization_id', '=', ctx.organizationId)
-    .where('s.external_id', 'in', refs)
-    .execute();
-  const rank = (r: { status: string; created_at: number }) => [
-    r.status === 'pending' || r.status === 'active' ? 1 : 0,
-    Number(r.created_at),
-  ];
-  const best = new Map<string, (typeof rows)[number]>();
-  for (const r of rows) {
-    const prev = best.get(r.external_id);
-    const [live, at] = rank(r);
-    if (!prev || live! > rank(prev)[0]! || (live === rank(prev)[0] && at! > rank(prev)[1]!))
-      best.set(r.external_id, r);
-  }
-  for (const [ext, r] of best)
-    out.set(ext, { customerId: r.customer_id, customerRef: r.customer_external_id ?? r.customer_id });
-  return out;
+function subscriptionRefsLookup(ctx: ServiceContext, refs: string[]): Lookup<Map<string, SubscriptionRef>> {
+  return lookup(
+    [
+      refs.length === 0
+        ? null
+        : ctx.db
+            .selectFrom('subscriptions as s')
+            .innerJoin('customers as c', 'c.id', 's.customer_id')
+            .select([
+              's.external_id',
+              's.status',
+              's.created_at',
+              's.customer_id',
+              'c.external_id as customer_external_id',
+            ])
+            .where('s.organization_id', '=', ctx.organizationId)
+            .where(inList(ctx.dialect, 's.external_id', refs)),
+    ],
+    ([rows]) => {
+      const rank = (r: { status: string; created_at: number }) => [
+        r.status === 'pending' || r.status === 'active' ? 1 : 0,
+        Number(r.created_at),
+      ];
+      const best = new Map<string, (typeof rows)[number]>();
+      for (const r of rows) {
+        const prev = best.get(r.external_id);
+        const [live, at] = rank(r);
+        if (!prev || live! > rank(prev)[0]! || (live === rank(prev)[0] && at! > rank(prev)[1]!))
+          best.set(r.external_id, r);
+      }
+      const out = new Map<string, SubscriptionRef>();
+      for (const [ext, r] of best)
+        out.set(ext, { customerId: r.customer_id, customerRef: r.customer_external_id ?? r.customer_id });
+      return out;
+    },
+  );
 }
 
 /** Prices every service of every record; the map is keyed by provider/model. */
@@ -353,41 +365,51 @@ export async function recordEvents(
     valid.push({ index: i, input: r.input, hash });
   });
 
-  const lookup = async (txns: string[]): Promise<Map<string, UsageEventsTable>> => {
-    const found = options.fullRows
-      ? await storedByTransactionId(ctx, txns, INSERT_COLUMNS)
-      : (await storedByTransactionId(ctx, txns, REPLY_COLUMNS)).map((r) =>
-          Object.assign(Object.create(REPLY_PLACEHOLDER) as UsageEventsTable, r),
-        );
-    return new Map(found.map((e) => [e.transaction_id, e]));
-  };
+  const columns = options.fullRows ? INSERT_COLUMNS : REPLY_COLUMNS;
+  const asRows = (found: ReadonlyArray<Partial<UsageEventsTable>>): Map<string, UsageEventsTable> =>
+    new Map(
+      found.map((r) => {
+        const e = options.fullRows
+          ? (r as UsageEventsTable)
+          : (Object.assign(Object.create(REPLY_PLACEHOLDER), r) as UsageEventsTable);
+        return [e.transaction_id, e];
+      }),
+    );
+  const lookupStored = async (txns: string[]) => asRows(await storedByTransactionId(ctx, txns, columns));
+
+  // Everything the batch needs to know, asked at once (one round trip on PostgreSQL): whether
+  // its first event is stored, its customers, subscriptions, metrics and model prices.
+  const customerRefs = new Set<string>();
+  const subscriptionRefs = new Set<string>();
+  const codes = new Set<string>();
+  const pairs: Array<{ provider: string; model: string }> = [];
+  for (const { input } of valid) {
+    if (input.customer_id !== undefined) customerRefs.add(input.customer_id);
+    if (input.external_subscription_id !== undefined) subscriptionRefs.add(input.external_subscription_id);
+    codes.add(input.code);
+    if (input.services) for (const s of input.services) pairs.push(s);
+    else if (input.model && input.provider) pairs.push({ provider: input.provider, model: input.model });
+  }
+  const [storedFirst, customers, subscriptions, metricRows, prices] = await lookUpTogether(
+    ctx.db,
+    ctx.dialect,
+    [
+      storedLookup(ctx, valid[0]?.input.transaction_id, columns),
+      customerRefsLookup(ctx, [...customerRefs]),
+      subscriptionRefsLookup(ctx, [...subscriptionRefs]),
+      metricsByCodeLookup(ctx, [...codes]),
+      pricesLookup(ctx, pairs),
+    ] as const,
+  );
+  const metrics = new Map([...metricRows].map(([code, row]) => [code, metricRecord(row)]));
+
   // A batch of new events and a batch sent again (a retry after a timeout) are both common; its
   // first event tells which. A retry: find everything already stored first and build only the
   // new events. New events: insert straight away (a stored one is skipped by the insert and
   // looked up afterwards), sparing a thousand index lookups that would find nothing.
-  let stored: Map<string, UsageEventsTable> = new Map();
-  if (valid.length) {
-    stored = await lookup([valid[0]!.input.transaction_id]);
-    if (stored.size && valid.length > 1) stored = await lookup(valid.map((v) => v.input.transaction_id));
-  }
+  let stored = asRows(storedFirst);
+  if (stored.size && valid.length > 1) stored = await lookupStored(valid.map((v) => v.input.transaction_id));
   const fresh = stored.size ? valid.filter((v) => !stored.has(v.input.transaction_id)) : valid;
-
-  const customerRefs = new Set<string>();
-  const subscriptionRefs = new Set<string>();
-  for (const { input } of valid) {
-    if (input.customer_id !== undefined) customerRefs.add(input.customer_id);
-    if (input.external_subscription_id !== undefined) subscriptionRefs.add(input.external_subscription_id);
-  }
-  const customers = await resolveCustomerRefs(ctx, [...customerRefs]);
-  const subscriptions = await resolveSubscriptionRefs(ctx, [...subscriptionRefs]);
-  const metricRows = await metricsByCode(ctx, [...new Set(fresh.map((v) => v.input.code))]);
-  const metrics = new Map([...metricRows].map(([code, row]) => [code, metricRecord(row)]));
-  const pairs: Array<{ provider: string; model: string }> = [];
-  for (const { input } of fresh) {
-    if (input.services) for (const s of input.services) pairs.push(s);
-    else if (input.model && input.provider) pairs.push({ provider: input.provider, model: input.model });
-  }
-  const prices = pairs.length ? await resolvePrices(ctx, pairs) : new Map();
 
   const rows: UsageEventsTable[] = [];
   const rowByIndex = new Map<number, UsageEventsTable>();
@@ -452,7 +474,7 @@ export async function recordEvents(
 
   // Stored by a concurrent request between the lookup and the insert.
   const raced = rows.filter((r) => !inserted.has(r.transaction_id)).map((r) => r.transaction_id);
-  if (raced.length) for (const [txn, e] of await lookup(raced)) stored.set(txn, e);
+  if (raced.length) for (const [txn, e] of await lookupStored(raced)) stored.set(txn, e);
 
   const byMetric = new Map<string, Contribution[]>();
   for (const { index, input, hash } of valid) {
@@ -657,6 +679,26 @@ const LOOKUP_CHUNK = 100;
  * of a thousand values costs more than the lookup. SQLite runs cached statements of up to 100
  * placeholders; PostgreSQL takes the ids as one array.
  */
+/** The stored event with this transaction id, if any (no id: nothing to ask). */
+function storedLookup(
+  ctx: ServiceContext,
+  transactionId: string | undefined,
+  columns: readonly (keyof UsageEventsTable)[],
+): Lookup<Array<Partial<UsageEventsTable>>> {
+  return lookup(
+    [
+      transactionId === undefined
+        ? null
+        : ctx.db
+            .selectFrom('usage_events')
+            .select([...columns])
+            .where('organization_id', '=', ctx.organizationId)
+            .where('transaction_id', '=', transactionId),
+    ],
+    ([rows]) => rows as Array<Partial<UsageEventsTable>>,
+  );
+}
+
 async function storedByTransactionId<C extends keyof UsageEventsTable>(
   ctx: ServiceContext,
   txns: string[],

@@ -1,4 +1,5 @@
 import { countAll } from '../../db/sql.js';
+import { inList, lookUp, lookup, type Lookup } from '../../db/round-trips.js';
 import type { BillableMetricsTable } from '../../db/schema.js';
 import { BillfoldError, validation } from '../../domain/errors.js';
 import { parseExpression, ExpressionError, type CompiledExpression } from '../../domain/expression.js';
@@ -128,19 +129,31 @@ export async function resolveMetric(
 }
 
 /** Live metrics with these codes, by code. */
-export async function metricsByCode(
+/** Live metrics by code, keyed by code. */
+export function metricsByCodeLookup(
+  ctx: ServiceContext,
+  codes: readonly string[],
+): Lookup<Map<string, BillableMetricsTable>> {
+  return lookup(
+    [
+      codes.length === 0
+        ? null
+        : ctx.db
+            .selectFrom('billable_metrics')
+            .selectAll()
+            .where('organization_id', '=', ctx.organizationId)
+            .where('deleted_at', 'is', null)
+            .where(inList(ctx.dialect, 'code', codes)),
+    ],
+    ([rows]) => new Map(rows.map((r) => [r.code, r])),
+  );
+}
+
+export function metricsByCode(
   ctx: ServiceContext,
   codes: readonly string[],
 ): Promise<Map<string, BillableMetricsTable>> {
-  if (codes.length === 0) return new Map();
-  const rows = await ctx.db
-    .selectFrom('billable_metrics')
-    .selectAll()
-    .where('organization_id', '=', ctx.organizationId)
-    .where('deleted_at', 'is', null)
-    .where('code', 'in', [...codes])
-    .execute();
-  return new Map(rows.map((r) => [r.code, r]));
+  return lookUp(ctx.db, metricsByCodeLookup(ctx, codes));
 }
 
 /** Checks the combination of fields a metric ends up with; each message names its field. */
