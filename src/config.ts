@@ -25,6 +25,8 @@ export interface Config {
   /** SQLite page cache of the serving connection, in MiB. */
   sqliteCacheMb: number;
   pgPoolSize: number;
+  /** Prepare statements once per PostgreSQL connection (off behind a pooler that cannot keep them). */
+  pgPreparedStatements: boolean;
   apiLogRetentionDays: number;
   /** smtp(s)://user:pass@host:port for outgoing email; unset, mail is written to outboxDir. */
   smtpUrl: string | undefined;
@@ -53,6 +55,13 @@ function int(
     throw new ConfigError(`${name} must be an integer between ${min} and ${max} (got '${value}')`);
   }
   return n;
+}
+
+function flag(name: string, value: string | undefined, fallback: boolean): boolean {
+  if (value === undefined || value === '') return fallback;
+  if (value === '1' || value.toLowerCase() === 'true') return true;
+  if (value === '0' || value.toLowerCase() === 'false') return false;
+  throw new ConfigError(`${name} must be 1 or 0 (got '${value}')`);
 }
 
 function list(value: string | undefined): string[] {
@@ -88,6 +97,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, overrides: Part
     sqliteSynchronous: sync,
     sqliteCacheMb: int('BILLFOLD_SQLITE_CACHE_MB', env.BILLFOLD_SQLITE_CACHE_MB, 32, 1, 65_536),
     pgPoolSize: int('BILLFOLD_PG_POOL_SIZE', env.BILLFOLD_PG_POOL_SIZE, 10, 1, 1000),
+    pgPreparedStatements: flag('BILLFOLD_PG_PREPARED_STATEMENTS', env.BILLFOLD_PG_PREPARED_STATEMENTS, true),
     apiLogRetentionDays: int('BILLFOLD_API_LOG_RETENTION_DAYS', env.BILLFOLD_API_LOG_RETENTION_DAYS, 30, 1),
     conformanceFixtures: env.BILLFOLD_CONFORMANCE_FIXTURES === '1',
     billingIntervalSeconds: int(

@@ -25,6 +25,8 @@ import { Worker } from 'node:worker_threads';
 const RESTART_FRAMES = 4096;
 /** How long either side waits for the other before giving up on one rewind. */
 const HANDSHAKE_MS = 2000;
+/** How long a rewind waits for another process's lock while the serving thread is paused. */
+const RESTART_WAIT_MS = 200;
 
 /** States of the shared handshake word. */
 const IDLE = 0;
@@ -47,17 +49,26 @@ function rewind() {
   Atomics.wait(state, 0, REQUESTED, workerData.handshakeMs);
   // Not granted in time (no write came): withdraw the request, unless it was granted just now.
   if (Atomics.compareExchange(state, 0, REQUESTED, IDLE) === REQUESTED) return;
+  // The serving thread waits meanwhile: should another process hold the database, give up
+  // soon and try again at a later turn rather than stall it.
+  db.pragma('busy_timeout = ' + workerData.restartWaitMs);
   try { checkpoint('RESTART'); } finally {
+    db.pragma('busy_timeout = 5000');
     Atomics.store(state, 0, IDLE);
     Atomics.notify(state, 0);
   }
 }
 let busy = false;
+let lastLog = -1;
 const timer = setInterval(() => {
   if (busy) return;
   busy = true;
   const r = checkpoint('PASSIVE');
-  if (r && r.log >= workerData.restartFrames) rewind();
+  // A log copied back in full that has not grown since the last turn belongs to an idle
+  // database: its next write starts the log over by itself.
+  const idle = r && r.checkpointed === r.log && r.log === lastLog;
+  if (r && r.log >= workerData.restartFrames && !idle) rewind();
+  lastLog = r ? r.log : -1;
   busy = false;
 }, workerData.intervalMs);
 parentPort.on('message', (m) => {
@@ -105,6 +116,7 @@ export function startCheckpointer(
       shared,
       restartFrames,
       handshakeMs: HANDSHAKE_MS,
+      restartWaitMs: RESTART_WAIT_MS,
     },
   });
   worker.unref();
@@ -125,9 +137,13 @@ export function startCheckpointer(
         }
       ).waitAsync(state, 0, GRANTED, HANDSHAKE_MS * 5);
       if (!wait.async) return undefined;
+      // Atomics.waitAsync holds no handle: without one, a process with nothing else to do (a
+      // script, not a server) would exit in the middle of the pause.
+      const keepAlive = setTimeout(() => {}, HANDSHAKE_MS * 5);
       return (wait.value as Promise<string>).then(() => {
-        // Timed out (a checkpoint stuck behind another process's lock): carry on; SQLite's own
-        // busy handling takes over from here.
+        clearTimeout(keepAlive);
+        // Still granted means the wait timed out (the worker stuck or gone): carry on; SQLite's
+        // own busy handling takes over from here.
         Atomics.compareExchange(state, 0, GRANTED, IDLE);
       });
     },

@@ -5,7 +5,7 @@ import { Kysely, PostgresDialect, sql } from 'kysely';
 import pg from 'pg';
 import type { Database } from './schema.js';
 import { SqliteDialect } from './sqlite-driver.js';
-import { PreparingClient } from './pg-statements.js';
+import { PREPARED_PLANS, PreparingClient } from './pg-statements.js';
 import { startCheckpointer, type CheckpointerOptions } from './checkpointer.js';
 import { createRequire } from 'node:module';
 
@@ -28,6 +28,8 @@ export interface Db {
 export interface OpenOptions {
   /** PostgreSQL pool size (default 10). */
   poolSize?: number;
+  /** Prepare statements once per PostgreSQL connection (pg-statements.ts; default true). */
+  pgPreparedStatements?: boolean;
   /** SQLite `synchronous` pragma: FULL makes every commit survive power loss, NORMAL a process crash. */
   sqliteSynchronous?: 'FULL' | 'NORMAL';
   /**
@@ -119,10 +121,14 @@ function openPostgres(url: string, options: OpenOptions): Db {
     types: pgTypes() as unknown as pg.CustomTypesConfig,
     connectionTimeoutMillis: 5000,
     // Statements are prepared once per connection (pg-statements.ts).
-    Client: PreparingClient,
+    ...(options.pgPreparedStatements === false ? {} : { Client: PreparingClient }),
   });
   // A pool client that errors while idle (server restart) must not crash the process.
   pool.on('error', () => {});
+  // Prepared statements are planned for their actual values every time (PREPARED_PLANS); the
+  // setting goes first in the new connection's queue.
+  if (options.pgPreparedStatements !== false)
+    pool.on('connect', (client) => void client.query(PREPARED_PLANS).catch(() => {}));
   const kysely = new Kysely<Database>({ dialect: new PostgresDialect({ pool }) });
   return {
     kysely,

@@ -1,4 +1,5 @@
 import { sql, type Expression, type Kysely, type RawBuilder, type SelectQueryBuilder } from 'kysely';
+import type { DialectName } from './connection.js';
 
 /**
  * Fewer round trips to PostgreSQL. Each statement sent costs the server and Node a socket
@@ -7,7 +8,6 @@ import { sql, type Expression, type Kysely, type RawBuilder, type SelectQueryBui
  * do not depend on each other go out as one SELECT (`lookUpTogether`); writes that do not read
  * each other's results go out as one statement (`writeTogether`).
  */
-import type { DialectName } from './connection.js';
 
 /**
  * A read split in two: its queries, and what to make of their rows. Written this way, reads

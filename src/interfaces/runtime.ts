@@ -38,6 +38,7 @@ export async function createRuntime(config: Config, options: RuntimeOptions = {}
     options.db ??
     openDatabase(config.database, {
       poolSize: config.pgPoolSize,
+      pgPreparedStatements: config.pgPreparedStatements,
       sqliteSynchronous: config.sqliteSynchronous,
       sqliteCacheMb: config.sqliteCacheMb,
     });

@@ -1,5 +1,6 @@
 import { sql, type Kysely } from 'kysely';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { ConfigError, loadConfig } from '../../src/config.js';
 import { openDatabase, type Db } from '../../src/db/connection.js';
 import { PG_URL } from '../harness/environment.js';
 
@@ -30,6 +31,11 @@ describe.skipIf(!PG_URL)('PostgreSQL prepared statements', () => {
         statement: string;
       }>`SELECT name, statement FROM pg_prepared_statements`.execute(k)
     ).rows;
+
+  it('plans every run for its values: a generic plan cannot size the arrays statements unnest', async () => {
+    const { rows } = await sql<{ plan_cache_mode: string }>`SHOW plan_cache_mode`.execute(k);
+    expect(rows[0]!.plan_cache_mode).toBe('force_custom_plan');
+  });
 
   it('prepares a statement once and runs it again with new values', async () => {
     for (const id of [1, 2, 1]) await k.selectFrom(table).select('name').where('id', '=', id).execute();
@@ -75,5 +81,32 @@ describe.skipIf(!PG_URL)('PostgreSQL prepared statements', () => {
     expect(await k.selectFrom(table).selectAll().where('id', '=', 1).execute()).toEqual([
       { id: 1, name: 'one', note: 'n', extra: 7 },
     ]);
+  });
+});
+
+describe('BILLFOLD_PG_PREPARED_STATEMENTS', () => {
+  it('is on by default, takes 1 or 0, and names itself when given anything else', () => {
+    expect(loadConfig({}).pgPreparedStatements).toBe(true);
+    expect(loadConfig({ BILLFOLD_PG_PREPARED_STATEMENTS: '0' }).pgPreparedStatements).toBe(false);
+    expect(loadConfig({ BILLFOLD_PG_PREPARED_STATEMENTS: 'true' }).pgPreparedStatements).toBe(true);
+    expect(() => loadConfig({ BILLFOLD_PG_PREPARED_STATEMENTS: 'yes' })).toThrow(ConfigError);
+    expect(() => loadConfig({ BILLFOLD_PG_PREPARED_STATEMENTS: 'yes' })).toThrow(
+      /BILLFOLD_PG_PREPARED_STATEMENTS must be 1 or 0/,
+    );
+  });
+
+  it.skipIf(!PG_URL)('when off, prepares nothing (for a pooler that cannot keep statements)', async () => {
+    const db = openDatabase(PG_URL!, { poolSize: 1, pgPreparedStatements: false });
+    try {
+      const k = db.kysely as unknown as Kysely<any>;
+      for (let i = 0; i < 3; i++)
+        await k.selectFrom('pg_class').select('relname').where('oid', '=', i).execute();
+      const { rows } = await sql<{
+        n: string;
+      }>`SELECT count(*)::text AS n FROM pg_prepared_statements`.execute(k);
+      expect(rows[0]!.n).toBe('0');
+    } finally {
+      await db.close();
+    }
   });
 });

@@ -1,4 +1,5 @@
 import { existsSync, mkdtempSync, rmSync, statSync } from 'node:fs';
+import { spawnSync } from 'node:child_process';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { sql, type Kysely } from 'kysely';
@@ -123,6 +124,27 @@ describe('SQLite write-ahead log under sustained writes', () => {
       expect(check.rows[0]?.integrity_check).toBe('ok');
     } finally {
       await db.close();
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('keeps a script alive while it waits for a rewind: it ends only when its work is done', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'billfold-wal-script-'));
+    try {
+      const run = spawnSync(
+        process.execPath,
+        [
+          '--import',
+          'tsx',
+          join(import.meta.dirname, 'fixtures/sustained-writes.ts'),
+          join(dir, 'script.db'),
+        ],
+        { encoding: 'utf8', timeout: 60_000 },
+      );
+      expect(run.stderr).toBe('');
+      expect(run.status).toBe(0);
+      expect(run.stdout.trim()).toBe('stored 3000');
+    } finally {
       rmSync(dir, { recursive: true, force: true });
     }
   });
