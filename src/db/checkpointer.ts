@@ -38,8 +38,9 @@ const { parentPort, workerData } = require('node:worker_threads');
 const Database = require(workerData.module);
 const [IDLE, REQUESTED, GRANTED] = [${IDLE}, ${REQUESTED}, ${GRANTED}];
 const state = new Int32Array(workerData.shared);
+const BUSY_MS = 5000;
 const db = new Database(workerData.path);
-db.pragma('busy_timeout = 5000');
+db.pragma('busy_timeout = ' + BUSY_MS);
 db.pragma('synchronous = ' + workerData.synchronous);
 function checkpoint(mode) {
   try { return db.pragma('wal_checkpoint(' + mode + ')')[0]; } catch { return undefined; }
@@ -53,7 +54,7 @@ function rewind() {
   // soon and try again at a later turn rather than stall it.
   db.pragma('busy_timeout = ' + workerData.restartWaitMs);
   try { checkpoint('RESTART'); } finally {
-    db.pragma('busy_timeout = 5000');
+    db.pragma('busy_timeout = ' + BUSY_MS);
     Atomics.store(state, 0, IDLE);
     Atomics.notify(state, 0);
   }

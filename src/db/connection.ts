@@ -115,20 +115,20 @@ function pgTypes() {
 }
 
 function openPostgres(url: string, options: OpenOptions): Db {
+  const prepare = options.pgPreparedStatements !== false;
   const pool = new pg.Pool({
     connectionString: url,
     max: options.poolSize ?? 10,
     types: pgTypes() as unknown as pg.CustomTypesConfig,
     connectionTimeoutMillis: 5000,
     // Statements are prepared once per connection (pg-statements.ts).
-    ...(options.pgPreparedStatements === false ? {} : { Client: PreparingClient }),
+    ...(prepare ? { Client: PreparingClient } : {}),
   });
   // A pool client that errors while idle (server restart) must not crash the process.
   pool.on('error', () => {});
   // Prepared statements are planned for their actual values every time (PREPARED_PLANS); the
   // setting goes first in the new connection's queue.
-  if (options.pgPreparedStatements !== false)
-    pool.on('connect', (client) => void client.query(PREPARED_PLANS).catch(() => {}));
+  if (prepare) pool.on('connect', (client) => void client.query(PREPARED_PLANS).catch(() => {}));
   const kysely = new Kysely<Database>({ dialect: new PostgresDialect({ pool }) });
   return {
     kysely,

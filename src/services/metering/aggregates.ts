@@ -968,6 +968,7 @@ async function recurringUniqueCountsInSql(
     FROM (${present()}) v
     GROUP BY GROUPING SETS ((grp), ())`.execute(ctx.db);
   const perGroup = new Map<string, number>();
+  const selected: string[] = [];
   let presentMs = 0n;
   let total = 0;
   let everyGroup = true;
@@ -980,14 +981,12 @@ async function recurringUniqueCountsInSql(
       everyGroup = false;
       continue;
     }
+    selected.push(r.grp);
     if (Number(r.n) > 0) perGroup.set(r.grp, Number(r.n));
     presentMs += BigInt(r.ms);
   }
   if (!everyGroup) {
     // A filter left some groups out: count the distinct values of those it kept.
-    const selected = [...rows.filter((r) => r.grp !== null && groupMatches(r.grp, q.filters))].map(
-      (r) => r.grp!,
-    );
     total = 0;
     if (selected.length) {
       const row = await sql<{ n: number | string }>`

@@ -672,13 +672,6 @@ function sameOrConflict(
   return { index, ok: true, duplicate: true, row: existing, flags: eventFlags(existing, known) };
 }
 
-const LOOKUP_CHUNK = 100;
-
-/**
- * Already stored events by transaction id. Not through the query builder: compiling an IN list
- * of a thousand values costs more than the lookup. SQLite runs cached statements of up to 100
- * placeholders; PostgreSQL takes the ids as one array.
- */
 /** The stored event with this transaction id, if any (no id: nothing to ask). */
 function storedLookup(
   ctx: ServiceContext,
@@ -699,6 +692,13 @@ function storedLookup(
   );
 }
 
+const LOOKUP_CHUNK = 100;
+
+/**
+ * Already stored events by transaction id. Not through the query builder: compiling an IN list
+ * of a thousand values costs more than the lookup. SQLite runs cached statements of up to 100
+ * placeholders; PostgreSQL takes the ids as one array.
+ */
 async function storedByTransactionId<C extends keyof UsageEventsTable>(
   ctx: ServiceContext,
   txns: string[],

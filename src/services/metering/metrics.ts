@@ -129,7 +129,6 @@ export async function resolveMetric(
 }
 
 /** Live metrics with these codes, by code. */
-/** Live metrics by code, keyed by code. */
 export function metricsByCodeLookup(
   ctx: ServiceContext,
   codes: readonly string[],
