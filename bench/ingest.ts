@@ -200,6 +200,14 @@ async function runMcp(url: string, batches: string[]): Promise<{ seconds: number
   return { seconds, events };
 }
 
+/** CPU seconds the whole machine has been busy so far (every process, PostgreSQL's included), from /proc/stat. */
+function machineBusySeconds(): number {
+  const fields = readFileSync('/proc/stat', 'utf8').split('\n')[0]!.trim().split(/\s+/).slice(1).map(Number);
+  // user nice system idle iowait irq softirq steal: busy is all but idle and iowait.
+  const busy = fields.slice(0, 8).reduce((a, b) => a + b, 0) - fields[3]! - fields[4]!;
+  return busy / 100;
+}
+
 /** CPU seconds the server has used so far (all its threads: user + system), from /proc. */
 function cpuSeconds(pid: number): number {
   const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
@@ -277,8 +285,13 @@ async function main() {
       const run = `b${batch}-${Date.now().toString(36)}`;
       const prepared = bodies(run, EVENTS, batch);
       const cpu0 = cpuSeconds(child.pid!);
+      const own0 = process.cpuUsage();
+      const machine0 = machineBusySeconds();
       const first = await runHttp(url, prepared, false);
+      const machineFirst = machineBusySeconds() - machine0;
       const cpuFirst = cpuSeconds(child.pid!) - cpu0;
+      const own = process.cpuUsage(own0);
+      const ownFirst = (own.user + own.system) / 1e6;
       const replay = REPLAY ? await runHttp(url, prepared, true) : { events: 0, seconds: 1 };
       rows.push(
         `HTTP  batch ${String(batch).padStart(4)}: ${Math.round(first.events / first.seconds)
@@ -291,7 +304,7 @@ async function main() {
           .toLocaleString('en-US')
           .padStart(
             7,
-          )} events/s; server CPU ${((cpuFirst * 1e6) / first.events).toFixed(1)} µs/event first time`,
+          )} events/s; server CPU ${((cpuFirst * 1e6) / first.events).toFixed(1)} µs/event first time (load generator ${((ownFirst * 1e6) / first.events).toFixed(1)}, whole machine ${((machineFirst * 1e6) / first.events).toFixed(1)})`,
       );
       console.log(rows[rows.length - 1]);
     }

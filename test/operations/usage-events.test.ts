@@ -48,6 +48,43 @@ describeDoors('usage events', (t) => {
     expect(listed.events.map((e: { id: string }) => e.id)).toEqual([first.event.id]);
   });
 
+  it('stores text that quoting could mangle exactly as sent: quotes, backslashes, braces, commas, NULL, non-ASCII', async () => {
+    const awkward = 'a "quoted" \\back\\slash, {braced} NULL ümlaut 日本 🚀';
+    const events = [
+      {
+        transaction_id: 'awk "1", {x}',
+        customer_id: 'awk-cust',
+        code: 'awk\\code',
+        timestamp: T,
+        properties: { text: awkward, nested: { list: ['NULL', '', '{}', '"'] } },
+        metadata: { note: awkward },
+        agent_code: 'NULL',
+      },
+      {
+        transaction_id: 'NULL',
+        customer_id: 'awk-cust',
+        code: 'awk\\code',
+        timestamp: T,
+        properties: { text: '' },
+      },
+    ];
+    const out = await t.door.ok('record_usage_batch', { events });
+    expect(out.summary).toMatchObject({ received: 2, created: 2, failed: 0 });
+    for (const e of events) {
+      const { event } = await t.door.ok('get_event', { event_id: e.transaction_id });
+      expect(event).toMatchObject({
+        transaction_id: e.transaction_id,
+        code: e.code,
+        properties: e.properties,
+        metadata: e.metadata ?? {},
+        agent_code: e.agent_code ?? null,
+      });
+    }
+    // Sent again, the same payloads are recognised as the stored ones.
+    const again = await t.door.ok('record_usage_batch', { events });
+    expect(again.summary).toMatchObject({ received: 2, created: 0, duplicates: 2 });
+  });
+
   it('stores every valid record of a batch and reports each bad one by index with the field it names', async () => {
     const out = await t.door.ok('record_usage_batch', {
       events: [
