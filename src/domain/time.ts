@@ -102,6 +102,45 @@ export function zoneOffsetMs(ms: number, tz: string): number {
   return asUtc - Math.floor(ms / 1000) * 1000;
 }
 
+const DAY = 86_400_000;
+
+/** A stretch of time over which a zone keeps one offset from UTC: it ends before `until`. */
+export interface OffsetSegment {
+  until: number;
+  offsetMs: number;
+}
+
+/**
+ * The offsets `tz` takes over [from, to), in order: one segment per daylight-saving (or other)
+ * change. Offsets are sampled a day apart, and each change is then found to the second, which
+ * assumes a zone never changes twice within a day (none does).
+ */
+export function offsetSegments(tz: string, from: number, to: number): OffsetSegment[] {
+  const segments: OffsetSegment[] = [];
+  let at = from;
+  let offset = zoneOffsetMs(from, tz);
+  for (let probe = from + DAY; at < to; probe += DAY) {
+    const end = Math.min(probe, to);
+    const next = zoneOffsetMs(end, tz);
+    if (next !== offset) {
+      // The change lies in (at, end]: the last second still at `offset` is found by halving.
+      let lo = Math.max(at, end - DAY);
+      let hi = end;
+      while (hi - lo > 1000) {
+        const mid = lo + Math.floor((hi - lo) / 2000) * 1000;
+        if (zoneOffsetMs(mid, tz) === offset) lo = mid;
+        else hi = mid;
+      }
+      // Zones change on a whole second, and exactly one lies in (lo, lo + 1 s].
+      segments.push({ until: Math.floor(lo / 1000) * 1000 + 1000, offsetMs: offset });
+      offset = next;
+    }
+    at = end;
+  }
+  segments.push({ until: Number.MAX_SAFE_INTEGER, offsetMs: offset });
+  return segments;
+}
+
 /** Epoch ms of local midnight starting `date` (YYYY-MM-DD) in `tz`. */
 export function startOfDayInZone(date: string, tz: string): number {
   const [y, m, d] = date.split('-').map(Number) as [number, number, number];

@@ -2,7 +2,7 @@ import * as z from 'zod';
 import * as analytics from '../services/metering/analytics.js';
 import * as costs from '../services/metering/costs.js';
 import { READ, UPDATE, defineOperation } from './define.js';
-import { CustomerRef, DecimalInput, Instant, Iso, Pagination, page } from './schemas/common.js';
+import { CustomerRef, DecimalInput, Instant, Iso, Pagination, TimeZone, page } from './schemas/common.js';
 import { UsageEvent } from './schemas/metering.js';
 
 const group = 'AI costs';
@@ -211,6 +211,9 @@ const BreakdownRow = Totals.extend({
 const range = {
   from: Instant.describe('Start of the window (inclusive), ISO 8601 or Unix seconds'),
   to: Instant.describe('End of the window (exclusive), ISO 8601 or Unix seconds'),
+  timezone: TimeZone.optional().describe(
+    "IANA time zone whose calendar days the day breakdown uses, e.g. America/New_York; default the organization's",
+  ),
 };
 
 export const getUsageAnalytics = defineOperation({
@@ -218,7 +221,8 @@ export const getUsageAnalytics = defineOperation({
   title: 'Usage analytics',
   description:
     'Totals of a window — events, units, tokens and exact cost — and, with group_by, the breakdown by customer, ' +
-    'metric, agent, model, provider or day (UTC). Multi-service events count once per service by model/provider.',
+    "metric, agent, model, provider or day (calendar days of `timezone`, by default the organization's). " +
+    'Multi-service events count once per service by model/provider.',
   group,
   scope: 'read',
   annotations: READ,
@@ -232,6 +236,7 @@ export const getUsageAnalytics = defineOperation({
     from: Iso,
     to: Iso,
     group_by: z.enum(analytics.GROUP_BYS).nullable(),
+    timezone: z.string().describe('The time zone of the days in the breakdown'),
     totals: Totals,
     breakdown: z.array(BreakdownRow),
   }),
@@ -243,7 +248,7 @@ export const getCostMetrics = defineOperation({
   title: 'Cost metrics',
   description:
     'The cost of usage over a window — whole organization, or one customer or agent: total and event count with ' +
-    'breakdowns by day, agent, customer, metric and model. include_prior_window adds the preceding window of the ' +
+    "breakdowns by day (in `timezone`, by default the organization's), agent, customer, metric and model. include_prior_window adds the preceding window of the " +
     'same length and the change.',
   group,
   scope: 'read',
@@ -259,6 +264,7 @@ export const getCostMetrics = defineOperation({
     to: Iso,
     customer_id: z.string().nullable(),
     agent_code: z.string().nullable(),
+    timezone: z.string().describe('The time zone of by_day'),
     totals: Totals,
     by_day: z.array(BreakdownRow),
     by_agent: z.array(BreakdownRow),

@@ -77,6 +77,81 @@ describeDoors('AI costs', (t) => {
     ]);
   });
 
+  it("breaks usage and cost down by the calendar days of a time zone, across daylight saving, by default the organization's", async () => {
+    const sms = {
+      customer_id: 'tz-cust',
+      code: 'texts',
+      agent_code: 'tz-bot',
+      model: 'twilio-sms',
+      provider: 'twilio',
+    };
+    await t.door.ok('record_usage_batch', {
+      events: [
+        // New York: 23:30 on 7 March (EST, UTC-5); UTC: 8 March; Kolkata: 10:00 on 8 March.
+        { ...sms, transaction_id: 'tz-1', timestamp: '2026-03-08T04:30:00Z', quantity: 1 },
+        // New York: 00:30 on 9 March, daylight time since 07:00Z on the 8th (UTC-4); a fixed
+        // UTC-5 would put it on the 8th.
+        { ...sms, transaction_id: 'tz-2', timestamp: '2026-03-09T04:30:00Z', quantity: 1 },
+        // New York: 23:30 on 8 March (EDT); UTC and Kolkata: 9 March.
+        { ...sms, transaction_id: 'tz-3', timestamp: '2026-03-09T03:30:00Z', quantity: 1 },
+        // One outcome, one LLM service: its tokens are added to its day outside SQL.
+        // New York: 13:40 on 7 March; UTC: 7 March; Kolkata: 00:10 on 8 March.
+        {
+          customer_id: 'tz-cust',
+          code: 'texts',
+          agent_code: 'tz-bot',
+          transaction_id: 'tz-4',
+          timestamp: '2026-03-07T18:40:00Z',
+          services: [{ model: 'gpt-4o-mini', provider: 'openai', input_tokens: 1000, output_tokens: 500 }],
+        },
+      ],
+    });
+    const window = { from: '2026-03-01', to: '2026-04-01', agent_code: 'tz-bot' };
+    const days = (rows: Array<{ key: string; event_count: number; cost: string; input_tokens: number }>) =>
+      rows.map((r) => [r.key, r.event_count, r.cost, r.input_tokens]);
+    // 0.0079 per text; (1,000 × 0.15 + 500 × 0.60) / 10^6 = 0.00045 for the LLM call.
+    const newYork = await t.door.ok('get_usage_analytics', {
+      ...window,
+      group_by: 'day',
+      timezone: 'America/New_York',
+    });
+    expect(newYork.timezone).toBe('America/New_York');
+    expect(days(newYork.breakdown)).toEqual([
+      ['2026-03-07', 2, '0.00835', 1000],
+      ['2026-03-08', 1, '0.0079', 0],
+      ['2026-03-09', 1, '0.0079', 0],
+    ]);
+    const utc = await t.door.ok('get_cost_metrics', { ...window, timezone: 'UTC' });
+    expect(utc.timezone).toBe('UTC');
+    expect(days(utc.by_day)).toEqual([
+      ['2026-03-07', 1, '0.00045', 1000],
+      ['2026-03-08', 1, '0.0079', 0],
+      ['2026-03-09', 2, '0.0158', 0],
+    ]);
+
+    const before = (await t.door.ok('get_organization', {})).organization.timezone;
+    await t.door.ok('update_organization', { timezone: 'Asia/Kolkata' });
+    try {
+      const kolkata = await t.door.ok('get_cost_metrics', window);
+      expect(kolkata.timezone).toBe('Asia/Kolkata');
+      expect(days(kolkata.by_day)).toEqual([
+        ['2026-03-08', 2, '0.00835', 1000],
+        ['2026-03-09', 2, '0.0158', 0],
+      ]);
+      const same = await t.door.ok('get_usage_analytics', { ...window, group_by: 'day' });
+      expect(days(same.breakdown)).toEqual(days(kolkata.by_day));
+    } finally {
+      await t.door.ok('update_organization', { timezone: before });
+    }
+
+    const wrong = await t.door.fail(
+      'get_usage_analytics',
+      { ...window, timezone: 'Mars/Olympus' },
+      'VALIDATION_ERROR',
+    );
+    expect(wrong.message).toMatch(/^timezone must be an IANA time zone such as Europe\/Paris/);
+  });
+
   it('keeps events of an unknown model until map_model prices them, remembers the mapping, and is idempotent', async () => {
     const base = { customer_id: 'map-cust', code: 'chat', timestamp: T };
     const unknown = await t.door.ok('record_usage_batch', {

@@ -2,7 +2,7 @@ import { sql, type SelectQueryBuilder } from 'kysely';
 import type { Database } from '../../db/schema.js';
 import { Decimal } from '../../domain/decimal.js';
 import { validation } from '../../domain/errors.js';
-import { toIso } from '../../domain/time.js';
+import { offsetSegments, toIso } from '../../domain/time.js';
 import type { ServiceContext } from '../context.js';
 import { findCustomer } from '../customers.js';
 import { customerKeysFor } from './events.js';
@@ -12,7 +12,8 @@ import { inTimeRange } from './time-range.js';
 
 /**
  * Usage and cost analytics over the events of a window: totals and breakdowns, computed in
- * SQL with exact decimal sums (`dec_sum`). Days are UTC calendar days.
+ * SQL with exact decimal sums (`dec_sum`). Days are calendar days of a time zone (the
+ * organization's unless the caller names one).
  */
 
 export const GROUP_BYS = ['customer', 'metric', 'agent', 'model', 'provider', 'day'] as const;
@@ -41,6 +42,8 @@ interface Filter {
   to: number;
   customerKeys?: string[];
   agent_code?: string;
+  /** IANA zone whose calendar days `day` groups by. */
+  timeZone: string;
 }
 
 type Q = SelectQueryBuilder<Database, 'usage_events', object>;
@@ -93,12 +96,37 @@ function totalsOf(r: Omit<RawAgg, 'k'> | undefined, extraTokens = { input: 0, ou
   };
 }
 
-const KEY_SQL: Record<Exclude<GroupBy, 'model' | 'provider'>, ReturnType<typeof sql>> = {
-  customer: sql`customer_key`,
-  metric: sql`code`,
-  agent: sql`agent_code`,
-  day: sql`timestamp / 86400000`,
-};
+const DAY_MS = 86_400_000;
+
+/**
+ * The calendar day of an event in the filter's zone, as a number of days since 1970-01-01 of
+ * local time: floor((t + offset) / day), with the offset the zone had at t. Over a window the
+ * offset changes only at the zone's transitions (daylight saving), so the SQL is a CASE with one
+ * branch per stretch of one offset, and the same stretches serve events looked at in JavaScript.
+ */
+function dayKey(f: Filter): { sql: ReturnType<typeof sql>; of: (ms: number) => number } {
+  const segments = offsetSegments(f.timeZone, f.from, f.to);
+  const last = segments[segments.length - 1]!;
+  // Integer arithmetic on both databases (SQLite would bind a JavaScript number as a real).
+  const branch = (offset: number) => sql`(timestamp + CAST(${offset} AS INTEGER)) / ${sql.lit(DAY_MS)}`;
+  return {
+    sql:
+      segments.length === 1
+        ? branch(last.offsetMs)
+        : sql`CASE ${sql.join(
+            segments
+              .slice(0, -1)
+              .map((s) => sql`WHEN timestamp < CAST(${s.until} AS BIGINT) THEN ${branch(s.offsetMs)}`),
+            sql` `,
+          )} ELSE ${branch(last.offsetMs)} END`,
+    of: (ms) => Math.floor((ms + segments.find((s) => ms < s.until)!.offsetMs) / DAY_MS),
+  };
+}
+
+function keySql(f: Filter, by: Exclude<GroupBy, 'model' | 'provider'>): ReturnType<typeof sql> {
+  if (by === 'day') return dayKey(f).sql;
+  return { customer: sql`customer_key`, metric: sql`code`, agent: sql`agent_code` }[by];
+}
 
 /** Tokens of multi-service events live in their services; they are added per service here. */
 async function serviceTokens(ctx: ServiceContext, f: Filter) {
@@ -169,8 +197,9 @@ async function breakdown(ctx: ServiceContext, f: Filter, by: GroupBy): Promise<B
       return { key: k, label: k ?? (by === 'model' ? '(no model)' : '(no provider)'), ...t };
     });
   }
+  const day = by === 'day' ? dayKey(f) : undefined;
   const rows = (await base(ctx, f)
-    .select(KEY_SQL[by].as('k'))
+    .select((day?.sql ?? keySql(f, by)).as('k'))
     .select(AGG)
     .groupBy(sql`1`)
     .execute()) as unknown as RawAgg[];
@@ -183,7 +212,7 @@ async function breakdown(ctx: ServiceContext, f: Filter, by: GroupBy): Promise<B
           ? e.code
           : by === 'agent'
             ? (e.agent_code ?? '')
-            : String(Math.floor(Number(e.timestamp) / 86_400_000));
+            : String(day!.of(Number(e.timestamp)));
     const t = extra.get(k) ?? { input: 0, output: 0 };
     for (const s of e.services) {
       t.input += s.input_tokens ?? 0;
@@ -200,7 +229,7 @@ async function breakdown(ctx: ServiceContext, f: Filter, by: GroupBy): Promise<B
       : new Map<string, string>();
   return rows.map((r) => {
     const raw = r.k === null ? null : String(r.k);
-    const key = by === 'day' && raw !== null ? toIso(Number(raw) * 86_400_000).slice(0, 10) : raw;
+    const key = by === 'day' && raw !== null ? toIso(Number(raw) * DAY_MS).slice(0, 10) : raw;
     const t = totalsOf(r, extra.get(by === 'agent' ? (raw ?? '') : (raw ?? '')));
     return { key, label: by === 'customer' ? (labels.get(raw ?? '') ?? raw) : key, ...t };
   });
@@ -242,11 +271,19 @@ function checkRange(from: number, to: number): void {
 
 export async function getUsageAnalytics(
   ctx: ServiceContext,
-  input: { from: number; to: number; group_by?: GroupBy; customer_id?: string; agent_code?: string },
+  input: {
+    from: number;
+    to: number;
+    group_by?: GroupBy;
+    customer_id?: string;
+    agent_code?: string;
+    timezone?: string;
+  },
 ): Promise<{
   from: string;
   to: string;
   group_by: GroupBy | null;
+  timezone: string;
   totals: Totals;
   breakdown: BreakdownRow[];
 }> {
@@ -257,6 +294,7 @@ export async function getUsageAnalytics(
     to: input.to,
     customerKeys: input.customer_id ? await customerKeysFor(ctx, input.customer_id) : undefined,
     agent_code: input.agent_code,
+    timeZone: input.timezone ?? (await ctx.organization()).timezone,
   };
   const rows = input.group_by ? await breakdown(ctx, f, input.group_by) : [];
   rows.sort((a, b) =>
@@ -268,6 +306,7 @@ export async function getUsageAnalytics(
     from: toIso(input.from),
     to: toIso(input.to),
     group_by: input.group_by ?? null,
+    timezone: f.timeZone,
     totals: await totals(ctx, f),
     breakdown: rows,
   };
@@ -281,13 +320,20 @@ export async function getCostMetrics(
     customer_id?: string;
     agent_code?: string;
     include_prior_window?: boolean;
+    timezone?: string;
   },
 ) {
   checkRange(input.from, input.to);
   ensureSqlFunctions(ctx);
   const customer = input.customer_id ? await findCustomer(ctx, input.customer_id) : undefined;
   const keys = input.customer_id ? await customerKeysFor(ctx, input.customer_id) : undefined;
-  const f: Filter = { from: input.from, to: input.to, customerKeys: keys, agent_code: input.agent_code };
+  const f: Filter = {
+    from: input.from,
+    to: input.to,
+    customerKeys: keys,
+    agent_code: input.agent_code,
+    timeZone: input.timezone ?? (await ctx.organization()).timezone,
+  };
   const byCost = (a: BreakdownRow, b: BreakdownRow) =>
     Decimal.parse(b.cost).cmp(a.cost) || b.event_count - a.event_count;
   const current = await totals(ctx, f);
@@ -296,6 +342,7 @@ export async function getCostMetrics(
     to: toIso(input.to),
     customer_id: customer?.id ?? null,
     agent_code: input.agent_code ?? null,
+    timezone: f.timeZone,
     totals: current,
     by_day: (await breakdown(ctx, f, 'day')).sort((a, b) => String(a.key).localeCompare(String(b.key))),
     by_agent: (await breakdown(ctx, f, 'agent')).sort(byCost),
