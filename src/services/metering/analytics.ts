@@ -3,6 +3,7 @@ import type { Database } from '../../db/schema.js';
 import { Decimal } from '../../domain/decimal.js';
 import { validation } from '../../domain/errors.js';
 import { offsetSegments, toIso } from '../../domain/time.js';
+import { DAY_MS } from '../../domain/usage.js';
 import type { ServiceContext } from '../context.js';
 import { findCustomer } from '../customers.js';
 import { customerKeysFor } from './events.js';
@@ -96,8 +97,6 @@ function totalsOf(r: Omit<RawAgg, 'k'> | undefined, extraTokens = { input: 0, ou
   };
 }
 
-const DAY_MS = 86_400_000;
-
 /**
  * The calendar day of an event in the filter's zone, as a number of days since 1970-01-01 of
  * local time: floor((t + offset) / day), with the offset the zone had at t. Over a window the
@@ -123,10 +122,11 @@ function dayKey(f: Filter): { sql: ReturnType<typeof sql>; of: (ms: number) => n
   };
 }
 
-function keySql(f: Filter, by: Exclude<GroupBy, 'model' | 'provider'>): ReturnType<typeof sql> {
-  if (by === 'day') return dayKey(f).sql;
-  return { customer: sql`customer_key`, metric: sql`code`, agent: sql`agent_code` }[by];
-}
+const KEY_SQL: Record<Exclude<GroupBy, 'model' | 'provider' | 'day'>, ReturnType<typeof sql>> = {
+  customer: sql`customer_key`,
+  metric: sql`code`,
+  agent: sql`agent_code`,
+};
 
 /** Tokens of multi-service events live in their services; they are added per service here. */
 async function serviceTokens(ctx: ServiceContext, f: Filter) {
@@ -199,7 +199,7 @@ async function breakdown(ctx: ServiceContext, f: Filter, by: GroupBy): Promise<B
   }
   const day = by === 'day' ? dayKey(f) : undefined;
   const rows = (await base(ctx, f)
-    .select((day?.sql ?? keySql(f, by)).as('k'))
+    .select((day ? day.sql : KEY_SQL[by as keyof typeof KEY_SQL]).as('k'))
     .select(AGG)
     .groupBy(sql`1`)
     .execute()) as unknown as RawAgg[];
