@@ -101,6 +101,30 @@ export function allocate(total: bigint, weights: readonly bigint[]): bigint[] {
   return parts;
 }
 
+/**
+ * `allocate` over the lines in an order given by their content — larger amounts first, then by
+ * their taxes — so that the order the lines were given in never decides which line gets a
+ * remainder's last minor unit: it could move that unit between a taxed and an untaxed line and
+ * change the invoice's total. Lines equal in amount and taxes are interchangeable.
+ */
+function allocateByContent(total: bigint, amounts: readonly bigint[], lines: readonly LineInput[]): bigint[] {
+  const taxKey = (l: LineInput) =>
+    l.taxes
+      .map((t) => `${t.code}:${t.rate.toString()}`)
+      .sort()
+      .join(',');
+  const order = amounts
+    .map((a, i) => ({ i, a, key: taxKey(lines[i]!) }))
+    .sort((x, y) => (x.a !== y.a ? (x.a > y.a ? -1 : 1) : x.key < y.key ? -1 : x.key > y.key ? 1 : 0));
+  const parts = allocate(
+    total,
+    order.map((o) => o.a),
+  );
+  const out = new Array<bigint>(amounts.length);
+  order.forEach((o, k) => (out[o.i] = parts[k]!));
+  return out;
+}
+
 /** The per-line discounts the discounts state, when all do and they add up; else null. */
 function explicitLineDiscounts(
   discounts: readonly DiscountInput[],
@@ -142,7 +166,8 @@ export function computeInvoice(
   }
   const discountTotal = subTotal - remaining;
   const lineDiscounts =
-    explicitLineDiscounts(discounts, amounts, discountTotal) ?? allocate(discountTotal, amounts);
+    explicitLineDiscounts(discounts, amounts, discountTotal) ??
+    allocateByContent(discountTotal, amounts, lines);
 
   const { breakdown, taxes } = taxBreakdown(
     amounts.map((a, i) => a - lineDiscounts[i]!),
