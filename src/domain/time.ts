@@ -124,7 +124,7 @@ export function offsetSegments(tz: string, from: number, to: number): OffsetSegm
     const next = zoneOffsetMs(end, tz);
     if (next !== offset) {
       // The change lies in (at, end]: the last second still at `offset` is found by halving.
-      let lo = Math.max(at, end - DAY);
+      let lo = at;
       let hi = end;
       while (hi - lo > 1000) {
         const mid = lo + Math.floor((hi - lo) / 2000) * 1000;
