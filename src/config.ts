@@ -34,6 +34,9 @@ export interface Config {
   outboxDir: string;
   /** The From address of invoices sent by email (default: the organization's email). */
   mailFrom: string | undefined;
+  /** TrueType/OpenType files for PDF documents instead of the shipped Noto Sans (pdf-fonts.ts). */
+  pdfFont: string | undefined;
+  pdfFontBold: string | undefined;
   /** Seconds between the billing runs `billfold serve` starts by itself; 0 turns them off. */
   billingIntervalSeconds: number;
   /** Registers the MCP conformance suite's fixture tools (tests only). */
@@ -110,6 +113,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, overrides: Part
     smtpUrl: env.BILLFOLD_SMTP_URL || undefined,
     outboxDir: env.BILLFOLD_OUTBOX_DIR || './data/outbox',
     mailFrom: env.BILLFOLD_MAIL_FROM || undefined,
+    pdfFont: env.BILLFOLD_PDF_FONT || undefined,
+    pdfFontBold: env.BILLFOLD_PDF_FONT_BOLD || undefined,
   };
   const merged = {
     ...base,

@@ -5,6 +5,7 @@ import { migrateToLatest } from '../db/migrate.js';
 import { buildCatalogue, type Catalogue } from '../operations/catalogue.js';
 import type { ServiceEnv } from '../services/context.js';
 import { createMailer } from '../services/mailer.js';
+import { pdfFonts } from '../services/pdf-fonts.js';
 import { VERSION } from '../version.js';
 import { createLogger } from './logging.js';
 import { Metrics } from './metrics.js';
@@ -34,6 +35,8 @@ export interface RuntimeOptions {
 
 export async function createRuntime(config: Config, options: RuntimeOptions = {}): Promise<Runtime> {
   const logger = options.logger ?? createLogger(config.logLevel);
+  // Before the database opens: a font path that does not work stops the start, naming its variable.
+  const fonts = pdfFonts({ regular: config.pdfFont, bold: config.pdfFontBold });
   const db =
     options.db ??
     openDatabase(config.database, {
@@ -60,6 +63,7 @@ export async function createRuntime(config: Config, options: RuntimeOptions = {}
     now: options.now ?? Date.now,
     version: VERSION,
     mailer,
+    pdfFonts: fonts,
     services: {},
     catalogue: buildCatalogue(),
     metrics: new Metrics(),

@@ -4,6 +4,7 @@ import type { Database, OrganizationsTable } from '../db/schema.js';
 import type { Logger } from 'pino';
 import { prepared } from '../db/prepared.js';
 import type { Mailer } from './mailer.js';
+import type { PdfFonts } from './pdf-fonts.js';
 
 /** How a request reached Billfold; recorded in the activity and API logs. */
 export type Door = 'mcp_stdio' | 'mcp_http' | 'mcp_sse' | 'http_api' | 'cli' | 'portal' | 'system';
@@ -33,6 +34,8 @@ export interface ServiceEnv {
   readonly version: string;
   /** Outgoing email: SMTP, or .eml files in the outbox folder. */
   readonly mailer: Mailer;
+  /** The fonts invoice and credit note PDFs embed. */
+  readonly pdfFonts: PdfFonts;
   /** Extension point for later resources (mailer, PDF renderer, ...); keyed by name. */
   readonly services: Record<string, unknown>;
 }

@@ -6,6 +6,7 @@ import type { ServiceContext } from './context.js';
 import { getCreditNote } from './credit-notes.js';
 import { addressLines, customerParty, type BillingSnapshot, type InvoiceView } from './invoice-views.js';
 import { getInvoiceForDocument, viewOf } from './invoices.js';
+import { BOLD, REGULAR, uncoveredCharacters, useFonts } from './pdf-fonts.js';
 
 /**
  * The invoice document: issuer and customer, number and dates, lines, discounts, the tax
@@ -62,7 +63,13 @@ export async function renderInvoicePdf(
   const loaded = await getInvoiceForDocument(ctx, ref);
   const invoice = await viewOf(ctx, loaded);
   const snapshot = await snapshotFor(ctx, loaded.row);
-  return { pdf: await drawInvoice(invoice, snapshot), invoice };
+  const { doc, done } = startDocument(ctx, `invoice ${invoice.number ?? invoice.id}`, [invoice, snapshot], {
+    Title: invoice.number ? `Invoice ${invoice.number}` : 'Draft invoice',
+    Author: snapshot.organization.legal_name ?? snapshot.organization.name,
+    Subject: `Invoice for ${snapshot.customer.name}`,
+  });
+  drawInvoice(doc, invoice, snapshot);
+  return { pdf: await done, invoice };
 }
 
 export function invoiceFileName(invoice: Pick<InvoiceView, 'number' | 'id'>): string {
@@ -72,32 +79,45 @@ export function invoiceFileName(invoice: Pick<InvoiceView, 'number' | 'id'>): st
 const MARGIN = 50;
 const WIDTH = 595.28 - 2 * MARGIN;
 
-function drawInvoice(inv: InvoiceView, s: BillingSnapshot): Promise<Buffer> {
-  const doc = new PDFDocument({
-    size: 'A4',
-    margin: MARGIN,
-    info: {
-      Title: inv.number ? `Invoice ${inv.number}` : 'Draft invoice',
-      Author: s.organization.legal_name ?? s.organization.name,
-      Subject: `Invoice for ${s.customer.name}`,
-      Creator: 'Billfold',
-    },
-  });
+/**
+ * A new A4 document drawing with the runtime's fonts, and its bytes once it ends. `values` are
+ * what it will print: characters the fonts cannot draw are logged with the setting that fixes it.
+ */
+function startDocument(
+  ctx: ServiceContext,
+  what: string,
+  values: readonly unknown[],
+  info: PDFKit.DocumentInfo,
+): { doc: PDFKit.PDFDocument; done: Promise<Buffer> } {
+  const fonts = ctx.env.pdfFonts();
+  const missing = uncoveredCharacters(fonts, values);
+  if (missing.length) {
+    ctx.env.logger.warn(
+      { document: what, characters: missing.join(''), font: fonts.regular.family, request_id: ctx.requestId },
+      'the PDF has characters its font cannot draw; set BILLFOLD_PDF_FONT (and BILLFOLD_PDF_FONT_BOLD) to a font that has them',
+    );
+  }
+  const doc = new PDFDocument({ size: 'A4', margin: MARGIN, info: { ...info, Creator: 'Billfold' } });
+  useFonts(doc, fonts);
   const chunks: Buffer[] = [];
   doc.on('data', (c: Buffer) => chunks.push(c));
   const done = new Promise<Buffer>((resolve, reject) => {
     doc.on('end', () => resolve(Buffer.concat(chunks)));
     doc.on('error', reject);
   });
+  return { doc, done };
+}
+
+function drawInvoice(doc: PDFKit.PDFDocument, inv: InvoiceView, s: BillingSnapshot): void {
   const money = (cents: number) => formatMoney(cents, inv.currency);
   const org = s.organization;
 
   // Issuer, left; document title and references, right.
   doc
-    .font('Helvetica-Bold')
+    .font(BOLD)
     .fontSize(16)
     .text(org.legal_name ?? org.name, MARGIN, MARGIN, { width: WIDTH / 2 });
-  doc.font('Helvetica').fontSize(9);
+  doc.font(REGULAR).fontSize(9);
   for (const l of org.address_lines) doc.text(l, { width: WIDTH / 2 });
   if (org.email) doc.text(org.email, { width: WIDTH / 2 });
   if (org.tax_identification_number)
@@ -106,13 +126,13 @@ function drawInvoice(inv: InvoiceView, s: BillingSnapshot): Promise<Buffer> {
 
   const rx = MARGIN + WIDTH / 2;
   doc
-    .font('Helvetica-Bold')
+    .font(BOLD)
     .fontSize(20)
     .text(inv.status === 'draft' ? 'DRAFT INVOICE' : 'INVOICE', rx, MARGIN, {
       width: WIDTH / 2,
       align: 'right',
     });
-  doc.font('Helvetica').fontSize(10);
+  doc.font(REGULAR).fontSize(10);
   const refs: Array<[string, string]> = [
     ['Invoice number', inv.number ?? 'assigned when finalized'],
     ['Issue date', inv.issuing_date ?? 'on finalization'],
@@ -123,8 +143,8 @@ function drawInvoice(inv: InvoiceView, s: BillingSnapshot): Promise<Buffer> {
 
   // Bill to.
   let y = Math.max(leftBottom, doc.y) + 25;
-  doc.font('Helvetica-Bold').fontSize(10).text('Bill to', MARGIN, y);
-  doc.font('Helvetica').fontSize(10).text(s.customer.name);
+  doc.font(BOLD).fontSize(10).text('Bill to', MARGIN, y);
+  doc.font(REGULAR).fontSize(10).text(s.customer.name);
   if (s.customer.legal_name && s.customer.legal_name !== s.customer.name) doc.text(s.customer.legal_name);
   for (const l of s.customer.address_lines) doc.text(l);
   if (s.customer.email) doc.text(s.customer.email);
@@ -139,7 +159,7 @@ function drawInvoice(inv: InvoiceView, s: BillingSnapshot): Promise<Buffer> {
     { title: 'Tax', x: MARGIN + 345, w: 50, align: 'right' as const },
     { title: 'Amount', x: MARGIN + 395, w: WIDTH - 395, align: 'right' as const },
   ];
-  doc.font('Helvetica-Bold').fontSize(9);
+  doc.font(BOLD).fontSize(9);
   for (const c of cols) doc.text(c.title, c.x, y, { width: c.w, align: c.align });
   y += 14;
   doc
@@ -148,7 +168,7 @@ function drawInvoice(inv: InvoiceView, s: BillingSnapshot): Promise<Buffer> {
     .lineWidth(0.5)
     .stroke();
   y += 5;
-  doc.font('Helvetica').fontSize(9);
+  doc.font(REGULAR).fontSize(9);
   for (const l of inv.lines) {
     if (y > 720) {
       doc.addPage();
@@ -189,7 +209,7 @@ function drawInvoice(inv: InvoiceView, s: BillingSnapshot): Promise<Buffer> {
   if (inv.credited_amount_cents) totals.push(['Credited', `-${money(inv.credited_amount_cents)}`]);
   if (inv.status !== 'voided') totals.push(['Amount due', money(inv.amount_due_cents), true]);
   for (const [label, value, bold] of totals) {
-    doc.font(bold ? 'Helvetica-Bold' : 'Helvetica').fontSize(bold ? 11 : 9);
+    doc.font(bold ? BOLD : REGULAR).fontSize(bold ? 11 : 9);
     doc.text(label, MARGIN + 180, y, { width: 215, align: 'right' });
     doc.text(value, MARGIN + 395, y, { width: WIDTH - 395, align: 'right' });
     y += bold ? 16 : 13;
@@ -197,8 +217,8 @@ function drawInvoice(inv: InvoiceView, s: BillingSnapshot): Promise<Buffer> {
 
   // How to pay.
   y += 15;
-  doc.font('Helvetica-Bold').fontSize(10).text('Payment instructions', MARGIN, y);
-  doc.font('Helvetica').fontSize(9);
+  doc.font(BOLD).fontSize(10).text('Payment instructions', MARGIN, y);
+  doc.font(REGULAR).fontSize(9);
   if (inv.status === 'voided') doc.text('This invoice has been voided; nothing is owed on it.');
   else if (inv.amount_due_cents === 0 && inv.status === 'finalized') doc.text('Paid in full. Thank you.');
   else {
@@ -211,8 +231,8 @@ function drawInvoice(inv: InvoiceView, s: BillingSnapshot): Promise<Buffer> {
   }
   if (inv.memo) {
     doc.moveDown();
-    doc.font('Helvetica-Bold').text('Notes');
-    doc.font('Helvetica').text(inv.memo, { width: WIDTH });
+    doc.font(BOLD).text('Notes');
+    doc.font(REGULAR).text(inv.memo, { width: WIDTH });
   }
   if (org.invoice_footer) {
     doc.moveDown(2);
@@ -222,7 +242,6 @@ function drawInvoice(inv: InvoiceView, s: BillingSnapshot): Promise<Buffer> {
       .text(org.invoice_footer, MARGIN, doc.y, { width: WIDTH, align: 'center' });
   }
   doc.end();
-  return done;
 }
 
 const REASONS: Record<string, string> = {
@@ -247,38 +266,27 @@ export async function renderCreditNotePdf(
     .where('id', '=', note.invoice_id)
     .executeTakeFirstOrThrow();
   const s = await snapshotFor(ctx, invoice);
-  const doc = new PDFDocument({
-    size: 'A4',
-    margin: MARGIN,
-    info: {
-      Title: `Credit note ${note.number}`,
-      Author: s.organization.legal_name ?? s.organization.name,
-      Creator: 'Billfold',
-    },
-  });
-  const chunks: Buffer[] = [];
-  doc.on('data', (c: Buffer) => chunks.push(c));
-  const done = new Promise<Buffer>((resolve, reject) => {
-    doc.on('end', () => resolve(Buffer.concat(chunks)));
-    doc.on('error', reject);
+  const { doc, done } = startDocument(ctx, `credit note ${note.number}`, [note, s], {
+    Title: `Credit note ${note.number}`,
+    Author: s.organization.legal_name ?? s.organization.name,
   });
   const money = (cents: number) => formatMoney(cents, note.currency);
   const org = s.organization;
   doc
-    .font('Helvetica-Bold')
+    .font(BOLD)
     .fontSize(16)
     .text(org.legal_name ?? org.name, MARGIN, MARGIN, { width: WIDTH / 2 });
-  doc.font('Helvetica').fontSize(9);
+  doc.font(REGULAR).fontSize(9);
   for (const l of org.address_lines) doc.text(l, { width: WIDTH / 2 });
   if (org.tax_identification_number)
     doc.text(`Tax ID: ${org.tax_identification_number}`, { width: WIDTH / 2 });
   const leftBottom = doc.y;
   const rx = MARGIN + WIDTH / 2;
   doc
-    .font('Helvetica-Bold')
+    .font(BOLD)
     .fontSize(20)
     .text('CREDIT NOTE', rx, MARGIN, { width: WIDTH / 2, align: 'right' });
-  doc.font('Helvetica').fontSize(10);
+  doc.font(REGULAR).fontSize(10);
   const refs: Array<[string, string]> = [
     ['Credit note number', note.number],
     ['Date', note.issued_at.slice(0, 10)],
@@ -292,12 +300,12 @@ export async function renderCreditNotePdf(
   if (note.status === 'voided') refs.push(['Status', 'VOIDED']);
   for (const [k, v] of refs) doc.text(`${k}: ${v}`, rx, doc.y, { width: WIDTH / 2, align: 'right' });
   let y = Math.max(leftBottom, doc.y) + 25;
-  doc.font('Helvetica-Bold').fontSize(10).text('Customer', MARGIN, y);
-  doc.font('Helvetica').text(s.customer.name);
+  doc.font(BOLD).fontSize(10).text('Customer', MARGIN, y);
+  doc.font(REGULAR).text(s.customer.name);
   for (const l of s.customer.address_lines) doc.text(l);
   if (s.customer.tax_identification_number) doc.text(`Tax ID: ${s.customer.tax_identification_number}`);
   y = doc.y + 20;
-  doc.font('Helvetica-Bold').fontSize(9).text('Description', MARGIN, y, { width: 300 });
+  doc.font(BOLD).fontSize(9).text('Description', MARGIN, y, { width: 300 });
   doc.text('Amount', MARGIN + 300, y, { width: WIDTH - 300, align: 'right' });
   y += 14;
   doc
@@ -306,7 +314,7 @@ export async function renderCreditNotePdf(
     .lineWidth(0.5)
     .stroke();
   y += 5;
-  doc.font('Helvetica').fontSize(9);
+  doc.font(REGULAR).fontSize(9);
   for (const item of note.items) {
     const h = doc.heightOfString(item.description, { width: 300 });
     doc.text(item.description, MARGIN, y, { width: 300 });
@@ -328,14 +336,14 @@ export async function renderCreditNotePdf(
     true,
   ]);
   for (const [label, value, bold] of totals) {
-    doc.font(bold ? 'Helvetica-Bold' : 'Helvetica').fontSize(bold ? 11 : 9);
+    doc.font(bold ? BOLD : REGULAR).fontSize(bold ? 11 : 9);
     doc.text(label, MARGIN + 180, y, { width: 215, align: 'right' });
     doc.text(value, MARGIN + 395, y, { width: WIDTH - 395, align: 'right' });
     y += bold ? 16 : 13;
   }
   if (note.description) {
     doc.moveDown();
-    doc.font('Helvetica').fontSize(9).text(note.description, MARGIN, doc.y, { width: WIDTH });
+    doc.font(REGULAR).fontSize(9).text(note.description, MARGIN, doc.y, { width: WIDTH });
   }
   doc.end();
   return { pdf: await done, number: note.number };

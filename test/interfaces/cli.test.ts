@@ -119,6 +119,12 @@ describe('billfold serve', () => {
     const level = await runCli(['migrate'], { BILLFOLD_DATABASE: tempDb(), BILLFOLD_LOG_LEVEL: 'loud' });
     expect(level.code).toBe(1);
     expect(level.stderr).toContain('BILLFOLD_LOG_LEVEL must be one of');
+    const font = await runCli(['serve'], {
+      BILLFOLD_DATABASE: tempDb(),
+      BILLFOLD_PDF_FONT: 'no/such/font.ttf',
+    });
+    expect(font.code).toBe(1);
+    expect(font.stderr).toContain("BILLFOLD_PDF_FONT: cannot read the font file 'no/such/font.ttf' (ENOENT)");
   });
 });
 

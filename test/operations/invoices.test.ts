@@ -823,6 +823,58 @@ describeDoors('invoices', (t) => {
     expect(noRecipient.hint).toMatch(/recipient_email/);
   });
 
+  it('prints names, addresses and lines in Latin, Greek and Cyrillic scripts exactly as given', async () => {
+    await t.door.ok('create_customer', {
+      external_id: 'lodz',
+      name: 'Łódź Spółka z o.o.',
+      legal_name: 'Zakład Usług Ślężańskich',
+      currency: 'EUR',
+      address_line1: 'ul. Piotrkowska 104',
+      city: 'Łódź',
+      country: 'PL',
+    });
+    const { invoice } = await t.door.ok('create_invoice', {
+      customer_id: 'lodz',
+      lines: [
+        { description: 'Перевод документации', unit_amount: '100', tax_codes: [] },
+        { description: 'Ελληνική μετάφραση', unit_amount: '50', tax_codes: [] },
+        { description: 'İstanbul şubesi — Tiếng Việt', unit_amount: '25.5', tax_codes: [] },
+      ],
+      memo: 'Zamówienie nr 7/2026 — dziękujemy',
+      status: 'finalized',
+    });
+    const res = await fetch(`${t.env.url}/api/v1/invoices/${invoice.id}.pdf`, {
+      headers: { authorization: `Bearer ${t.org.key}` },
+    });
+    expect(res.status).toBe(200);
+    const text = await pdfText(new Uint8Array(await res.arrayBuffer()));
+    for (const s of [
+      'Łódź Spółka z o.o.',
+      'Zakład Usług Ślężańskich',
+      'ul. Piotrkowska 104',
+      'Перевод документации',
+      'Ελληνική μετάφραση',
+      'İstanbul şubesi — Tiếng Việt',
+      'Zamówienie nr 7/2026 — dziękujemy',
+      '175.50 EUR',
+      'Crédit Test',
+    ])
+      expect(text).toContain(s);
+    const { credit_note: note } = await t.door.ok('create_credit_note', {
+      invoice_id: invoice.id,
+      type: 'credit',
+      reason: 'other',
+      amount: '50',
+      description: 'Корректировка — Ελληνική μετάφραση',
+    });
+    const cn = await fetch(`${t.env.url}/api/v1/credit-notes/${note.id}.pdf`, {
+      headers: { authorization: `Bearer ${t.org.key}` },
+    });
+    const cnText = await pdfText(new Uint8Array(await cn.arrayBuffer()));
+    expect(cnText).toContain('Łódź Spółka z o.o.');
+    expect(cnText).toContain('Корректировка — Ελληνική μετάφραση');
+  });
+
   it('numbers finalized invoices gaplessly, per organization or per customer', async () => {
     const all = await t.door.ok('list_invoices', { per_page: 100 });
     const numbered = all.invoices
