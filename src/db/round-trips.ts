@@ -1,4 +1,11 @@
-import { sql, type Expression, type Kysely, type RawBuilder, type SelectQueryBuilder } from 'kysely';
+import {
+  sql,
+  type Expression,
+  type Kysely,
+  type OperationNodeSource,
+  type RawBuilder,
+  type SelectQueryBuilder,
+} from 'kysely';
 import type { DialectName } from './connection.js';
 
 /**
@@ -82,15 +89,15 @@ export function inList(dialect: DialectName, column: string, values: readonly st
 /**
  * Runs PostgreSQL writes as one statement: each a data-modifying WITH query, all run to
  * completion on one snapshot. Only for writes that neither read what another of them writes
- * nor change the same row.
+ * nor change the same row. A write is raw SQL or an unexecuted query builder.
  */
 export async function writeTogether(
   db: Kysely<any>,
-  statements: ReadonlyArray<RawBuilder<unknown>>,
+  statements: ReadonlyArray<RawBuilder<unknown> | OperationNodeSource>,
 ): Promise<void> {
   if (statements.length === 0) return;
   if (statements.length === 1) {
-    await statements[0]!.execute(db);
+    await sql`${statements[0]!}`.execute(db);
     return;
   }
   await sql`WITH ${sql.join(statements.map((s, i) => sql`${sql.ref(`w${i}`)} AS (${s})`))} SELECT 1`.execute(

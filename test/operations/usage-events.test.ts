@@ -183,6 +183,60 @@ describeDoors('usage events', (t) => {
     expect(usage.metrics[0]).toMatchObject({ code: 'mix_calls', units: '6', event_count: 6 });
   });
 
+  it('writes one activity entry for each call that stored events, none for a pure retry', async () => {
+    await t.door.ok('create_customer', { external_id: 'act-cust', name: 'Audited' });
+    await t.door.ok('create_billable_metric', {
+      code: 'act_calls',
+      name: 'Calls',
+      aggregation_type: 'count_agg',
+    });
+    const ev = (n: number, code: string) => ({
+      transaction_id: `act-${n}`,
+      customer_id: 'act-cust',
+      code,
+      timestamp: T,
+    });
+    const entries = async () =>
+      (
+        await t.door.ok('list_activity_logs', {
+          activity_types: ['usage_events.recorded'],
+          customer_id: 'act-cust',
+        })
+      ).activity_logs;
+    const first = await t.door.ok('record_usage_batch', {
+      events: [ev(1, 'act_calls'), ev(2, 'act_unknown'), { transaction_id: 'act-bad', code: 'act_calls' }],
+    });
+    expect(first.summary).toMatchObject({ created: 2, failed: 1 });
+    const [entry] = await entries();
+    expect(entry).toMatchObject({
+      resource_type: 'usage_event',
+      resource_id: first.results[0].event_id,
+      external_customer_id: 'act-cust',
+      changes: {
+        first_event_id: first.results[0].event_id,
+        created: 2,
+        duplicates: 0,
+        failed: 1,
+        codes: ['act_calls', 'act_unknown'],
+      },
+    });
+    await t.door.ok('record_usage_batch', { events: [ev(1, 'act_calls'), ev(2, 'act_unknown')] });
+    expect(await entries()).toHaveLength(1);
+    // Only events of a metric that does not exist yet: nothing to aggregate, still an entry.
+    const unknown = await t.door.ok('record_usage_batch', {
+      events: [ev(3, 'act_unknown'), ev(1, 'act_calls')],
+    });
+    const latest = await entries();
+    expect(latest).toHaveLength(2);
+    expect(latest[0].changes).toEqual({
+      first_event_id: unknown.results[0].event_id,
+      created: 1,
+      duplicates: 1,
+      failed: 0,
+      codes: ['act_unknown'],
+    });
+  });
+
   it('refuses 1,001 events and an empty batch, naming events', async () => {
     const events = Array.from({ length: 1001 }, (_, i) => ({
       transaction_id: `x-${i}`,

@@ -1,4 +1,4 @@
-import { sql, type RawBuilder } from 'kysely';
+import { sql, type OperationNodeSource, type RawBuilder } from 'kysely';
 import { writeTogether } from '../../db/round-trips.js';
 import { Decimal } from '../../domain/decimal.js';
 import {
@@ -113,20 +113,25 @@ export interface MetricContributions {
 }
 
 /**
- * Adds the contributions of newly stored events to their metrics' aggregates: one statement
- * per aggregate table for all the metrics of a batch on PostgreSQL (a round trip each), one
- * prepared upsert per row on SQLite. `pgShard`: where a PostgreSQL transaction adds them
+ * Adds the contributions of newly stored events to their metrics' aggregates: on PostgreSQL one
+ * statement for every aggregate table and all the metrics of a batch, with `alsoWrite` (the
+ * caller's own independent writes, such as its activity entry) in the same round trip; on
+ * SQLite one prepared upsert per row. `pgShard`: where a PostgreSQL transaction adds them
  * (leaseShard; a random one when not given). SQLite has one writer and one shard, 0.
  */
 export async function applyContributions(
   ctx: ServiceContext,
   batches: readonly MetricContributions[],
   pgShard?: number,
+  alsoWrite: ReadonlyArray<RawBuilder<unknown> | OperationNodeSource> = [],
 ): Promise<void> {
   const work = batches.filter((b) => b.items.length > 0);
-  if (work.length === 0) return;
   const org = ctx.organizationId;
   const raw = sqliteHandle(ctx);
+  if (work.length === 0) {
+    for (const w of alsoWrite) await sql`${w}`.execute(ctx.db);
+    return;
+  }
   const shard = raw ? 0 : (pgShard ?? Math.floor(Math.random() * AGGREGATE_SHARDS));
   /** PostgreSQL's writes, sent together at the end. */
   const pending: Array<RawBuilder<unknown>> = [];
@@ -222,7 +227,8 @@ export async function applyContributions(
     if (metric.definition.aggregation_type === 'unique_count_agg')
       await applyUnique(ctx, metric, items, pending);
   // Every table's rows are distinct keys written once: one statement (see writeTogether).
-  await writeTogether(ctx.db, pending);
+  if (raw) for (const w of alsoWrite) await sql`${w}`.execute(ctx.db);
+  else await writeTogether(ctx.db, [...pending, ...alsoWrite]);
 }
 
 interface UniqueKey {

@@ -13,7 +13,7 @@ import { Decimal } from '../../domain/decimal.js';
 import type { ErrorBody } from '../../domain/errors.js';
 import { newId } from '../../domain/ids.js';
 import { bucketOf, contributionOf, groupOf } from '../../domain/usage.js';
-import { recordActivity } from '../activity.js';
+import { activityInsert, type ActivityInput } from '../activity.js';
 import type { ServiceContext } from '../context.js';
 import { applyContributions, leaseShard, type Contribution } from './aggregates.js';
 import { pricesLookup } from './catalog.js';
@@ -542,26 +542,13 @@ export async function recordEvents(
             );
   }
 
-  if (byMetric.size) {
-    const lease = leaseShard();
-    try {
-      const byId = new Map([...metrics.values()].map((m) => [m.id, m]));
-      await applyContributions(
-        ctx,
-        [...byMetric].map(([metricId, items]) => ({ metric: byId.get(metricId)!, items })),
-        lease.shard,
-      );
-    } finally {
-      lease.release();
-    }
-  }
-
   const created = inserted.size;
+  const activity: ActivityInput[] = [];
   if (created > 0) {
     const createdRows = rows.filter((r) => inserted.has(r.transaction_id));
     const first = createdRows[0]!;
     const oneCustomer = createdRows.every((r) => r.customer_key === first.customer_key);
-    await recordActivity(ctx, {
+    activity.push({
       type: 'usage_events.recorded',
       resourceType: 'usage_event',
       resourceId: first.id,
@@ -573,12 +560,23 @@ export async function recordEvents(
         created,
         duplicates: outcomes.filter((o) => o.ok && o.duplicate).length,
         failed: outcomes.filter((o) => !o.ok).length,
-        codes: [...new Set(rows.filter((r) => inserted.has(r.transaction_id)).map((r) => r.code))].slice(
-          0,
-          20,
-        ),
+        codes: [...new Set(createdRows.map((r) => r.code))].slice(0, 20),
       },
     });
+  }
+  // The activity entry goes with the aggregates: one statement on PostgreSQL.
+  const alsoWrite = activity.length ? [activityInsert(ctx, activity)] : [];
+  const lease = byMetric.size ? leaseShard() : undefined;
+  try {
+    const byId = new Map([...metrics.values()].map((m) => [m.id, m]));
+    await applyContributions(
+      ctx,
+      [...byMetric].map(([metricId, items]) => ({ metric: byId.get(metricId)!, items })),
+      lease?.shard,
+      alsoWrite,
+    );
+  } finally {
+    lease?.release();
   }
   return outcomes;
 }
