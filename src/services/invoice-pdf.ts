@@ -93,8 +93,13 @@ function startDocument(
   const missing = uncoveredCharacters(fonts, values);
   if (missing.length) {
     ctx.env.logger.warn(
-      { document: what, characters: missing.join(''), font: fonts.regular.family, request_id: ctx.requestId },
-      'the PDF has characters its font cannot draw; set BILLFOLD_PDF_FONT (and BILLFOLD_PDF_FONT_BOLD) to a font that has them',
+      {
+        document: what,
+        characters: missing.join(''),
+        fonts: fonts.regular.map((f) => f.family),
+        request_id: ctx.requestId,
+      },
+      'the PDF has characters none of its fonts can draw; add a font that has them to BILLFOLD_PDF_FONT (and BILLFOLD_PDF_FONT_BOLD)',
     );
   }
   const doc = new PDFDocument({ size: 'A4', margin: MARGIN, info: { ...info, Creator: 'Billfold' } });

@@ -1,23 +1,41 @@
 import { mkdtempSync, writeFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import PDFDocument from 'pdfkit';
 import { describe, expect, it } from 'vitest';
 import { ConfigError } from '../../src/config.js';
-import { pdfFonts, uncoveredCharacters } from '../../src/services/pdf-fonts.js';
-import { projectRoot } from '../../src/version.js';
+import { BOLD, REGULAR, pdfFonts, uncoveredCharacters, useFonts } from '../../src/services/pdf-fonts.js';
+import { pdfText } from '../harness/pdf.js';
+
+// A font with Latin, Greek and Cyrillic but not Vietnamese (ế, ₫): pdf.js ships it.
+const LIBERATION = createRequire(import.meta.url).resolve(
+  'pdfjs-dist/standard_fonts/LiberationSans-Regular.ttf',
+);
+
+function draw(fonts: ReturnType<ReturnType<typeof pdfFonts>>, paint: (doc: PDFKit.PDFDocument) => void) {
+  const doc = new PDFDocument({ size: 'A4' });
+  useFonts(doc, fonts);
+  const chunks: Buffer[] = [];
+  doc.on('data', (c: Buffer) => chunks.push(c));
+  const done = new Promise<Buffer>((resolve) => doc.on('end', () => resolve(Buffer.concat(chunks))));
+  paint(doc);
+  doc.end();
+  return done;
+}
 
 describe('PDF fonts', () => {
   it('ships fonts that draw Latin, Greek, Cyrillic and Vietnamese text, and names what they cannot', () => {
     const fonts = pdfFonts()();
-    expect(fonts.regular.family).toBe('Noto Sans');
-    expect(fonts.bold.family).toBe('Noto Sans');
+    expect(fonts.regular.map((f) => f.family)).toEqual(['Noto Sans']);
+    expect(fonts.bold.map((f) => f.family)).toEqual(['Noto Sans']);
     const covered = [
       'Łódź Spółka z o.o.',
       'Ελληνικά',
       'Москва',
       'İstanbul şirketi',
       'Tiếng Việt',
-      '€ £ ¥ ß ø',
+      '€ £ ¥ ß ø ₫',
     ];
     expect(uncoveredCharacters(fonts, covered)).toEqual([]);
     // Found anywhere in the values, once each, in order of appearance; line breaks are not glyphs.
@@ -28,14 +46,34 @@ describe('PDF fonts', () => {
     ).toEqual(['東', '京', '都', 'م', 'ر', 'ح', 'ب', 'ا']);
   });
 
-  it('uses configured font files instead, the regular one for bold unless a bold one is named', () => {
-    const regular = join(projectRoot(), 'data', 'fonts', 'NotoSans-Regular.ttf');
-    const bold = join(projectRoot(), 'data', 'fonts', 'NotoSans-Bold.ttf');
-    const one = pdfFonts({ regular })();
-    expect(one.bold).toBe(one.regular);
-    const two = pdfFonts({ regular, bold })();
-    expect(two.bold).not.toBe(two.regular);
-    expect(two.bold.font.familyName).toBe('Noto Sans');
+  it('tries configured fonts first, then the shipped ones; bold falls back on the regular list', () => {
+    const one = pdfFonts({ regular: ` ${LIBERATION} ` })();
+    expect(one.regular.map((f) => f.family)).toEqual(['Liberation Sans', 'Noto Sans']);
+    expect(one.bold.map((f) => f.family)).toEqual(['Liberation Sans', 'Noto Sans']);
+    expect(one.bold[0]).toBe(one.regular[0]);
+    const two = pdfFonts({ regular: LIBERATION, bold: `${LIBERATION},${LIBERATION}` })();
+    expect(two.bold.map((f) => f.family)).toEqual(['Liberation Sans', 'Liberation Sans', 'Noto Sans']);
+  });
+
+  it('draws each string in the first font that has all its characters', async () => {
+    const fonts = pdfFonts({ regular: LIBERATION })();
+    const pdf = await draw(fonts, (doc) => {
+      doc.font(BOLD).fontSize(14).text('Łódź Spółka z o.o.');
+      doc.font(REGULAR).fontSize(10).text('Tiếng Việt 1.000 ₫');
+      const h = doc.heightOfString('Tiếng Việt — a line long enough to wrap twice at this width', {
+        width: 80,
+      });
+      expect(h).toBeGreaterThan(3 * 10);
+      doc.text('Москва, Ελληνικά');
+    });
+    const text = await pdfText(pdf);
+    for (const s of ['Łódź Spółka z o.o.', 'Tiếng Việt 1.000 ₫', 'Москва, Ελληνικά'])
+      expect(text).toContain(s);
+    // Both fonts are embedded: Liberation Sans for what it has, Noto Sans for the Vietnamese line.
+    const raw = pdf.toString('latin1');
+    expect(raw).toMatch(/\/BaseFont \/[A-Z]{6}\+LiberationSans/);
+    expect(raw).toMatch(/\/BaseFont \/[A-Z]{6}\+NotoSans-Regular/);
+    expect(uncoveredCharacters(fonts, ['Tiếng Việt 1.000 ₫'])).toEqual([]);
   });
 
   it('refuses a font path that cannot be read or is not a font, naming the setting', () => {
@@ -44,7 +82,7 @@ describe('PDF fonts', () => {
     );
     const notFont = join(mkdtempSync(join(tmpdir(), 'billfold-font-')), 'font.ttf');
     writeFileSync(notFont, 'not a font at all');
-    expect(() => pdfFonts({ bold: notFont })).toThrow(
+    expect(() => pdfFonts({ regular: LIBERATION, bold: notFont })).toThrow(
       new ConfigError(
         `BILLFOLD_PDF_FONT_BOLD: '${notFont}' is not a TrueType or OpenType font (.ttf, .otf, .ttc, .woff, .woff2)`,
       ),
