@@ -34,7 +34,7 @@ export interface Config {
   outboxDir: string;
   /** The From address of invoices sent by email (default: the organization's email). */
   mailFrom: string | undefined;
-  /** TrueType/OpenType files for PDF documents instead of the shipped Noto Sans (pdf-fonts.ts). */
+  /** Comma-separated TrueType/OpenType files PDFs try before the shipped Noto Sans (pdf-fonts.ts). */
   pdfFont: string | undefined;
   pdfFontBold: string | undefined;
   /** Seconds between the billing runs `billfold serve` starts by itself; 0 turns them off. */

@@ -99,7 +99,7 @@ function startDocument(
         fonts: fonts.regular.map((f) => f.family),
         request_id: ctx.requestId,
       },
-      'the PDF has characters none of its fonts can draw; add a font that has them to BILLFOLD_PDF_FONT (and BILLFOLD_PDF_FONT_BOLD)',
+      'the document has characters none of its fonts can draw (they show as empty boxes); add a font that has them to BILLFOLD_PDF_FONT (and BILLFOLD_PDF_FONT_BOLD)',
     );
   }
   const doc = new PDFDocument({ size: 'A4', margin: MARGIN, info: { ...info, Creator: 'Billfold' } });

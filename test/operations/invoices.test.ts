@@ -1,4 +1,4 @@
-import { afterAll, beforeAll, expect, it } from 'vitest';
+import { afterAll, beforeAll, expect, it, vi } from 'vitest';
 import { pdfText } from '../harness/pdf.js';
 import { attachment, header, startSmtpServer, type TestSmtpServer } from '../harness/smtp.js';
 import { describeDoors, environmentVariables } from '../harness/suite.js';
@@ -873,6 +873,33 @@ describeDoors('invoices', (t) => {
     const cnText = await pdfText(new Uint8Array(await cn.arrayBuffer()));
     expect(cnText).toContain('Łódź Spółka z o.o.');
     expect(cnText).toContain('Корректировка — Ελληνική μετάφραση');
+
+    // Characters no font has: the document is still made, and the log says what to configure.
+    const warn = vi.spyOn(t.env.rt.logger, 'warn');
+    try {
+      await t.door.ok('create_customer', { external_id: 'tokyo', name: '東京商事', currency: 'JPY' });
+      const { invoice: jp } = await t.door.ok('create_invoice', {
+        customer_id: 'tokyo',
+        amount: '1000',
+        description: 'Consulting',
+        status: 'finalized',
+      });
+      const res = await fetch(`${t.env.url}/api/v1/invoices/${jp.id}.pdf`, {
+        headers: { authorization: `Bearer ${t.org.key}` },
+      });
+      expect(res.status).toBe(200);
+      expect(await pdfText(new Uint8Array(await res.arrayBuffer()))).toContain('1,000 JPY');
+      expect(warn).toHaveBeenCalledWith(
+        expect.objectContaining({
+          document: `invoice ${jp.number}`,
+          characters: '東京商事',
+          fonts: ['Noto Sans'],
+        }),
+        expect.stringContaining('add a font that has them to BILLFOLD_PDF_FONT'),
+      );
+    } finally {
+      warn.mockRestore();
+    }
   });
 
   it('numbers finalized invoices gaplessly, per organization or per customer', async () => {
