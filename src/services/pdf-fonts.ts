@@ -7,12 +7,13 @@ import { projectRoot } from '../version.js';
 /**
  * The fonts of invoice and credit note documents. PDF's standard fonts (Helvetica) only encode
  * Windows-1252, so a customer called "Łódź Spółka" or "Москва" came out as other letters; the
- * documents embed Noto Sans instead (shipped in data/fonts: Latin, Greek, Cyrillic and
- * Vietnamese, each document embedding only the glyphs it uses). Other scripts (Chinese,
- * Japanese, Korean...) need fonts that have them: BILLFOLD_PDF_FONT and BILLFOLD_PDF_FONT_BOLD
- * list TrueType or OpenType files, tried before the shipped ones. Each string is drawn in the
- * first font that has all its characters, so one document can carry a Polish address and a
- * Japanese customer name, although no single font has both.
+ * documents embed fonts shipped in data/fonts instead, each document only the glyphs it uses:
+ * Noto Sans (Latin, Greek, Cyrillic, Vietnamese, Devanagari), then DejaVu Sans for what Noto
+ * Sans lacks that invoices meet (arrows, ≥ and other math signs, box drawing). Other scripts
+ * (Chinese, Japanese, Korean...) need fonts that have them: BILLFOLD_PDF_FONT and
+ * BILLFOLD_PDF_FONT_BOLD list TrueType or OpenType files, tried before the shipped ones. Each
+ * string is drawn in the first font that has all its characters, so one document can carry a
+ * Polish address and a Japanese customer name, although no single font has both.
  */
 
 export interface PdfFont {
@@ -25,7 +26,7 @@ export interface PdfFont {
   covers(codePoint: number): boolean;
 }
 
-/** Each weight's fonts in order of preference; the shipped one is last. */
+/** Each weight's fonts in order of preference; the shipped ones are last. */
 export interface PdfFontSet {
   readonly regular: readonly PdfFont[];
   readonly bold: readonly PdfFont[];
@@ -60,12 +61,12 @@ function readFont(file: string, variable: string | null): PdfFont {
   return { font: parsed, family: parsed.familyName, covers: (cp) => parsed.hasGlyphForCodePoint(cp) };
 }
 
-const shipped = (name: string) => join(projectRoot(), 'data', 'fonts', name);
+const shipped = (name: string) => readFont(join(projectRoot(), 'data', 'fonts', name), null);
 
 /**
  * The fonts of a runtime. Configured files (comma-separated lists) are read and checked now, so
  * a wrong path stops the start with a message naming the variable. Bold text uses the bold list,
- * or else the regular one, before the shipped bold face.
+ * or else the regular one, before the shipped bold faces.
  */
 export function pdfFonts(files: { regular?: string; bold?: string } = {}): PdfFonts {
   const list = (value: string | undefined, variable: string) =>
@@ -80,8 +81,8 @@ export function pdfFonts(files: { regular?: string; bold?: string } = {}): PdfFo
   let set: PdfFontSet | undefined;
   return () =>
     (set ??= {
-      regular: [...regular, readFont(shipped('NotoSans-Regular.ttf'), null)],
-      bold: [...bold, readFont(shipped('NotoSans-Bold.ttf'), null)],
+      regular: [...regular, ...['NotoSans-Regular.ttf', 'DejaVuSans.ttf'].map(shipped)],
+      bold: [...bold, ...['NotoSans-Bold.ttf', 'DejaVuSans-Bold.ttf'].map(shipped)],
     });
 }
 
@@ -91,17 +92,22 @@ export const BOLD = 'billfold-bold';
 
 const ignored = (cp: number) => cp < 0x20 || (cp >= 0x7f && cp < 0xa0);
 
-/** The first font that has every character of `text` (control characters aside), else the first. */
-function fontIndexFor(fonts: readonly PdfFont[], text: string): number {
-  if (fonts.length === 1) return 0;
-  search: for (let i = 0; i < fonts.length; i++) {
+/**
+ * The font to draw `text` in: the first that has all its characters (control characters aside),
+ * else the one that has the most; and the characters it lacks, which show as empty boxes.
+ */
+function fontFor(fonts: readonly PdfFont[], text: string): { index: number; lacking: string[] } {
+  let best = { index: 0, lacking: [] as string[] };
+  for (let i = 0; i < fonts.length; i++) {
+    const lacking: string[] = [];
     for (const ch of text) {
       const cp = ch.codePointAt(0)!;
-      if (!ignored(cp) && !fonts[i]!.covers(cp)) continue search;
+      if (!ignored(cp) && !fonts[i]!.covers(cp)) lacking.push(ch);
     }
-    return i;
+    if (lacking.length === 0) return { index: i, lacking };
+    if (i === 0 || lacking.length < best.lacking.length) best = { index: i, lacking };
   }
-  return 0;
+  return best;
 }
 
 /**
@@ -126,7 +132,7 @@ export function useFonts(doc: PDFKit.PDFDocument, fonts: PdfFontSet): void {
   let depth = 0;
   /** Runs `draw` with the font of this weight that has the text's characters. */
   const inFontFor = <R>(text: unknown, draw: () => R): R => {
-    const i = depth === 0 && typeof text === 'string' ? fontIndexFor(names[weight], text) : 0;
+    const i = depth === 0 && typeof text === 'string' ? fontFor(names[weight], text).index : 0;
     depth++;
     if (i !== 0) setFont(`${weight}-${i}`);
     try {
@@ -145,25 +151,19 @@ export function useFonts(doc: PDFKit.PDFDocument, fonts: PdfFontSet): void {
 }
 
 /**
- * Characters in any string of `values` (walked deeply) that no font of a weight can draw, in
- * order of first appearance: a document with them shows empty boxes where they were.
+ * Characters in the strings of `values` (walked deeply) that the font chosen for their string
+ * lacks, in either weight, once each in order of first appearance: a document with them shows
+ * empty boxes where they were.
  */
 export function uncoveredCharacters(fonts: PdfFontSet, values: readonly unknown[]): string[] {
-  const seen = new Set<number>();
-  const missing: string[] = [];
-  const drawable = (list: readonly PdfFont[], cp: number) => list.some((f) => f.covers(cp));
+  const missing = new Set<string>();
   const visit = (v: unknown): void => {
     if (typeof v === 'string') {
-      for (const ch of v) {
-        const cp = ch.codePointAt(0)!;
-        // Control characters and line breaks are layout, not glyphs.
-        if (ignored(cp) || seen.has(cp)) continue;
-        seen.add(cp);
-        if (!drawable(fonts.regular, cp) || !drawable(fonts.bold, cp)) missing.push(ch);
-      }
+      for (const list of [fonts.regular, fonts.bold])
+        for (const ch of fontFor(list, v).lacking) missing.add(ch);
     } else if (Array.isArray(v)) v.forEach(visit);
     else if (v !== null && typeof v === 'object') Object.values(v).forEach(visit);
   };
   values.forEach(visit);
-  return missing;
+  return [...missing];
 }

@@ -893,7 +893,7 @@ describeDoors('invoices', (t) => {
         expect.objectContaining({
           document: `invoice ${jp.number}`,
           characters: '東京商事',
-          fonts: ['Noto Sans'],
+          fonts: ['Noto Sans', 'DejaVu Sans'],
         }),
         expect.stringContaining('add a font that has them to BILLFOLD_PDF_FONT'),
       );

@@ -25,34 +25,42 @@ function draw(fonts: ReturnType<ReturnType<typeof pdfFonts>>, paint: (doc: PDFKi
 }
 
 describe('PDF fonts', () => {
-  it('ships fonts that draw Latin, Greek, Cyrillic and Vietnamese text, and names what they cannot', () => {
+  it('ships fonts that draw Latin, Greek, Cyrillic, Vietnamese and common signs, and names what they cannot', () => {
     const fonts = pdfFonts()();
-    expect(fonts.regular.map((f) => f.family)).toEqual(['Noto Sans']);
-    expect(fonts.bold.map((f) => f.family)).toEqual(['Noto Sans']);
+    expect(fonts.regular.map((f) => f.family)).toEqual(['Noto Sans', 'DejaVu Sans']);
+    expect(fonts.bold.map((f) => f.family)).toEqual(['Noto Sans', 'DejaVu Sans']);
     const covered = [
       'Łódź Spółka z o.o.',
       'Ελληνικά',
       'Москва',
       'İstanbul şirketi',
       'Tiếng Việt',
-      '€ £ ¥ ß ø ₫',
+      '€ £ ¥ ß ø ₫ ₹',
+      'Calls ≥ 10,000 → tier 2 (≈ 5 %)',
     ];
     expect(uncoveredCharacters(fonts, covered)).toEqual([]);
+    // Each character has a font, but no font has both: the one it is drawn in lacks one of them.
+    expect(uncoveredCharacters(fonts, ['कर ≥ 5'])).toEqual(['≥']);
     // Found anywhere in the values, once each, in order of appearance; line breaks are not glyphs.
     expect(
       uncoveredCharacters(fonts, [
-        { customer: { name: '東京 Ltd\n' }, lines: [{ description: '京都 مرحبا' }] },
+        { customer: { name: '東京 Ltd\n' }, lines: [{ description: '京都 서울' }] },
       ]),
-    ).toEqual(['東', '京', '都', 'م', 'ر', 'ح', 'ب', 'ا']);
+    ).toEqual(['東', '京', '都', '서', '울']);
   });
 
   it('tries configured fonts first, then the shipped ones; bold falls back on the regular list', () => {
     const one = pdfFonts({ regular: ` ${LIBERATION} ` })();
-    expect(one.regular.map((f) => f.family)).toEqual(['Liberation Sans', 'Noto Sans']);
-    expect(one.bold.map((f) => f.family)).toEqual(['Liberation Sans', 'Noto Sans']);
+    expect(one.regular.map((f) => f.family)).toEqual(['Liberation Sans', 'Noto Sans', 'DejaVu Sans']);
+    expect(one.bold.map((f) => f.family)).toEqual(['Liberation Sans', 'Noto Sans', 'DejaVu Sans']);
     expect(one.bold[0]).toBe(one.regular[0]);
     const two = pdfFonts({ regular: LIBERATION, bold: `${LIBERATION},${LIBERATION}` })();
-    expect(two.bold.map((f) => f.family)).toEqual(['Liberation Sans', 'Liberation Sans', 'Noto Sans']);
+    expect(two.bold.map((f) => f.family)).toEqual([
+      'Liberation Sans',
+      'Liberation Sans',
+      'Noto Sans',
+      'DejaVu Sans',
+    ]);
   });
 
   it('draws each string in the first font that has all its characters', async () => {
