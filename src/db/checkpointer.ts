@@ -72,6 +72,7 @@ const timer = setInterval(() => {
   lastLog = r ? r.log : -1;
   busy = false;
 }, workerData.intervalMs);
+parentPort.postMessage('ready');
 parentPort.on('message', (m) => {
   if (m === 'stop') {
     clearInterval(timer);
@@ -89,6 +90,8 @@ export interface Checkpointer {
    * log: the caller must not touch the database until it settles.
    */
   pauseForRestart(): Promise<void> | undefined;
+  /** Settles once the worker watches the log (it takes a moment to start, longer on a busy machine). */
+  readonly ready: Promise<void>;
   stop(): Promise<void>;
 }
 
@@ -128,7 +131,12 @@ export function startCheckpointer(
   };
   worker.on('error', release);
   worker.on('exit', release);
+  const ready = new Promise<void>((resolve) => {
+    worker.on('message', (m) => m === 'ready' && resolve());
+    worker.once('exit', () => resolve());
+  });
   return {
+    ready,
     pauseForRestart() {
       if (Atomics.compareExchange(state, 0, REQUESTED, GRANTED) !== REQUESTED) return undefined;
       Atomics.notify(state, 0);
@@ -151,7 +159,7 @@ export function startCheckpointer(
     stop: () =>
       new Promise<void>((resolve) => {
         const done = () => resolve();
-        worker.once('message', () => void worker.terminate().then(done, done));
+        worker.on('message', (m) => m === 'stopped' && void worker.terminate().then(done, done));
         worker.once('exit', done);
         worker.postMessage('stop');
       }),

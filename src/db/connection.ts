@@ -22,6 +22,8 @@ export interface Db {
   /** The pg pool (PostgreSQL only). */
   readonly pool?: pg.Pool;
   ping(): Promise<void>;
+  /** Settles once background work on the database has started (SQLite's checkpointer). */
+  ready(): Promise<void>;
   close(): Promise<void>;
 }
 
@@ -95,6 +97,9 @@ function openSqlite(file: string, options: OpenOptions): Db {
     async ping() {
       raw.prepare('select 1').get();
     },
+    async ready() {
+      await checkpointer?.ready;
+    },
     async close() {
       await kysely.destroy();
       await checkpointer?.stop();
@@ -138,6 +143,7 @@ function openPostgres(url: string, options: OpenOptions): Db {
     async ping() {
       await sql`select 1`.execute(kysely);
     },
+    async ready() {},
     async close() {
       await kysely.destroy();
     },
