@@ -112,8 +112,8 @@ function fontFor(fonts: readonly PdfFont[], text: string): { index: number; lack
 
 /**
  * Registers the fonts on a document and makes `doc.font(REGULAR | BOLD)` pick, for each string
- * it draws or measures, the first font of that weight that has all its characters. Wrapping the
- * document's own methods keeps every drawing call as pdfkit documents it.
+ * it draws or measures, the font of that weight `fontFor` chooses. Wrapping the document's own
+ * methods keeps every drawing call as pdfkit documents it.
  */
 export function useFonts(doc: PDFKit.PDFDocument, fonts: PdfFontSet): void {
   const names = { [REGULAR]: fonts.regular, [BOLD]: fonts.bold } as const;
