@@ -6,7 +6,7 @@ import type { ServiceContext } from './context.js';
 import { getCreditNote } from './credit-notes.js';
 import { addressLines, customerParty, type BillingSnapshot, type InvoiceView } from './invoice-views.js';
 import { getInvoiceForDocument, viewOf } from './invoices.js';
-import { BOLD, REGULAR, uncoveredCharacters, useFonts } from './pdf-fonts.js';
+import { BOLD, REGULAR, useFonts } from './pdf-fonts.js';
 
 /**
  * The invoice document: issuer and customer, number and dates, lines, discounts, the tax
@@ -63,7 +63,7 @@ export async function renderInvoicePdf(
   const loaded = await getInvoiceForDocument(ctx, ref);
   const invoice = await viewOf(ctx, loaded);
   const snapshot = await snapshotFor(ctx, loaded.row);
-  const { doc, done } = startDocument(ctx, `invoice ${invoice.number ?? invoice.id}`, [invoice, snapshot], {
+  const { doc, done } = startDocument(ctx, `invoice ${invoice.number ?? invoice.id}`, {
     Title: invoice.number ? `Invoice ${invoice.number}` : 'Draft invoice',
     Author: snapshot.organization.legal_name ?? snapshot.organization.name,
     Subject: `Invoice for ${snapshot.customer.name}`,
@@ -80,34 +80,35 @@ const MARGIN = 50;
 const WIDTH = 595.28 - 2 * MARGIN;
 
 /**
- * A new A4 document drawing with the runtime's fonts, and its bytes once it ends. `values` are
- * what it will print: characters the fonts cannot draw are logged with the setting that fixes it.
+ * A new A4 document drawing with the runtime's fonts, and its bytes once it ends. Characters it
+ * drew that its fonts lack are logged, with the setting that fixes it.
  */
 function startDocument(
   ctx: ServiceContext,
   what: string,
-  values: readonly unknown[],
   info: PDFKit.DocumentInfo,
 ): { doc: PDFKit.PDFDocument; done: Promise<Buffer> } {
   const fonts = ctx.env.pdfFonts();
-  const missing = uncoveredCharacters(fonts, values);
-  if (missing.length) {
-    ctx.env.logger.warn(
-      {
-        document: what,
-        characters: missing.join(''),
-        fonts: fonts.regular.map((f) => f.family),
-        request_id: ctx.requestId,
-      },
-      'the document has characters none of its fonts can draw (they show as empty boxes); add a font that has them to BILLFOLD_PDF_FONT (and BILLFOLD_PDF_FONT_BOLD)',
-    );
-  }
   const doc = new PDFDocument({ size: 'A4', margin: MARGIN, info: { ...info, Creator: 'Billfold' } });
-  useFonts(doc, fonts);
+  const lacking = useFonts(doc, fonts);
   const chunks: Buffer[] = [];
   doc.on('data', (c: Buffer) => chunks.push(c));
   const done = new Promise<Buffer>((resolve, reject) => {
-    doc.on('end', () => resolve(Buffer.concat(chunks)));
+    doc.on('end', () => {
+      const missing = lacking();
+      if (missing.length) {
+        ctx.env.logger.warn(
+          {
+            document: what,
+            characters: missing.join(''),
+            fonts: fonts.regular.map((f) => f.family),
+            request_id: ctx.requestId,
+          },
+          'the document has characters its fonts cannot draw (they show as empty boxes); add a font that has them to BILLFOLD_PDF_FONT (and BILLFOLD_PDF_FONT_BOLD)',
+        );
+      }
+      resolve(Buffer.concat(chunks));
+    });
     doc.on('error', reject);
   });
   return { doc, done };
@@ -271,7 +272,7 @@ export async function renderCreditNotePdf(
     .where('id', '=', note.invoice_id)
     .executeTakeFirstOrThrow();
   const s = await snapshotFor(ctx, invoice);
-  const { doc, done } = startDocument(ctx, `credit note ${note.number}`, [note, s], {
+  const { doc, done } = startDocument(ctx, `credit note ${note.number}`, {
     Title: `Credit note ${note.number}`,
     Author: s.organization.legal_name ?? s.organization.name,
   });

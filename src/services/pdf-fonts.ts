@@ -113,9 +113,10 @@ function fontFor(fonts: readonly PdfFont[], text: string): { index: number; lack
 /**
  * Registers the fonts on a document and makes `doc.font(REGULAR | BOLD)` pick, for each string
  * it draws or measures, the font of that weight `fontFor` chooses. Wrapping the document's own
- * methods keeps every drawing call as pdfkit documents it.
+ * methods keeps every drawing call as pdfkit documents it. Returns the characters drawn so far
+ * that their chosen font lacks (they show as empty boxes), once each in order of appearance.
  */
-export function useFonts(doc: PDFKit.PDFDocument, fonts: PdfFontSet): void {
+export function useFonts(doc: PDFKit.PDFDocument, fonts: PdfFontSet): () => string[] {
   const names = { [REGULAR]: fonts.regular, [BOLD]: fonts.bold } as const;
   for (const [weight, list] of Object.entries(names))
     // pdfkit takes a parsed fontkit font as well as bytes (its types only know the bytes).
@@ -127,12 +128,18 @@ export function useFonts(doc: PDFKit.PDFDocument, fonts: PdfFontSet): void {
     weight = name;
     return setFont(`${name}-0`, size);
   }) as typeof doc.font;
+  const lacking = new Set<string>();
   // pdfkit measures each word with widthOfString while laying a string out: those inner calls
   // keep the font chosen for the whole string.
   let depth = 0;
   /** Runs `draw` with the font of this weight that has the text's characters. */
   const inFontFor = <R>(text: unknown, draw: () => R): R => {
-    const i = depth === 0 && typeof text === 'string' ? fontFor(names[weight], text).index : 0;
+    let i = 0;
+    if (depth === 0 && typeof text === 'string') {
+      const choice = fontFor(names[weight], text);
+      i = choice.index;
+      for (const ch of choice.lacking) lacking.add(ch);
+    }
     depth++;
     if (i !== 0) setFont(`${weight}-${i}`);
     try {
@@ -148,22 +155,5 @@ export function useFonts(doc: PDFKit.PDFDocument, fonts: PdfFontSet): void {
       inFontFor(args[0], () => original(...args));
   }
   doc.font(REGULAR);
-}
-
-/**
- * Characters in the strings of `values` (walked deeply) that the font chosen for their string
- * lacks, in either weight, once each in order of first appearance: a document with them shows
- * empty boxes where they were.
- */
-export function uncoveredCharacters(fonts: PdfFontSet, values: readonly unknown[]): string[] {
-  const missing = new Set<string>();
-  const visit = (v: unknown): void => {
-    if (typeof v === 'string') {
-      for (const list of [fonts.regular, fonts.bold])
-        for (const ch of fontFor(list, v).lacking) missing.add(ch);
-    } else if (Array.isArray(v)) v.forEach(visit);
-    else if (v !== null && typeof v === 'object') Object.values(v).forEach(visit);
-  };
-  values.forEach(visit);
-  return [...missing];
+  return () => [...lacking];
 }

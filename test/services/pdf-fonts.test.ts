@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import PDFDocument from 'pdfkit';
 import { describe, expect, it } from 'vitest';
 import { ConfigError } from '../../src/config.js';
-import { BOLD, REGULAR, pdfFonts, uncoveredCharacters, useFonts } from '../../src/services/pdf-fonts.js';
+import { BOLD, REGULAR, pdfFonts, useFonts } from '../../src/services/pdf-fonts.js';
 import { pdfText } from '../harness/pdf.js';
 
 // A font with Latin, Greek and Cyrillic but not Vietnamese (ế, ₫): pdf.js ships it.
@@ -13,19 +13,30 @@ const LIBERATION = createRequire(import.meta.url).resolve(
   'pdfjs-dist/standard_fonts/LiberationSans-Regular.ttf',
 );
 
-function draw(fonts: ReturnType<ReturnType<typeof pdfFonts>>, paint: (doc: PDFKit.PDFDocument) => void) {
+/** Draws on a new document; its bytes and the characters its fonts lacked. */
+async function draw(
+  fonts: ReturnType<ReturnType<typeof pdfFonts>>,
+  paint: (doc: PDFKit.PDFDocument) => void,
+): Promise<{ pdf: Buffer; lacking: string[] }> {
   const doc = new PDFDocument({ size: 'A4' });
-  useFonts(doc, fonts);
+  const lacking = useFonts(doc, fonts);
   const chunks: Buffer[] = [];
   doc.on('data', (c: Buffer) => chunks.push(c));
   const done = new Promise<Buffer>((resolve) => doc.on('end', () => resolve(Buffer.concat(chunks))));
   paint(doc);
   doc.end();
-  return done;
+  return { pdf: await done, lacking: lacking() };
 }
 
+const lines =
+  (texts: string[], weight = REGULAR) =>
+  (doc: PDFKit.PDFDocument) => {
+    doc.font(weight);
+    for (const t of texts) doc.text(t);
+  };
+
 describe('PDF fonts', () => {
-  it('ships fonts that draw Latin, Greek, Cyrillic, Vietnamese and common signs, and names what they cannot', () => {
+  it('ships fonts that draw Latin, Greek, Cyrillic, Vietnamese and common signs, and names what they cannot', async () => {
     const fonts = pdfFonts()();
     expect(fonts.regular.map((f) => f.family)).toEqual(['Noto Sans', 'DejaVu Sans']);
     expect(fonts.bold.map((f) => f.family)).toEqual(['Noto Sans', 'DejaVu Sans']);
@@ -38,15 +49,20 @@ describe('PDF fonts', () => {
       '€ £ ¥ ß ø ₫ ₹',
       'Calls ≥ 10,000 → tier 2 (≈ 5 %)',
     ];
-    expect(uncoveredCharacters(fonts, covered)).toEqual([]);
+    for (const weight of [REGULAR, BOLD]) {
+      const { pdf, lacking } = await draw(fonts, lines(covered, weight));
+      expect(lacking).toEqual([]);
+      const text = await pdfText(pdf);
+      for (const s of covered) expect(text).toContain(s);
+    }
     // Each character has a font, but no font has both: the one it is drawn in lacks one of them.
-    expect(uncoveredCharacters(fonts, ['कर ≥ 5'])).toEqual(['≥']);
-    // Found anywhere in the values, once each, in order of appearance; line breaks are not glyphs.
-    expect(
-      uncoveredCharacters(fonts, [
-        { customer: { name: '東京 Ltd\n' }, lines: [{ description: '京都 서울' }] },
-      ]),
-    ).toEqual(['東', '京', '都', '서', '울']);
+    expect((await draw(fonts, lines(['कर ≥ 5']))).lacking).toEqual(['≥']);
+    // Once each, in order of appearance; line breaks are layout, not glyphs. Measuring counts too.
+    const { lacking } = await draw(fonts, (doc) => {
+      doc.text('東京 Ltd\n');
+      doc.heightOfString('京都 서울', { width: 100 });
+    });
+    expect(lacking).toEqual(['東', '京', '都', '서', '울']);
   });
 
   it('tries configured fonts first, then the shipped ones; bold falls back on the regular list', () => {
@@ -65,7 +81,7 @@ describe('PDF fonts', () => {
 
   it('draws each string in the first font that has all its characters', async () => {
     const fonts = pdfFonts({ regular: LIBERATION })();
-    const pdf = await draw(fonts, (doc) => {
+    const { pdf, lacking } = await draw(fonts, (doc) => {
       doc.font(BOLD).fontSize(14).text('Łódź Spółka z o.o.');
       doc.font(REGULAR).fontSize(10).text('Tiếng Việt 1.000 ₫');
       const h = doc.heightOfString('Tiếng Việt — a line long enough to wrap twice at this width', {
@@ -81,7 +97,7 @@ describe('PDF fonts', () => {
     const raw = pdf.toString('latin1');
     expect(raw).toMatch(/\/BaseFont \/[A-Z]{6}\+LiberationSans/);
     expect(raw).toMatch(/\/BaseFont \/[A-Z]{6}\+NotoSans-Regular/);
-    expect(uncoveredCharacters(fonts, ['Tiếng Việt 1.000 ₫'])).toEqual([]);
+    expect(lacking).toEqual([]);
   });
 
   it('refuses a font path that cannot be read or is not a font, naming the setting', () => {
