@@ -28,7 +28,10 @@ const HANDSHAKE_MS = 2000;
 /** How long a rewind waits for another process's lock while the serving thread is paused. */
 const RESTART_WAIT_MS = 200;
 
-/** States of the shared handshake word. */
+/**
+ * States of the shared handshake word (slot 0). Slot 1 turns 1 once the worker watches the log:
+ * shared memory rather than a message, since listening for one would keep the process alive.
+ */
 const IDLE = 0;
 const REQUESTED = 1;
 const GRANTED = 2;
@@ -72,7 +75,8 @@ const timer = setInterval(() => {
   lastLog = r ? r.log : -1;
   busy = false;
 }, workerData.intervalMs);
-parentPort.postMessage('ready');
+Atomics.store(state, 1, 1);
+Atomics.notify(state, 1);
 parentPort.on('message', (m) => {
   if (m === 'stop') {
     clearInterval(timer);
@@ -91,7 +95,7 @@ export interface Checkpointer {
    */
   pauseForRestart(): Promise<void> | undefined;
   /** Settles once the worker watches the log (it takes a moment to start, longer on a busy machine). */
-  readonly ready: Promise<void>;
+  ready(): Promise<void>;
   stop(): Promise<void>;
 }
 
@@ -102,13 +106,20 @@ export interface CheckpointerOptions {
   restartFrames?: number;
 }
 
+/** Atomics.waitAsync (Node 16+), which TypeScript's ES2023 library does not declare. */
+const waitAsync = (
+  Atomics as unknown as {
+    waitAsync(a: Int32Array, i: number, v: number, t: number): { async: boolean; value: unknown };
+  }
+).waitAsync.bind(Atomics);
+
 export function startCheckpointer(
   path: string,
   modulePath: string,
   synchronous: string,
   { intervalMs = 250, restartFrames = RESTART_FRAMES }: CheckpointerOptions = {},
 ): Checkpointer {
-  const shared = new SharedArrayBuffer(4);
+  const shared = new SharedArrayBuffer(8);
   const state = new Int32Array(shared);
   const worker = new Worker(WORKER, {
     eval: true,
@@ -131,20 +142,26 @@ export function startCheckpointer(
   };
   worker.on('error', release);
   worker.on('exit', release);
-  const ready = new Promise<void>((resolve) => {
-    worker.on('message', (m) => m === 'ready' && resolve());
-    worker.once('exit', () => resolve());
+  let exited = false;
+  worker.once('exit', () => {
+    exited = true;
+    Atomics.store(state, 1, 1);
+    Atomics.notify(state, 1);
   });
   return {
-    ready,
+    async ready() {
+      if (exited || Atomics.load(state, 1) === 1) return;
+      const wait = waitAsync(state, 1, 0, HANDSHAKE_MS * 5);
+      if (!wait.async) return;
+      // As in pauseForRestart: the wait holds no handle of its own.
+      const keepAlive = setTimeout(() => {}, HANDSHAKE_MS * 5);
+      await (wait.value as Promise<string>);
+      clearTimeout(keepAlive);
+    },
     pauseForRestart() {
       if (Atomics.compareExchange(state, 0, REQUESTED, GRANTED) !== REQUESTED) return undefined;
       Atomics.notify(state, 0);
-      const wait = (
-        Atomics as unknown as {
-          waitAsync(a: Int32Array, i: number, v: number, t: number): { async: boolean; value: unknown };
-        }
-      ).waitAsync(state, 0, GRANTED, HANDSHAKE_MS * 5);
+      const wait = waitAsync(state, 0, GRANTED, HANDSHAKE_MS * 5);
       if (!wait.async) return undefined;
       // Atomics.waitAsync holds no handle: without one, a process with nothing else to do (a
       // script, not a server) would exit in the middle of the pause.
@@ -159,7 +176,7 @@ export function startCheckpointer(
     stop: () =>
       new Promise<void>((resolve) => {
         const done = () => resolve();
-        worker.on('message', (m) => m === 'stopped' && void worker.terminate().then(done, done));
+        worker.once('message', () => void worker.terminate().then(done, done));
         worker.once('exit', done);
         worker.postMessage('stop');
       }),

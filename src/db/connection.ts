@@ -98,7 +98,7 @@ function openSqlite(file: string, options: OpenOptions): Db {
       raw.prepare('select 1').get();
     },
     async ready() {
-      await checkpointer?.ready;
+      await checkpointer?.ready();
     },
     async close() {
       await kysely.destroy();

@@ -151,4 +151,22 @@ describe('SQLite write-ahead log under sustained writes', () => {
       rmSync(dir, { recursive: true, force: true });
     }
   });
+
+  it('lets a process that leaves the database open exit once its work is done', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'billfold-wal-exit-'));
+    try {
+      const file = join(dir, 'left.db');
+      const run = spawnSync(
+        process.execPath,
+        ['--import', 'tsx', join(import.meta.dirname, 'fixtures/open-and-leave.ts'), file],
+        { encoding: 'utf8', timeout: 30_000 },
+      );
+      // Killed at the timeout, the status would be null: the checkpointer kept the process alive.
+      expect(run.stderr).toBe('');
+      expect(run.status).toBe(0);
+      expect(run.stdout.trim()).toBe('written');
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
 });
