@@ -77,6 +77,20 @@ describe('SQLite group commit', () => {
   });
 });
 
+/** Runs a script of fixtures/ in its own process on a new database file, to its end or the timeout. */
+function runScript(name: string, timeout: number) {
+  const dir = mkdtempSync(join(tmpdir(), 'billfold-script-'));
+  try {
+    return spawnSync(
+      process.execPath,
+      ['--import', 'tsx', join(import.meta.dirname, 'fixtures', name), join(dir, 'script.db')],
+      { encoding: 'utf8', timeout },
+    );
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
 /**
  * The checkpointer (checkpointer.ts) must rewind the write-ahead log while writes keep coming:
  * with PASSIVE checkpoints alone the log never starts over under steady writes and grows by
@@ -132,41 +146,17 @@ describe('SQLite write-ahead log under sustained writes', () => {
   });
 
   it('keeps a script alive while it waits for a rewind: it ends only when its work is done', () => {
-    const dir = mkdtempSync(join(tmpdir(), 'billfold-wal-script-'));
-    try {
-      const run = spawnSync(
-        process.execPath,
-        [
-          '--import',
-          'tsx',
-          join(import.meta.dirname, 'fixtures/sustained-writes.ts'),
-          join(dir, 'script.db'),
-        ],
-        { encoding: 'utf8', timeout: 60_000 },
-      );
-      expect(run.stderr).toBe('');
-      expect(run.status).toBe(0);
-      expect(run.stdout.trim()).toBe('stored 3000');
-    } finally {
-      rmSync(dir, { recursive: true, force: true });
-    }
+    const run = runScript('sustained-writes.ts', 60_000);
+    expect(run.stderr).toBe('');
+    expect(run.status).toBe(0);
+    expect(run.stdout.trim()).toBe('stored 3000');
   });
 
   it('lets a process that leaves the database open exit once its work is done', () => {
-    const dir = mkdtempSync(join(tmpdir(), 'billfold-wal-exit-'));
-    try {
-      const file = join(dir, 'left.db');
-      const run = spawnSync(
-        process.execPath,
-        ['--import', 'tsx', join(import.meta.dirname, 'fixtures/open-and-leave.ts'), file],
-        { encoding: 'utf8', timeout: 30_000 },
-      );
-      // Killed at the timeout, the status would be null: the checkpointer kept the process alive.
-      expect(run.stderr).toBe('');
-      expect(run.status).toBe(0);
-      expect(run.stdout.trim()).toBe('written');
-    } finally {
-      rmSync(dir, { recursive: true, force: true });
-    }
+    const run = runScript('open-and-leave.ts', 30_000);
+    // Killed at the timeout, the status would be null: the checkpointer kept the process alive.
+    expect(run.stderr).toBe('');
+    expect(run.status).toBe(0);
+    expect(run.stdout.trim()).toBe('written');
   });
 });

@@ -128,10 +128,12 @@ export async function applyContributions(
   const work = batches.filter((b) => b.items.length > 0);
   const org = ctx.organizationId;
   const raw = sqliteHandle(ctx);
-  if (work.length === 0) {
-    for (const w of alsoWrite) await sql`${w}`.execute(ctx.db);
-    return;
-  }
+  /** SQLite runs writes one by one in process; PostgreSQL gets them as one statement. */
+  const write = async (writes: ReadonlyArray<RawBuilder<unknown> | OperationNodeSource>) => {
+    if (!raw) return writeTogether(ctx.db, writes);
+    for (const w of writes) await sql`${w}`.execute(ctx.db);
+  };
+  if (work.length === 0) return write(alsoWrite);
   const shard = raw ? 0 : (pgShard ?? Math.floor(Math.random() * AGGREGATE_SHARDS));
   /** PostgreSQL's writes, sent together at the end. */
   const pending: Array<RawBuilder<unknown>> = [];
@@ -226,9 +228,9 @@ export async function applyContributions(
   for (const { metric, items } of work)
     if (metric.definition.aggregation_type === 'unique_count_agg')
       await applyUnique(ctx, metric, items, pending);
-  // Every table's rows are distinct keys written once: one statement (see writeTogether).
-  if (raw) for (const w of alsoWrite) await sql`${w}`.execute(ctx.db);
-  else await writeTogether(ctx.db, [...pending, ...alsoWrite]);
+  // Every table's rows are distinct keys written once: one statement (see writeTogether). On
+  // SQLite `pending` is empty: its upserts ran above.
+  await write([...pending, ...alsoWrite]);
 }
 
 interface UniqueKey {
