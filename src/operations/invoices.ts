@@ -282,8 +282,8 @@ export const voidInvoice = defineOperation({
   title: 'Void an invoice',
   description:
     'Cancels a finalized invoice that is not fully paid: it keeps its number, nothing is due on it any more, ' +
-    'and it no longer counts as owed. A draft is deleted instead (delete_invoice); a paid invoice is refunded ' +
-    'with create_credit_note.',
+    "and it no longer counts as owed. What it took from the customer's coupons is given back for their next " +
+    'invoice. A draft is deleted instead (delete_invoice); a paid invoice is refunded with create_credit_note.',
   group,
   scope: 'write',
   annotations: { readOnlyHint: false, destructiveHint: true, idempotentHint: false, openWorldHint: false },

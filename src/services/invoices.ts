@@ -921,6 +921,9 @@ export async function voidInvoice(ctx: ServiceContext, ref: string, reason?: str
     .where('id', '=', row.id)
     .where('organization_id', '=', ctx.organizationId)
     .execute();
+  // A voided invoice gave the customer nothing: what it took from their coupons (an amount, a
+  // period of a recurring coupon) is theirs again for the next invoice, as for a deleted draft.
+  await releaseRedemptions(ctx, row.id);
   await recordActivity(ctx, {
     type: 'invoice.voided',
     resourceType: 'invoice',

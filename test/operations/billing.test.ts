@@ -10,6 +10,7 @@ const range = (from: number, to: number | null, per: string, flat = '0') => ({
 });
 
 const MARCH = { from: '2028-03-01', to: '2028-04-01' };
+const APRIL = { from: '2028-04-01', to: '2028-05-01' };
 
 /**
  * Invoices from subscriptions through generate_invoice, on hand-worked numbers. Every customer
@@ -430,6 +431,38 @@ describeDatabases('generate_invoice: charge models and proration', (t) => {
     const { applied_coupons } = await c.call('list_applied_coupons', { customer_id: `c${n}` });
     const units = applied_coupons.find((a: any) => a.coupon_code.startsWith('UNITS5'));
     expect(units.amount_remaining_cents).toBe(200);
+
+    // Voided, the finalized invoice gives back what it took: the units credit's 3 and the
+    // period of the ten-off it used; the next period takes them afresh.
+    const couponsOf = async () =>
+      Object.fromEntries(
+        (await c.call('list_applied_coupons', { customer_id: `c${n}` })).applied_coupons.map((a: any) => [
+          a.coupon_code.split('-')[0],
+          [a.status, a.amount_remaining_cents, a.frequency_duration_remaining],
+        ]),
+      );
+    await c.call('finalize_invoice', { invoice_id: again.invoice.id });
+    expect(await couponsOf()).toEqual({ UNITS5: ['active', 200, null], TENOFF: ['active', null, 1] });
+    const voided = await c.call('void_invoice', { invoice_id: again.invoice.id, reason: 'billed in error' });
+    expect(voided.invoice).toMatchObject({ status: 'voided', coupons_amount_cents: 700 });
+    expect(await couponsOf()).toEqual({ UNITS5: ['active', 500, null], TENOFF: ['active', null, 2] });
+    await c.call('record_usage', {
+      customer_id: `c${n}`,
+      code: 'units',
+      transaction_id: `coupon-${n}-april`,
+      timestamp: '2028-04-03T00:00:00Z',
+      properties: { n: 3 },
+    });
+    const april = await c.call('generate_invoice', {
+      customer_id: `c${n}`,
+      subscription_id: `s${n}`,
+      period: APRIL,
+    });
+    expect(april.invoice.discounts.map((d: any) => [d.coupon_code?.split('-')[0], d.amount_cents])).toEqual([
+      ['UNITS5', 300],
+      ['TENOFF', 400],
+    ]);
+    expect(await couponsOf()).toEqual({ UNITS5: ['active', 200, null], TENOFF: ['active', null, 1] });
   });
 
   it("get_customer_usage shows each charge's amount so far in the current period", async () => {
