@@ -12,7 +12,6 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { cpus, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
-import pg from 'pg';
 import { loadConfig } from '../src/config.js';
 import { bootstrap, localPrincipal } from '../src/interfaces/bootstrap.js';
 import { dispatch } from '../src/interfaces/dispatch.js';
@@ -22,6 +21,7 @@ import { Decimal } from '../src/domain/decimal.js';
 import { createServiceContext, type Principal } from '../src/services/context.js';
 import { resolveCustomer } from '../src/services/customers.js';
 import { createInvoice, type InvoiceLineInput } from '../src/services/invoices.js';
+import { scratchDatabase } from './scratch.js';
 
 const { values } = parseArgs({
   options: { count: { type: 'string' }, postgres: { type: 'string' } },
@@ -201,17 +201,11 @@ try {
   rmSync(dir, { recursive: true, force: true });
 }
 if (PG_URL) {
-  const name = `billfold_bench_${process.pid}`;
-  const admin = new pg.Client({ connectionString: PG_URL });
-  await admin.connect();
-  await admin.query(`CREATE DATABASE ${name}`);
-  const url = new URL(PG_URL);
-  url.pathname = `/${name}`;
+  const scratch = await scratchDatabase('billfold-bench', PG_URL);
   try {
-    await bench('postgres', url.toString(), {}, [1, 8]);
+    await bench('postgres', scratch.database, {}, [1, 8]);
   } finally {
-    await admin.query(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`);
-    await admin.end();
+    await scratch.cleanup();
   }
 } else {
   console.log('postgres: skipped (pass --postgres postgres://… or set BILLFOLD_TEST_POSTGRES_URL)');

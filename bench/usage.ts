@@ -7,14 +7,8 @@
  *   node --import tsx bench/usage.ts
  *   BENCH_POSTGRES_URL=postgres://… BENCH_USAGE_EVENTS=1000000 BENCH_TYPES=sum_agg,count_agg node --import tsx bench/usage.ts
  */
-import { mkdtempSync, rmSync } from 'node:fs';
-import { cpus, tmpdir } from 'node:os';
-import { join } from 'node:path';
-import pg from 'pg';
-import { loadConfig } from '../src/config.js';
-import { bootstrap, localPrincipal } from '../src/interfaces/bootstrap.js';
-import { dispatch } from '../src/interfaces/dispatch.js';
-import { createRuntime } from '../src/interfaces/runtime.js';
+import { cpus } from 'node:os';
+import { inProcess, scratchDatabase } from './scratch.js';
 
 const EVENTS = Number(process.env.BENCH_USAGE_EVENTS ?? 1_000_000);
 const QUERIES = Number(process.env.BENCH_QUERIES ?? 300);
@@ -76,36 +70,8 @@ function percentile(sorted: number[], p: number): number {
 }
 
 async function main() {
-  let database: string;
-  let cleanup: () => Promise<void>;
-  if (PG_URL) {
-    const name = `billfold_usage_${Date.now().toString(36)}`;
-    const admin = new pg.Client({ connectionString: PG_URL });
-    await admin.connect();
-    await admin.query(`CREATE DATABASE ${name}`);
-    await admin.end();
-    const u = new URL(PG_URL);
-    u.pathname = `/${name}`;
-    database = u.toString();
-    cleanup = async () => {
-      const c = new pg.Client({ connectionString: PG_URL });
-      await c.connect();
-      await c.query(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`);
-      await c.end();
-    };
-  } else {
-    const dir = mkdtempSync(join(tmpdir(), 'billfold-usage-'));
-    database = join(dir, 'billfold.db');
-    cleanup = async () => rmSync(dir, { recursive: true, force: true });
-  }
-  const rt = await createRuntime(loadConfig({ BILLFOLD_LOG_LEVEL: 'warn' }, { database }));
-  const boot = await bootstrap(rt, { createAdminKey: false });
-  const principal = localPrincipal(boot.organizationId);
-  const call = async (operation: string, args: unknown) => {
-    const { outcome } = await dispatch(rt, { principal, door: 'http_api', operation, args });
-    if (!outcome.ok) throw new Error(`${operation}: ${outcome.error.message}`);
-    return outcome.output as any;
-  };
+  const { database, cleanup } = await scratchDatabase('billfold-usage', PG_URL);
+  const { rt, call } = await inProcess(database);
   const wanted = process.env.BENCH_TYPES?.split(',');
   const cases = wanted ? CASES.filter((c) => wanted.includes(c.code)) : CASES;
   // The period: this month so far (UTC); events spread evenly over its first 28 days.

@@ -1,7 +1,8 @@
 import { hash as digest } from 'node:crypto';
-import { sql } from 'kysely';
+import { sql, type Kysely } from 'kysely';
+import type BetterSqlite3 from 'better-sqlite3';
 import { inList, lookUpTogether, lookup, type Lookup } from '../../db/round-trips.js';
-import type { UsageEventsTable } from '../../db/schema.js';
+import type { Database, UsageEventsTable } from '../../db/schema.js';
 import {
   combineServiceCosts,
   costOf,
@@ -159,7 +160,7 @@ export function eventFlags(
   return flags;
 }
 
-const INSERT_COLUMNS = [
+export const INSERT_COLUMNS = [
   'id',
   'organization_id',
   'transaction_id',
@@ -729,16 +730,24 @@ async function storedByTransactionId<C extends keyof UsageEventsTable>(
   return rows;
 }
 
+/**
+ * SQLite's insert of one event row, with its parameters in INSERT_COLUMNS order; a row whose
+ * transaction id is already stored is skipped (changes = 0). bench/ingest-ceiling.ts times it alone.
+ */
+export function sqliteEventInsert(raw: BetterSqlite3.Database): BetterSqlite3.Statement {
+  return prepared(
+    raw,
+    `INSERT INTO usage_events (${INSERT_COLUMNS.join(', ')}) VALUES (${INSERT_COLUMNS.map(() => '?').join(', ')}) ON CONFLICT (organization_id, transaction_id) DO NOTHING`,
+  );
+}
+
 /** Inserts the rows that are new; returns the transaction ids it stored. */
 async function insertRows(ctx: ServiceContext, rows: UsageEventsTable[]): Promise<Set<string>> {
   const inserted = new Set<string>();
   if (rows.length === 0) return inserted;
   const raw = sqliteHandle(ctx);
   if (raw) {
-    const stmt = prepared(
-      raw,
-      `INSERT INTO usage_events (${INSERT_COLUMNS.join(', ')}) VALUES (${INSERT_COLUMNS.map(() => '?').join(', ')}) ON CONFLICT (organization_id, transaction_id) DO NOTHING`,
-    );
+    const stmt = sqliteEventInsert(raw);
     for (const r of rows) {
       const res = stmt.run(
         r.id,
@@ -775,6 +784,15 @@ async function insertRows(ctx: ServiceContext, rows: UsageEventsTable[]): Promis
     }
     return inserted;
   }
+  for (const txn of await pgEventInsert(ctx.db, rows)) inserted.add(txn);
+  return inserted;
+}
+
+/**
+ * PostgreSQL's insert of event rows in one statement; returns the transaction ids it stored (a
+ * row whose transaction id is already stored is skipped). bench/ingest-ceiling.ts times it alone.
+ */
+export async function pgEventInsert(db: Kysely<Database>, rows: UsageEventsTable[]): Promise<string[]> {
   // Sorted by transaction id: two transactions inserting overlapping batches wait on each
   // other's keys in the same order, never in a cycle.
   const sorted = [...rows].sort((a, b) =>
@@ -787,7 +805,6 @@ async function insertRows(ctx: ServiceContext, rows: UsageEventsTable[]): Promis
     SELECT ${sql.raw(INSERT_COLUMNS.join(', '))}
     FROM json_populate_recordset(NULL::usage_events, ${JSON.stringify(sorted)}::json)
     ON CONFLICT (organization_id, transaction_id) DO NOTHING
-    RETURNING transaction_id`.execute(ctx.db);
-  for (const r of out) inserted.add(r.transaction_id);
-  return inserted;
+    RETURNING transaction_id`.execute(db);
+  return out.map((r) => r.transaction_id);
 }
