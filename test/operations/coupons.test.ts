@@ -407,5 +407,40 @@ describeDatabases('coupon rules', (t) => {
     await call('remove_applied_coupon', { applied_coupon_id: ids['l-forever'] });
     await inTransaction((ctx) => releaseRedemptions(ctx, 'inv_third'));
     expect((await applied('ledger-co', 'l-forever')).status).toBe('terminated');
+
+    // An older invoice given back after a newer one used the coupon up: what comes back is
+    // usable, so the coupon is active again, and the newer invoice no longer counts as ending it.
+    await inTransaction((ctx) =>
+      recordRedemptions(ctx, 'inv_march', [outcome('l-once', 1000n), outcome('l-recurring', 250n)]),
+    );
+    await inTransaction((ctx) =>
+      recordRedemptions(ctx, 'inv_april', [outcome('l-once', 2000n), outcome('l-recurring', 250n)]),
+    );
+    expect(await applied('ledger-co', 'l-once')).toMatchObject({
+      status: 'terminated',
+      amount_remaining_cents: 0,
+    });
+    expect((await applied('ledger-co', 'l-recurring')).status).toBe('terminated');
+    await inTransaction((ctx) => releaseRedemptions(ctx, 'inv_march'));
+    expect(await applied('ledger-co', 'l-once')).toMatchObject({
+      status: 'active',
+      amount_remaining_cents: 1000,
+      terminated_at: null,
+    });
+    expect(await applied('ledger-co', 'l-recurring')).toMatchObject({
+      status: 'active',
+      frequency_duration_remaining: 1,
+    });
+    // Removed by hand, then April given back: the amount returns, the coupon stays removed.
+    await call('remove_applied_coupon', { applied_coupon_id: ids['l-once'] });
+    await inTransaction((ctx) => releaseRedemptions(ctx, 'inv_april'));
+    expect(await applied('ledger-co', 'l-once')).toMatchObject({
+      status: 'terminated',
+      amount_remaining_cents: 3000,
+    });
+    expect(await applied('ledger-co', 'l-recurring')).toMatchObject({
+      status: 'active',
+      frequency_duration_remaining: 2,
+    });
   });
 });

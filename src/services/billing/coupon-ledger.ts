@@ -158,8 +158,11 @@ export async function recordRedemptions(
 }
 
 /**
- * Gives back what invoice `invoiceId` took from its coupons (a draft deleted or rebuilt):
- * amounts and periods are restored, coupons it ended are active again, and its redemptions go.
+ * Gives back what invoice `invoiceId` took from its coupons (a draft deleted or rebuilt, an
+ * invoice voided): amounts and periods are restored, and its redemptions go. A coupon that was
+ * used up is active again: when this invoice ended it, and also when a later invoice did (an
+ * older invoice voided after newer ones), for what comes back is then usable. A coupon removed
+ * by hand stays removed.
  */
 export async function releaseRedemptions(ctx: ServiceContext, invoiceId: string): Promise<void> {
   const redemptions = await ctx.db
@@ -170,6 +173,7 @@ export async function releaseRedemptions(ctx: ServiceContext, invoiceId: string)
       'r.amount_cents',
       'r.terminated_applied_coupon',
       'a.id as applied_id',
+      'a.status',
       'a.frequency',
       'a.percentage_rate',
     ])
@@ -185,7 +189,28 @@ export async function releaseRedemptions(ctx: ServiceContext, invoiceId: string)
     } else if (r.frequency === 'recurring') {
       q = q.set({ frequency_duration_remaining: sql`frequency_duration_remaining + 1` });
     }
-    if (r.terminated_applied_coupon === 1) q = q.set({ status: 'active', terminated_at: null });
+    // Used up by another invoice's redemption: that one no longer ends it once this gives back.
+    const endedByAnother =
+      r.terminated_applied_coupon !== 1 && r.status === 'terminated'
+        ? await ctx.db
+            .selectFrom('coupon_redemptions')
+            .select('id')
+            .where('organization_id', '=', ctx.organizationId)
+            .where('applied_coupon_id', '=', r.applied_id)
+            .where('invoice_id', '!=', invoiceId)
+            .where('terminated_applied_coupon', '=', 1)
+            .executeTakeFirst()
+        : undefined;
+    if (endedByAnother) {
+      await ctx.db
+        .updateTable('coupon_redemptions')
+        .set({ terminated_applied_coupon: 0 })
+        .where('id', '=', endedByAnother.id)
+        .where('organization_id', '=', ctx.organizationId)
+        .execute();
+    }
+    if (r.terminated_applied_coupon === 1 || endedByAnother)
+      q = q.set({ status: 'active', terminated_at: null });
     await q.where('id', '=', r.applied_id).where('organization_id', '=', ctx.organizationId).execute();
   }
   await ctx.db
