@@ -4,6 +4,7 @@ import { BillfoldError } from '../domain/errors.js';
 import { pageOffset, pagination, type PageRequest, type Pagination } from '../domain/pagination.js';
 import { toIso } from '../domain/time.js';
 import { countAll } from '../db/sql.js';
+import { preparedInsert } from '../db/prepared.js';
 import type { ServiceContext } from './context.js';
 
 /**
@@ -66,11 +67,32 @@ function clip(value: unknown): string | null {
   return text.length > MAX_BODY_CHARS ? `${text.slice(0, MAX_BODY_CHARS)}…(truncated)` : text;
 }
 
+const insertApiLog = preparedInsert('api_logs', {
+  id: true,
+  organization_id: true,
+  api_key_id: true,
+  door: true,
+  operation: true,
+  http_method: true,
+  http_status: true,
+  request_path: true,
+  request_origin: true,
+  client: true,
+  api_version: true,
+  duration_ms: true,
+  error_code: true,
+  request_body: true,
+  response_body: true,
+  logged_at: true,
+});
+
+/** Written for every call of a writing operation, so compiled once (preparedInsert). */
 export async function recordApiLog(db: Kysely<Database>, entry: ApiLogEntry): Promise<void> {
-  await db
-    .insertInto('api_logs')
-    .values({ ...entry, request_body: clip(entry.request_body), response_body: clip(entry.response_body) })
-    .execute();
+  await insertApiLog(db, {
+    ...entry,
+    request_body: clip(entry.request_body),
+    response_body: clip(entry.response_body),
+  });
 }
 
 export interface ApiLogView {
