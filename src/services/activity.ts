@@ -4,6 +4,7 @@ import { newId } from '../domain/ids.js';
 import { pageOffset, pagination, type PageRequest, type Pagination } from '../domain/pagination.js';
 import { toIso } from '../domain/time.js';
 import { insertRows } from '../db/bulk.js';
+import { preparedInsert } from '../db/prepared.js';
 import { countAll } from '../db/sql.js';
 import type { ServiceContext } from './context.js';
 import { findCustomer } from './customers.js';
@@ -46,8 +47,30 @@ export async function recordActivities(
   entries: readonly ActivityInput[],
 ): Promise<void> {
   if (entries.length === 0) return;
-  await activityInsert(ctx, entries).execute();
+  // One entry, the usual case on every change: an insert compiled once.
+  if (entries.length === 1) await insertEntry(ctx.db, activityRow(ctx, entries[0]!));
+  else await activityInsert(ctx, entries).execute();
 }
+
+const insertEntry = preparedInsert('activity_logs', {
+  id: true,
+  organization_id: true,
+  activity_type: true,
+  activity_source: true,
+  door: true,
+  actor_type: true,
+  actor_id: true,
+  actor_name: true,
+  resource_type: true,
+  resource_id: true,
+  customer_id: true,
+  external_customer_id: true,
+  subscription_id: true,
+  external_subscription_id: true,
+  changes: true,
+  request_id: true,
+  logged_at: true,
+});
 
 /**
  * The insert of an entry, not yet run: for a writer that sends it to PostgreSQL together with

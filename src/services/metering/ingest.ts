@@ -14,7 +14,7 @@ import { Decimal } from '../../domain/decimal.js';
 import type { ErrorBody } from '../../domain/errors.js';
 import { newId } from '../../domain/ids.js';
 import { bucketOf, contributionOf, groupOf } from '../../domain/usage.js';
-import { activityInsert, type ActivityInput } from '../activity.js';
+import { activityInsert, recordActivities, type ActivityInput } from '../activity.js';
 import type { ServiceContext } from '../context.js';
 import { applyContributions, leaseShard, type Contribution } from './aggregates.js';
 import { pricesLookup } from './catalog.js';
@@ -565,8 +565,11 @@ export async function recordEvents(
       },
     });
   }
-  // The activity entry goes with the aggregates: one statement on PostgreSQL.
-  const alsoWrite = activity.length ? [activityInsert(ctx, activity)] : [];
+  // The activity entry: on PostgreSQL in one statement with the aggregates; SQLite runs writes
+  // one by one, so there it takes the insert compiled once (recordActivities).
+  const together = ctx.dialect === 'postgres';
+  const alsoWrite = activity.length && together ? [activityInsert(ctx, activity)] : [];
+  if (activity.length && !together) await recordActivities(ctx, activity);
   const lease = byMetric.size ? leaseShard() : undefined;
   try {
     const byId = new Map([...metrics.values()].map((m) => [m.id, m]));
