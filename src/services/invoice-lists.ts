@@ -77,14 +77,16 @@ export async function batchGetInvoices(
   refs: readonly string[],
 ): Promise<{ invoices: InvoiceView[]; missing: string[] }> {
   const unique = [...new Set(refs)];
-  const rows = await ctx.db
-    .selectFrom('invoices')
-    .selectAll()
-    .where('organization_id', '=', ctx.organizationId)
-    .where((eb) =>
-      eb.or([eb('id', 'in', unique), eb('number', 'in', unique), eb('external_id', 'in', unique)]),
-    )
-    .execute();
+  // One query per key: SQLite plans `id IN (…) OR number IN (…) OR …` as a walk over every
+  // invoice of the organization. An invoice two refs name is returned once.
+  const byKey = (column: 'id' | 'number' | 'external_id') =>
+    ctx.db
+      .selectFrom('invoices')
+      .selectAll()
+      .where('organization_id', '=', ctx.organizationId)
+      .where(column, 'in', unique)
+      .execute();
+  const rows = [...(await byKey('id')), ...(await byKey('number')), ...(await byKey('external_id'))];
   const found: InvoicesTable[] = [];
   const missing: string[] = [];
   for (const ref of unique) {
@@ -93,7 +95,7 @@ export async function batchGetInvoices(
       rows.find((r) => r.number === ref) ??
       rows.find((r) => r.external_id === ref);
     if (row) {
-      if (!found.includes(row)) found.push(row);
+      if (!found.some((f) => f.id === row.id)) found.push(row);
     } else missing.push(ref);
   }
   const lines = await loadLines(

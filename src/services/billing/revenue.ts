@@ -364,14 +364,16 @@ export async function getMrr(
   let subscriptionIds: string[] | undefined;
   if (input.subscription_id) {
     // An external_id names every row of the subscription: a plan change continues it on a new one.
-    const rows = await ctx.db
-      .selectFrom('subscriptions')
-      .select('id')
-      .where('organization_id', '=', ctx.organizationId)
-      .where((eb) =>
-        eb.or([eb('id', '=', input.subscription_id!), eb('external_id', '=', input.subscription_id!)]),
-      )
-      .execute();
+    // One query per key: SQLite plans `id = … OR external_id = …` as a walk over every
+    // subscription of the organization.
+    const byKey = (column: 'id' | 'external_id') =>
+      ctx.db
+        .selectFrom('subscriptions')
+        .select('id')
+        .where('organization_id', '=', ctx.organizationId)
+        .where(column, '=', input.subscription_id!)
+        .execute();
+    const rows = [...(await byKey('id')), ...(await byKey('external_id'))];
     if (!rows.length)
       throw validation(
         'subscription_id',

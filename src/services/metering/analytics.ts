@@ -238,12 +238,18 @@ async function breakdown(ctx: ServiceContext, f: Filter, by: GroupBy): Promise<B
 async function customerLabels(ctx: ServiceContext, keys: string[]): Promise<Map<string, string>> {
   const out = new Map<string, string>();
   if (keys.length === 0) return out;
-  const rows = await ctx.db
-    .selectFrom('customers')
-    .select(['id', 'external_id', 'name', 'legal_name', 'email'])
-    .where('organization_id', '=', ctx.organizationId)
-    .where((eb) => eb.or([eb('id', 'in', keys), eb('external_id', 'in', keys)]))
-    .execute();
+  // One query per key: SQLite plans `id IN (…) OR external_id IN (…)` as a walk over every
+  // customer of the organization. Ids find deleted customers too; external_ids, as everywhere,
+  // name live ones (and only those are indexed).
+  const customers = () =>
+    ctx.db
+      .selectFrom('customers')
+      .select(['id', 'external_id', 'name', 'legal_name', 'email'])
+      .where('organization_id', '=', ctx.organizationId);
+  const rows = [
+    ...(await customers().where('deleted_at', 'is', null).where('external_id', 'in', keys).execute()),
+    ...(await customers().where('id', 'in', keys).execute()),
+  ];
   for (const c of rows) {
     const label = c.name ?? c.legal_name ?? c.external_id ?? c.email ?? c.id;
     out.set(c.id, label);

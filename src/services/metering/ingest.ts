@@ -12,7 +12,7 @@ import {
 } from '../../domain/cost.js';
 import { Decimal } from '../../domain/decimal.js';
 import type { ErrorBody } from '../../domain/errors.js';
-import { newId } from '../../domain/ids.js';
+import { looksLikeId, newId } from '../../domain/ids.js';
 import { bucketOf, contributionOf, groupOf } from '../../domain/usage.js';
 import { activityInsert, recordActivities, type ActivityInput } from '../activity.js';
 import type { ServiceContext } from '../context.js';
@@ -192,26 +192,29 @@ export const INSERT_COLUMNS = [
   'created_at',
 ] as const satisfies readonly (keyof UsageEventsTable)[];
 
-/** Customers named by id or external_id: each reference → the live customer's id. */
+/**
+ * Customers named by id or external_id: each reference → the live customer's id. Two queries,
+ * one per key: SQLite plans `id IN (…) OR external_id IN (…)` as a walk over every customer of
+ * the organization.
+ */
 function customerRefsLookup(ctx: ServiceContext, refs: string[]): Lookup<Map<string, string>> {
+  const live = () =>
+    ctx.db
+      .selectFrom('customers')
+      .select(['id', 'external_id'])
+      .where('organization_id', '=', ctx.organizationId)
+      .where('deleted_at', 'is', null);
+  const ids = refs.filter((r) => looksLikeId('customer', r));
   return lookup(
     [
-      refs.length === 0
-        ? null
-        : ctx.db
-            .selectFrom('customers')
-            .select(['id', 'external_id'])
-            .where('organization_id', '=', ctx.organizationId)
-            .where('deleted_at', 'is', null)
-            .where((eb) =>
-              eb.or([inList(ctx.dialect, 'id', refs), inList(ctx.dialect, 'external_id', refs)]),
-            ),
+      ids.length === 0 ? null : live().where(inList(ctx.dialect, 'id', ids)),
+      refs.length === 0 ? null : live().where(inList(ctx.dialect, 'external_id', refs)),
     ],
-    ([rows]) => {
+    ([byId, byExternalId]) => {
       const out = new Map<string, string>();
-      for (const r of rows) if (r.external_id !== null) out.set(r.external_id, r.id);
+      for (const r of byExternalId) out.set(r.external_id!, r.id);
       // An id wins over an external_id that happens to equal it.
-      for (const r of rows) out.set(r.id, r.id);
+      for (const r of byId) out.set(r.id, r.id);
       return out;
     },
   );

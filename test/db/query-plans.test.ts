@@ -1,0 +1,104 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { caller } from '../harness/billing.js';
+import { startEnvironment, type TestEnvironment } from '../harness/environment.js';
+
+/**
+ * Lookups by key must reach their rows through an index. SQLite plans a lookup written as
+ * `id IN (…) OR external_id IN (…)` as a walk over every row of the organization, which the tests'
+ * small organizations never notice and an organization with 100,000 customers pays on every
+ * usage batch (20 ms each, measured). This test records every statement the operations below
+ * prepare and asks SQLite how it would run each: none may walk a table or all of an
+ * organization's customers, subscriptions, invoices or events.
+ */
+const WALKS = [
+  /^SCAN (customers|subscriptions|invoices|usage_events|billable_metrics)\b/,
+  /^SEARCH (customers|subscriptions|invoices|usage_events|billable_metrics) USING (COVERING )?INDEX \w+ \(organization_id=\?\)$/,
+];
+
+describe('SQLite plans of lookups by key', () => {
+  let env: TestEnvironment;
+  beforeAll(async () => {
+    env = await startEnvironment('sqlite');
+  });
+  afterAll(async () => {
+    await env?.close();
+  });
+
+  it('no lookup by id, external id or number walks an organization', async () => {
+    const org = await env.newOrganization();
+    const c = caller(env, org.id);
+    const { customer } = await c.call('create_customer', {
+      external_id: 'plans-co',
+      name: 'Plans',
+      currency: 'USD',
+    });
+    await c.call('create_billable_metric', { code: 'calls', name: 'Calls', aggregation_type: 'count_agg' });
+    await c.call('create_plan', {
+      code: 'plans-basic',
+      name: 'Basic',
+      interval: 'monthly',
+      currency: 'USD',
+      amount: '10',
+      charges: [{ billable_metric_code: 'calls', charge_model: 'standard', properties: { amount: '0.01' } }],
+    });
+    await c.call('create_subscription', {
+      customer_id: 'plans-co',
+      plan_code: 'plans-basic',
+      external_id: 'plans-sub',
+    });
+    const { invoice } = await c.call('create_invoice', {
+      customer_id: 'plans-co',
+      currency: 'USD',
+      external_id: 'plans-inv',
+      lines: [{ description: 'Set-up', quantity: '1', unit_amount: '5' }],
+      status: 'finalized',
+    });
+
+    // Statements are prepared once and cached: everything prepared from here on is what the
+    // calls below run for the first time.
+    const raw = env.rt.db.sqlite!;
+    const prepared = new Set<string>();
+    const prepare = raw.prepare;
+    raw.prepare = function (this: typeof raw, source: string) {
+      prepared.add(source);
+      return prepare.call(this, source);
+    } as typeof raw.prepare;
+    try {
+      const recorded = await c.call('record_usage_batch', {
+        events: [
+          { transaction_id: 'plans-1', customer_id: 'plans-co', code: 'calls' },
+          { transaction_id: 'plans-2', customer_id: customer.id, code: 'calls' },
+          { transaction_id: 'plans-3', external_subscription_id: 'plans-sub', code: 'calls' },
+        ],
+      });
+      expect(recorded.summary).toMatchObject({ created: 3, failed: 0 });
+      const analytics = await c.call('get_usage_analytics', {
+        group_by: 'customer',
+        from: new Date(Date.now() - 86_400_000).toISOString(),
+        to: new Date(Date.now() + 86_400_000).toISOString(),
+      });
+      expect(analytics.breakdown).toHaveLength(1);
+      const batch = await c.call('batch_get_invoices', {
+        invoice_ids: [invoice.number, 'plans-inv', invoice.id],
+      });
+      expect(batch.invoices).toHaveLength(1);
+      expect((await c.call('get_mrr', { subscription_id: 'plans-sub' })).subscription_id).toBe('plans-sub');
+    } finally {
+      raw.prepare = prepare;
+    }
+
+    const walks: string[] = [];
+    for (const source of prepared) {
+      if (!/^\s*(SELECT|WITH|INSERT|UPDATE|DELETE)\b/i.test(source)) continue;
+      // The plan does not depend on the values (no statistics are gathered): nulls will do.
+      const placeholders = source.replace(/'(?:[^']|'')*'/g, '').split('?').length - 1;
+      const steps = raw
+        .prepare(`EXPLAIN QUERY PLAN ${source}`)
+        .all(...new Array(placeholders).fill(null)) as Array<{ detail: string }>;
+      for (const { detail } of steps)
+        if (WALKS.some((w) => w.test(detail))) walks.push(`${detail}\n    in: ${source.slice(0, 300)}`);
+    }
+    expect(prepared.size).toBeGreaterThan(5);
+    expect(walks).toEqual([]);
+  });
+});
