@@ -1,9 +1,10 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { runBilling } from '../../src/services/billing/run.js';
 import { caller } from '../harness/billing.js';
 import { startEnvironment, type TestEnvironment } from '../harness/environment.js';
 
 /**
- * Lookups by key must reach their rows through an index. SQLite plans a lookup written as
+ * Lookups by key, and the events that need attention, must be reached through an index. SQLite plans a lookup written as
  * `id IN (…) OR external_id IN (…)` as a walk over every row of the organization, which the tests'
  * small organizations never notice and an organization with 100,000 customers pays on every
  * usage batch (20 ms each, measured). This test records every statement the operations below
@@ -46,6 +47,27 @@ describe('SQLite plans of lookups by key', () => {
       plan_code: 'plans-basic',
       external_id: 'plans-sub',
     });
+    // Three of each: SQLite plans `id IN (?, ?)` as lookups by id, and longer lists (a billing
+    // run asks for hundreds) by whatever index starts with organization_id.
+    for (const n of [2, 3]) {
+      await c.call('create_customer', { external_id: `plans-co-${n}`, name: `Plans ${n}`, currency: 'USD' });
+      await c.call('create_subscription', {
+        customer_id: `plans-co-${n}`,
+        plan_code: 'plans-basic',
+        external_id: `plans-sub-${n}`,
+      });
+    }
+    for (const code of ['plans-off-1', 'plans-off-2', 'plans-off-3']) {
+      await c.call('create_coupon', {
+        code,
+        name: code,
+        coupon_type: 'fixed_amount',
+        amount: '1',
+        amount_currency: 'USD',
+        frequency: 'forever',
+      });
+      await c.call('apply_coupon', { customer_id: 'plans-co', coupon_code: code });
+    }
     const { invoice } = await c.call('create_invoice', {
       customer_id: 'plans-co',
       currency: 'USD',
@@ -83,10 +105,26 @@ describe('SQLite plans of lookups by key', () => {
       });
       expect(batch.invoices).toHaveLength(1);
       expect((await c.call('get_mrr', { subscription_id: 'plans-sub' })).subscription_id).toBe('plans-sub');
+      // A billing run a month on reads its subscriptions, plans and coupons by id.
+      const later = Date.now() + 40 * 86_400_000;
+      const run = await runBilling({ ...env.rt, now: () => later }, later);
+      expect(run).toMatchObject({ errors: [] });
+      expect(run.invoices_created).toBeGreaterThan(0);
+      // Events needing attention are found through their partial index, not by walking all.
+      const attention = await c.call('get_needs_attention', {});
+      expect(attention.missing_volume.event_count).toBe(0);
     } finally {
       raw.prepare = prepare;
     }
 
+    // A range over a partial index reads only the rows the index holds (the events that need
+    // attention, for one): that is no walk.
+    const partial = new Set(
+      raw
+        .prepare(`SELECT name FROM sqlite_master WHERE type = 'index' AND sql LIKE '% WHERE %'`)
+        .pluck()
+        .all() as string[],
+    );
     const walks: string[] = [];
     for (const source of prepared) {
       if (!/^\s*(SELECT|WITH|INSERT|UPDATE|DELETE)\b/i.test(source)) continue;
@@ -96,7 +134,8 @@ describe('SQLite plans of lookups by key', () => {
         .prepare(`EXPLAIN QUERY PLAN ${source}`)
         .all(...new Array(placeholders).fill(null)) as Array<{ detail: string }>;
       for (const { detail } of steps)
-        if (WALKS.some((w) => w.test(detail))) walks.push(`${detail}\n    in: ${source.slice(0, 300)}`);
+        if (WALKS.some((w) => w.test(detail)) && !partial.has(/INDEX (\w+)/.exec(detail)?.[1] ?? ''))
+          walks.push(`${detail}\n    in: ${source.slice(0, 300)}`);
     }
     expect(prepared.size).toBeGreaterThan(5);
     expect(walks).toEqual([]);

@@ -4,6 +4,7 @@ import * as m002 from './002_invoicing.js';
 import * as m003 from './003_metering.js';
 import * as m004 from './004_subscriptions.js';
 import * as m005 from './005_aggregate_fillfactor.js';
+import * as m006 from './006_org_id_indexes.js';
 
 export interface MigrationContext {
   dialect: 'sqlite' | 'postgres';
@@ -18,6 +19,7 @@ const MIGRATIONS: Array<[string, MigrationModule]> = [
   ['003_metering', m003],
   ['004_subscriptions', m004],
   ['005_aggregate_fillfactor', m005],
+  ['006_org_id_indexes', m006],
 ];
 
 export function migrationsFor(ctx: MigrationContext): Record<string, Migration> {

@@ -17,7 +17,7 @@ import {
   resolvePrices,
   type CatalogEntry,
 } from './catalog.js';
-import { eventView, lateCustomers, type UsageEventView } from './events.js';
+import { eventView, lateCustomers, needsAttention, type UsageEventView } from './events.js';
 import type { ServiceCostView } from './ingest.js';
 
 /**
@@ -266,7 +266,7 @@ async function backfillCosts(ctx: ServiceContext, only?: string): Promise<number
     .selectFrom('usage_events')
     .selectAll()
     .where('organization_id', '=', ctx.organizationId)
-    .where('cost_status', 'in', ['NEEDS_COST_BACKFILL'])
+    .where(needsAttention('NEEDS_COST_BACKFILL'))
     .execute();
   const affected = only
     ? waiting.filter((r) => pairsOf(r).some((p) => priceKey(p.provider, p.model) === only))
@@ -459,7 +459,7 @@ export async function getNeedsAttention(
   };
   const waiting = await base()
     .select(['provider', 'model', 'services'])
-    .where('cost_status', '=', 'NEEDS_COST_BACKFILL')
+    .where(needsAttention('NEEDS_COST_BACKFILL'))
     .execute();
   const models = new Map<string, { provider: string; model: string; event_count: number }>();
   const prices = await resolvePrices(
@@ -484,7 +484,7 @@ export async function getNeedsAttention(
   }
   const missing = await base()
     .select(countAll())
-    .where('cost_status', '=', 'MISSING_VOLUME_DATA')
+    .where(needsAttention('MISSING_VOLUME_DATA'))
     .executeTakeFirstOrThrow();
   const codes = await base()
     .select(['code', countAll()])
@@ -544,7 +544,7 @@ export async function getMissingVolume(
   let q = ctx.db
     .selectFrom('usage_events')
     .where('organization_id', '=', ctx.organizationId)
-    .where('cost_status', '=', 'MISSING_VOLUME_DATA');
+    .where(needsAttention('MISSING_VOLUME_DATA'));
   if (range.from !== undefined || range.to !== undefined)
     q = q.where((eb) => inTimeRange(eb, range.from, range.to));
   const { count } = await q.select(countAll()).executeTakeFirstOrThrow();

@@ -1,3 +1,4 @@
+import { sql, type RawBuilder } from 'kysely';
 import type { UsageEventsTable } from '../../db/schema.js';
 import { countAll } from '../../db/sql.js';
 import type { CostStatus } from '../../domain/cost.js';
@@ -12,6 +13,17 @@ import { subscriptionOwners, usageKeys } from './customer-keys.js';
 import { eventFlags, unknownSubscriptionKey, type EventFlag, type ServiceCostView } from './ingest.js';
 
 /** Reading usage events back: one by id or transaction_id, or a filtered page. */
+
+/**
+ * Events with a cost status that needs attention, written so that the partial index holding
+ * only those events (usage_events_cost_attention) serves the query. SQLite uses a partial index
+ * only when the query repeats the index's own condition, and neither it nor PostgreSQL's generic
+ * plans can use it when the status is a bound parameter: without both, they walk every event.
+ */
+export function needsAttention(status: 'NEEDS_COST_BACKFILL' | 'MISSING_VOLUME_DATA'): RawBuilder<boolean> {
+  // The index's condition, word for word as migration 003 created it.
+  return sql<boolean>`cost_status = ${sql.lit(status)} AND cost_status IN ('NEEDS_COST_BACKFILL', 'MISSING_VOLUME_DATA')`;
+}
 
 export interface UsageEventView {
   id: string;
@@ -166,7 +178,11 @@ export async function listEvents(
   if (f.agent_code) q = q.where('agent_code', '=', f.agent_code);
   if (f.model) q = q.where('model', '=', f.model);
   if (f.provider) q = q.where('provider', '=', f.provider);
-  if (f.cost_status) q = q.where('cost_status', '=', f.cost_status);
+  if (f.cost_status)
+    q =
+      f.cost_status === 'PROCESSED'
+        ? q.where('cost_status', '=', f.cost_status)
+        : q.where(needsAttention(f.cost_status));
   if (f.from !== undefined || f.to !== undefined) q = q.where((eb) => inTimeRange(eb, f.from, f.to));
   const { count } = await q.select(countAll()).executeTakeFirstOrThrow();
   const rows = await q
