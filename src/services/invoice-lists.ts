@@ -1,4 +1,4 @@
-import { containsText, countAll } from '../db/sql.js';
+import { containsText, countAll, rowsByAnyKey } from '../db/sql.js';
 import type { InvoicesTable } from '../db/schema.js';
 import { looksLikeId } from '../domain/ids.js';
 import { pageOffset, pagination, type PageRequest, type Pagination } from '../domain/pagination.js';
@@ -77,16 +77,15 @@ export async function batchGetInvoices(
   refs: readonly string[],
 ): Promise<{ invoices: InvoiceView[]; missing: string[] }> {
   const unique = [...new Set(refs)];
-  // One query per key: SQLite plans `id IN (…) OR number IN (…) OR …` as a walk over every
-  // invoice of the organization. An invoice two refs name is returned once.
-  const byKey = (column: 'id' | 'number' | 'external_id') =>
+  // An invoice two refs name comes back twice: `found` keeps it once.
+  const rows = await rowsByAnyKey(['id', 'number', 'external_id'] as const, (column) =>
     ctx.db
       .selectFrom('invoices')
       .selectAll()
       .where('organization_id', '=', ctx.organizationId)
       .where(column, 'in', unique)
-      .execute();
-  const rows = [...(await byKey('id')), ...(await byKey('number')), ...(await byKey('external_id'))];
+      .execute(),
+  );
   const found: InvoicesTable[] = [];
   const missing: string[] = [];
   for (const ref of unique) {

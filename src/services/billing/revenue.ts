@@ -1,3 +1,4 @@
+import { rowsByAnyKey } from '../../db/sql.js';
 import { Decimal } from '../../domain/decimal.js';
 import { validation } from '../../domain/errors.js';
 import { formatMinor, fromMinor, moneyFields, roundToCurrency, toMinor } from '../../domain/money.js';
@@ -364,16 +365,14 @@ export async function getMrr(
   let subscriptionIds: string[] | undefined;
   if (input.subscription_id) {
     // An external_id names every row of the subscription: a plan change continues it on a new one.
-    // One query per key: SQLite plans `id = … OR external_id = …` as a walk over every
-    // subscription of the organization.
-    const byKey = (column: 'id' | 'external_id') =>
+    const rows = await rowsByAnyKey(['id', 'external_id'] as const, (column) =>
       ctx.db
         .selectFrom('subscriptions')
         .select('id')
         .where('organization_id', '=', ctx.organizationId)
         .where(column, '=', input.subscription_id!)
-        .execute();
-    const rows = [...(await byKey('id')), ...(await byKey('external_id'))];
+        .execute(),
+    );
     if (!rows.length)
       throw validation(
         'subscription_id',

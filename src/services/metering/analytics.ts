@@ -1,5 +1,6 @@
 import { sql, type SelectQueryBuilder } from 'kysely';
 import type { Database } from '../../db/schema.js';
+import { rowsByAnyKey } from '../../db/sql.js';
 import { Decimal } from '../../domain/decimal.js';
 import { validation } from '../../domain/errors.js';
 import { offsetSegments, toIso } from '../../domain/time.js';
@@ -238,18 +239,16 @@ async function breakdown(ctx: ServiceContext, f: Filter, by: GroupBy): Promise<B
 async function customerLabels(ctx: ServiceContext, keys: string[]): Promise<Map<string, string>> {
   const out = new Map<string, string>();
   if (keys.length === 0) return out;
-  // One query per key: SQLite plans `id IN (…) OR external_id IN (…)` as a walk over every
-  // customer of the organization. Ids find deleted customers too; external_ids, as everywhere,
-  // name live ones (and only those are indexed).
-  const customers = () =>
-    ctx.db
+  // Ids find deleted customers too; external_ids, as everywhere, name live ones (and only those
+  // are indexed).
+  const rows = await rowsByAnyKey(['external_id', 'id'] as const, (column) => {
+    const q = ctx.db
       .selectFrom('customers')
       .select(['id', 'external_id', 'name', 'legal_name', 'email'])
-      .where('organization_id', '=', ctx.organizationId);
-  const rows = [
-    ...(await customers().where('deleted_at', 'is', null).where('external_id', 'in', keys).execute()),
-    ...(await customers().where('id', 'in', keys).execute()),
-  ];
+      .where('organization_id', '=', ctx.organizationId)
+      .where(column, 'in', keys);
+    return (column === 'external_id' ? q.where('deleted_at', 'is', null) : q).execute();
+  });
   for (const c of rows) {
     const label = c.name ?? c.legal_name ?? c.external_id ?? c.email ?? c.id;
     out.set(c.id, label);

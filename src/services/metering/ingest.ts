@@ -194,8 +194,8 @@ export const INSERT_COLUMNS = [
 
 /**
  * Customers named by id or external_id: each reference → the live customer's id. Two queries,
- * one per key: SQLite plans `id IN (…) OR external_id IN (…)` as a walk over every customer of
- * the organization.
+ * one per key, for the reason rowsByAnyKey gives (as a lookup, they share the batch's one
+ * SELECT on PostgreSQL).
  */
 function customerRefsLookup(ctx: ServiceContext, refs: string[]): Lookup<Map<string, string>> {
   const live = () =>
