@@ -32,6 +32,10 @@ export interface OrganizationsTable {
   bank_bic: string | null;
   bank_name: string | null;
   finalize_invoices: number;
+  /** Branding of the customer portal. */
+  logo_url: string | null;
+  /** `#rrggbb`. */
+  accent_color: string | null;
   created_at: number;
   updated_at: number;
 }
@@ -520,6 +524,24 @@ export interface CouponRedemptionsTable {
   created_at: number;
 }
 
+/** A one-time portal link and the browser session its first open starts. */
+export interface PortalSessionsTable {
+  id: string;
+  organization_id: string;
+  customer_id: string;
+  /** SHA-256 (hex) of the link's token; the token itself is never stored. */
+  token_hash: string;
+  /** SHA-256 (hex) of the cookie the first open issued; null until then. */
+  browser_hash: string | null;
+  /** JSON array of the pages the link opens (invoices, subscriptions, usage, profile). */
+  features: string;
+  return_url: string | null;
+  created_at: number;
+  expires_at: number;
+  redeemed_at: number | null;
+  revoked_at: number | null;
+}
+
 export interface Database {
   organizations: OrganizationsTable;
   api_keys: ApiKeysTable;
@@ -549,6 +571,7 @@ export interface Database {
   coupons: CouponsTable;
   applied_coupons: AppliedCouponsTable;
   coupon_redemptions: CouponRedemptionsTable;
+  portal_sessions: PortalSessionsTable;
   billfold_meta: { key: string; value: string };
 }
 

@@ -25,7 +25,7 @@ export const ID_PREFIX = {
   coupon: 'cpn',
   applied_coupon: 'acp',
   coupon_redemption: 'red',
-  portal_session: 'ps',
+  portal_session: 'pses',
   service_price: 'svc',
   model_mapping: 'map',
   billing_run: 'run',

@@ -111,7 +111,7 @@ export async function dispatch(rt: Runtime, call: Call): Promise<Dispatched> {
                 200,
                 performance.now() - started,
                 null,
-                responseSummary(output),
+                responseSummary(output, op.secretOutput),
                 rt.now(),
               ),
             );

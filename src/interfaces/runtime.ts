@@ -22,6 +22,8 @@ export interface Runtime extends ServiceEnv {
   readonly rateLimiter: RateLimiter;
   /** Work to stop when the process stops (timers, schedulers). */
   readonly disposers: Array<() => Promise<void> | void>;
+  /** Tells the runtime where its HTTP server listens (a port of 0 is only known then). */
+  servingAt(url: string): void;
   close(): Promise<void>;
 }
 
@@ -56,6 +58,7 @@ export async function createRuntime(config: Config, options: RuntimeOptions = {}
     from: config.mailFrom,
   });
   disposers.push(() => mailer.close());
+  let servedUrl: string | undefined;
   const rt: Runtime = {
     config,
     db,
@@ -64,6 +67,11 @@ export async function createRuntime(config: Config, options: RuntimeOptions = {}
     version: VERSION,
     mailer,
     pdfFonts: fonts,
+    publicUrl: () =>
+      (config.publicUrl ?? servedUrl ?? `http://${urlHost(config.host)}:${config.port}`).replace(/\/+$/, ''),
+    servingAt(url) {
+      servedUrl = url;
+    },
     services: {},
     catalogue: buildCatalogue(),
     metrics: new Metrics(),
@@ -76,4 +84,9 @@ export async function createRuntime(config: Config, options: RuntimeOptions = {}
     },
   };
   return rt;
+}
+
+/** A host as it is written in a URL: IPv6 addresses in brackets. */
+function urlHost(host: string): string {
+  return host.includes(':') && !host.startsWith('[') ? `[${host}]` : host;
 }

@@ -13,6 +13,7 @@ import { logOperations } from './logs.js';
 import { meteringPrompts, meteringResources } from './metering-resources.js';
 import { organizationOperations } from './organization.js';
 import { planOperations } from './plans.js';
+import { portalSessionOperations } from './portal-sessions.js';
 import { productOperations } from './products.js';
 import { revenueOperations } from './revenue.js';
 import { customerResources } from './resources.js';
@@ -50,6 +51,7 @@ export function buildCatalogue(): Catalogue {
     ...couponOperations,
     ...billingOperations,
     ...revenueOperations,
+    ...portalSessionOperations,
   ];
   const byName = new Map<string, AnyOperation>();
   for (const op of operations) {

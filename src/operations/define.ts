@@ -35,6 +35,11 @@ export interface Operation<I extends z.ZodObject = z.ZodObject, O extends z.ZodO
    * hold the database while it waits on the outside world (sending an email).
    */
   transactions?: 'operation' | 'steps';
+  /**
+   * Output fields the caller sees once and nothing else keeps (a portal link's token and URL):
+   * the API log writes `(secret)` in their place.
+   */
+  secretOutput?: readonly string[];
 }
 
 export type AnyOperation = Operation<z.ZodObject, z.ZodObject>;

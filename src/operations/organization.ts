@@ -1,8 +1,9 @@
 import * as z from 'zod';
+import { parseHexColour, toHex } from '../domain/colour.js';
 import { isValidBic, isValidIban, normalizeIban } from '../domain/iban.js';
 import * as settings from '../services/organization-settings.js';
 import { READ, UPDATE, defineOperation } from './define.js';
-import { Country, Currency, Email, TimeZone, text } from './schemas/common.js';
+import { Country, Currency, Email, TimeZone, Url, text } from './schemas/common.js';
 import { InvoiceNumbering, Organization } from './schemas/invoice.js';
 
 const group = 'organization';
@@ -13,7 +14,8 @@ export const getOrganization = defineOperation({
   description:
     'Returns your organization as it appears on invoices (name, legal name, address, email, tax id), its ' +
     'defaults (currency, time zone, net_payment_term in days) and invoicing settings (number prefix and ' +
-    'numbering, footer, bank details printed as payment instructions, whether generated invoices are finalized).',
+    'numbering, footer, bank details printed as payment instructions, whether generated invoices are finalized) ' +
+    "and the customer portal's branding (logo_url, accent_color).",
   group,
   scope: 'admin',
   annotations: READ,
@@ -30,7 +32,8 @@ export const updateOrganization = defineOperation({
     'keep the details they were issued with; drafts and new invoices use the new ones. invoice_numbering: ' +
     'per_organization gives {PREFIX}-{YYYY}{MM}-{SEQ:4} from one gapless sequence (INV-202604-0042); ' +
     'per_customer gives {PREFIX}-{CUSTOMER:3}-{SEQ:4} with a sequence per customer (INV-007-0003). The IBAN ' +
-    'and BIC are checked.',
+    'and BIC are checked. logo_url and accent_color brand the customer portal; the portal keeps text readable ' +
+    'whatever the colour (white or dark text on it, a darker shade of it for links).',
   group,
   scope: 'admin',
   annotations: UPDATE,
@@ -81,6 +84,18 @@ export const updateOrganization = defineOperation({
       .refine(isValidBic, { message: 'must be a BIC of 8 or 11 characters, e.g. AGRIFRPP' })
       .nullable()
       .optional(),
+    logo_url: Url.nullable().optional().describe('An http(s) URL of your logo, shown by the customer portal'),
+    accent_color: z
+      .string()
+      .transform((s, ctx) => {
+        const rgb = parseHexColour(s);
+        if (rgb) return toHex(rgb);
+        ctx.addIssue({ code: 'custom', message: `must be a hex colour like #1f6feb or #16a (got '${s}')` });
+        return z.NEVER;
+      })
+      .nullable()
+      .optional()
+      .describe("The customer portal's accent colour (header, links, buttons) as #rrggbb or #rgb"),
     finalize_invoices: z
       .boolean()
       .optional()

@@ -39,12 +39,17 @@ function shorten(value: unknown): unknown {
 
 /**
  * A successful response as the log keeps it: each object it returned as its id (and number or
- * code when it has one), each list as its length, small values as they are.
+ * code when it has one), each list as its length, small values as they are, and the fields the
+ * operation shows only once (`secret`) as `(secret)`.
  */
-export function responseSummary(output: Record<string, unknown>): Record<string, unknown> {
+export function responseSummary(
+  output: Record<string, unknown>,
+  secret: readonly string[] = [],
+): Record<string, unknown> {
   const out: Record<string, unknown> = {};
   for (const [k, v] of Object.entries(output)) {
-    if (Array.isArray(v)) out[k] = { count: v.length };
+    if (secret.includes(k)) out[k] = '(secret)';
+    else if (Array.isArray(v)) out[k] = { count: v.length };
     else if (v && typeof v === 'object') {
       const o = v as Record<string, unknown>;
       if (typeof o.id === 'string') {

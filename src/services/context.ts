@@ -36,6 +36,11 @@ export interface ServiceEnv {
   readonly mailer: Mailer;
   /** The fonts invoice and credit note PDFs embed. */
   readonly pdfFonts: PdfFonts;
+  /**
+   * The base URL of links Billfold hands out (portal links), without a trailing slash:
+   * BILLFOLD_PUBLIC_URL, else the address this process serves HTTP on, else host and port.
+   */
+  publicUrl(): string;
   /** Extension point for later resources (mailer, PDF renderer, ...); keyed by name. */
   readonly services: Record<string, unknown>;
 }

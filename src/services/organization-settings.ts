@@ -26,6 +26,8 @@ export interface OrganizationView {
   bank_iban: string | null;
   bank_bic: string | null;
   finalize_invoices: boolean;
+  logo_url: string | null;
+  accent_color: string | null;
   created_at: string;
   updated_at: string;
 }
@@ -57,6 +59,8 @@ const FIELDS = [
   'bank_iban',
   'bank_bic',
   'finalize_invoices',
+  'logo_url',
+  'accent_color',
 ] as const satisfies readonly (keyof OrganizationsTable)[];
 
 export function organizationView(row: OrganizationsTable): OrganizationView {
@@ -82,6 +86,8 @@ export function organizationView(row: OrganizationsTable): OrganizationView {
     bank_iban: row.bank_iban,
     bank_bic: row.bank_bic,
     finalize_invoices: row.finalize_invoices === 1,
+    logo_url: row.logo_url,
+    accent_color: row.accent_color,
     created_at: toIso(row.created_at),
     updated_at: toIso(row.updated_at),
   };

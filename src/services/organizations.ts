@@ -41,6 +41,8 @@ export async function createOrganization(
     bank_bic: null,
     bank_name: null,
     finalize_invoices: 1,
+    logo_url: null,
+    accent_color: null,
     created_at: input.now,
     updated_at: input.now,
   };

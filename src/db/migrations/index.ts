@@ -5,6 +5,7 @@ import * as m003 from './003_metering.js';
 import * as m004 from './004_subscriptions.js';
 import * as m005 from './005_aggregate_fillfactor.js';
 import * as m006 from './006_org_id_indexes.js';
+import * as m012 from './012_portal.js';
 
 export interface MigrationContext {
   dialect: 'sqlite' | 'postgres';
@@ -20,6 +21,7 @@ const MIGRATIONS: Array<[string, MigrationModule]> = [
   ['004_subscriptions', m004],
   ['005_aggregate_fillfactor', m005],
   ['006_org_id_indexes', m006],
+  ['012_portal', m012],
 ];
 
 export function migrationsFor(ctx: MigrationContext): Record<string, Migration> {

@@ -333,6 +333,7 @@ export function listen(
       const addr = server.address() as AddressInfo;
       const shownHost = addr.family === 'IPv6' ? `[${addr.address}]` : addr.address;
       const url = `http://${shownHost}:${addr.port}`;
+      rt.servingAt(url);
       resolve({
         server,
         url,

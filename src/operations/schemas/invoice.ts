@@ -35,6 +35,11 @@ export const Organization = z.object({
   bank_iban: z.string().nullable(),
   bank_bic: z.string().nullable(),
   finalize_invoices: z.boolean(),
+  logo_url: z.string().nullable().describe("The logo the customer portal shows (the organization's own URL)"),
+  accent_color: z
+    .string()
+    .nullable()
+    .describe("The customer portal's accent colour, #rrggbb; null for the default"),
   created_at: Iso,
   updated_at: Iso,
 });
