@@ -3,6 +3,7 @@ import * as z from 'zod';
 import type { Database } from '../db/schema.js';
 import { isUniqueViolation } from '../db/sql.js';
 import { BillfoldError, type ErrorBody } from '../domain/errors.js';
+import { depthError, jsonDepthExcess } from '../domain/json-depth.js';
 import {
   createServiceContext,
   hasScope,
@@ -49,6 +50,9 @@ export async function invokeOperation(
         `Use a key with the ${op.scope} scope (billfold keys create --scopes ${op.scope}).`,
       );
     }
+    // Measured before anything recursive (validation, hashing, serializing) touches it.
+    const excess = jsonDepthExcess(args);
+    if (excess) throw depthError(excess);
     const parsed = op.input.safeParse(args ?? {}, { reportInput: true });
     if (!parsed.success) throw validationErrorFrom(parsed.error, schemaLookup(op.input));
     const db = inv.env.db.kysely;

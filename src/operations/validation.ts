@@ -1,5 +1,6 @@
 import type * as z from 'zod';
 import { BillfoldError } from '../domain/errors.js';
+import { formatJsonPath } from '../domain/json-depth.js';
 
 /**
  * Turns zod issues into one VALIDATION_ERROR whose message a model can act on: each problem
@@ -24,13 +25,8 @@ export function validationErrorFrom(error: z.ZodError, lookup?: SchemaLookup): B
 
 type Issue = z.core.$ZodIssue & { input?: unknown };
 
-export function formatPath(path: readonly PropertyKey[]): string {
-  let out = '';
-  for (const p of path) {
-    if (typeof p === 'number') out += `[${p}]`;
-    else out += out ? `.${String(p)}` : String(p);
-  }
-  return out;
+function formatPath(path: readonly PropertyKey[]): string {
+  return formatJsonPath(path.map((p) => (typeof p === 'number' ? p : String(p))));
 }
 
 function show(v: unknown): string {

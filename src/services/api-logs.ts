@@ -1,6 +1,7 @@
 import type { Kysely } from 'kysely';
 import type { ApiLogsTable, Database } from '../db/schema.js';
 import { BillfoldError } from '../domain/errors.js';
+import { MAX_JSON_DEPTH } from '../domain/json-depth.js';
 import { pageOffset, pagination, type PageRequest, type Pagination } from '../domain/pagination.js';
 import { toIso } from '../domain/time.js';
 import { countAll } from '../db/sql.js';
@@ -25,16 +26,22 @@ export type ApiLogEntry = Omit<ApiLogsTable, 'request_body' | 'response_body'> &
 /** Long arrays (a batch of a thousand usage events) are cut before serializing, not after. */
 const MAX_ARRAY_ITEMS = 20;
 
-function shorten(value: unknown): unknown {
-  if (!value || typeof value !== 'object' || Array.isArray(value)) return value;
-  let out: Record<string, unknown> | undefined;
-  for (const [k, v] of Object.entries(value)) {
-    if (Array.isArray(v) && v.length > MAX_ARRAY_ITEMS) {
-      out ??= { ...(value as Record<string, unknown>) };
-      out[k] = [...v.slice(0, MAX_ARRAY_ITEMS), `…(${v.length - MAX_ARRAY_ITEMS} more)`];
-    }
+/**
+ * The copy of a body the log stores: arrays cut to their first items, and nothing deeper than
+ * the input depth limit (a refused body may nest far deeper, and serializing it would exhaust
+ * the stack), so this recursion is bounded.
+ */
+function logCopy(value: unknown, depth: number): unknown {
+  if (value === null || typeof value !== 'object') return value;
+  if (depth >= MAX_JSON_DEPTH) return `…(nested deeper than ${MAX_JSON_DEPTH} levels)`;
+  if (Array.isArray(value)) {
+    const out = value.slice(0, MAX_ARRAY_ITEMS).map((v) => logCopy(v, depth + 1));
+    if (value.length > MAX_ARRAY_ITEMS) out.push(`…(${value.length - MAX_ARRAY_ITEMS} more)`);
+    return out;
   }
-  return out ?? value;
+  const out: Record<string, unknown> = {};
+  for (const [k, v] of Object.entries(value)) out[k] = logCopy(v, depth + 1);
+  return out;
 }
 
 /**
@@ -68,7 +75,7 @@ export function responseSummary(
 
 function clip(value: unknown): string | null {
   if (value === undefined) return null;
-  const text = JSON.stringify(shorten(value));
+  const text = JSON.stringify(logCopy(value, 0));
   return text.length > MAX_BODY_CHARS ? `${text.slice(0, MAX_BODY_CHARS)}…(truncated)` : text;
 }
 

@@ -65,6 +65,46 @@ describeDatabases('HTTP surface', (t) => {
     expect(ok.status).toBe(200);
   });
 
+  it('refuses Host and Origin names that merely start with 127. on every route', async () => {
+    const port = new URL(t.env.url).port;
+    const routes: Array<[string, string]> = [
+      ['POST', '/api/v1/verify'],
+      ['POST', '/mcp'],
+      ['GET', '/metrics'],
+      ['GET', '/health'],
+      ['GET', '/sse'],
+    ];
+    for (const host of ['127.attacker.example', `127.0.0.1.nip.io:${port}`]) {
+      for (const [method, path] of routes) {
+        const r = await raw(t.env.url, {
+          method,
+          path,
+          headers: { ...auth(), host },
+          body: method === 'POST' ? '{}' : undefined,
+        });
+        expect(r.status, `${host} ${path}`).toBe(403);
+        expect(JSON.parse(r.body).error.message).toContain('BILLFOLD_ALLOWED_HOSTS');
+      }
+    }
+    for (const origin of ['http://127.attacker.example', `http://127.0.0.1.nip.io:${port}`]) {
+      const r = await raw(t.env.url, {
+        method: 'POST',
+        path: '/api/v1/verify',
+        headers: { ...auth(), origin },
+        body: '{}',
+      });
+      expect(r.status, origin).toBe(403);
+      expect(JSON.parse(r.body).error.message).toContain('BILLFOLD_ALLOWED_ORIGINS');
+    }
+    // Any address of 127.0.0.0/8 is loopback.
+    const other = await raw(t.env.url, {
+      method: 'GET',
+      path: '/health',
+      headers: { host: `127.8.9.10:${port}` },
+    });
+    expect(other.status).toBe(200);
+  });
+
   it('rejects a foreign Origin with 403 and answers an allowed one with CORS headers', async () => {
     const foreign = await fetch(`${t.env.url}/api/v1/verify`, {
       method: 'POST',

@@ -11,6 +11,7 @@ import { VERSION } from '../../version.js';
 import { authenticate } from '../auth.js';
 import { bootstrap, localPrincipal } from '../bootstrap.js';
 import { dispatch } from '../dispatch.js';
+import { isLoopback } from '../http/guard.js';
 import { createHttpServer, listen } from '../http/server.js';
 import { serveStdio } from '../mcp/stdio.js';
 import { createRuntime, type Runtime } from '../runtime.js';
@@ -162,7 +163,7 @@ async function serve(args: string[]): Promise<number> {
     JSON.stringify(claudeDesktopConfig(rt), null, 2),
   );
   process.stdout.write(`${out.join('\n')}\n`);
-  if (!isLoopbackHost(config.host) && config.allowedHosts.length === 0) {
+  if (!isLoopback(config.host) && config.allowedHosts.length === 0) {
     rt.logger.warn(
       { host: config.host },
       'listening beyond loopback without BILLFOLD_ALLOWED_HOSTS: any Host header is accepted',
@@ -175,10 +176,6 @@ async function serve(args: string[]): Promise<number> {
   rt.logger.info('shutting down');
   await rt.close();
   return 0;
-}
-
-function isLoopbackHost(host: string): boolean {
-  return host === 'localhost' || host === '::1' || host.startsWith('127.');
 }
 
 function claudeDesktopConfig(rt: Runtime) {

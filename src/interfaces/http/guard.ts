@@ -1,4 +1,5 @@
 import type { IncomingMessage } from 'node:http';
+import { BlockList, isIP } from 'node:net';
 import type { Config } from '../../config.js';
 
 /**
@@ -15,22 +16,46 @@ export interface Guard {
   readonly open: boolean;
 }
 
-const LOOPBACK_HOSTS = ['localhost', '127.0.0.1', '[::1]', '::1'];
+const LOOPBACK = new BlockList();
+LOOPBACK.addSubnet('127.0.0.0', 8, 'ipv4');
+// IPv4-mapped forms (::ffff:127.0.0.1) match the IPv4 subnet.
+LOOPBACK.addAddress('::1', 'ipv6');
 
+/**
+ * True for an address literal in 127.0.0.0/8 or ::1 (bracketed or not), or exactly
+ * `localhost`. Parsed as an address: a name that merely starts with "127." (127.0.0.1.nip.io,
+ * 127.attacker.example) is a DNS name anyone can point anywhere, so it is not loopback.
+ */
 export function isLoopback(host: string): boolean {
-  return LOOPBACK_HOSTS.includes(host) || host.startsWith('127.');
+  const name = host.toLowerCase();
+  if (name === 'localhost') return true;
+  const address = name.startsWith('[') && name.endsWith(']') ? name.slice(1, -1) : name;
+  const family = isIP(address);
+  return family !== 0 && LOOPBACK.check(address, family === 4 ? 'ipv4' : 'ipv6');
 }
 
-function hostnameOf(hostHeader: string): string {
-  if (hostHeader.startsWith('[')) return hostHeader.slice(0, hostHeader.indexOf(']') + 1);
-  const i = hostHeader.lastIndexOf(':');
-  return (i > 0 ? hostHeader.slice(0, i) : hostHeader).toLowerCase();
+/**
+ * The host name of a Host header (`name`, `name:port`, `[v6]`, `[v6]:port`), lower-cased;
+ * null when the header is not of that form.
+ */
+export function hostnameOf(hostHeader: string): string | null {
+  const header = hostHeader.trim().toLowerCase();
+  if (header.startsWith('[')) {
+    const end = header.indexOf(']');
+    if (end < 0 || isIP(header.slice(1, end)) !== 6) return null;
+    const rest = header.slice(end + 1);
+    return rest === '' || /^:\d{1,5}$/.test(rest) ? header.slice(0, end + 1) : null;
+  }
+  const colon = header.indexOf(':');
+  const name = colon < 0 ? header : header.slice(0, colon);
+  if (colon >= 0 && !/^\d{1,5}$/.test(header.slice(colon + 1))) return null;
+  return /^[a-z0-9._-]+$/.test(name) ? name : null;
 }
 
 export function createGuard(config: Config): Guard {
-  const extra = config.allowedHosts.map((h) => h.toLowerCase());
-  const open = !isLoopback(config.host) && extra.length === 0;
-  const allowed = new Set([...LOOPBACK_HOSTS, ...extra]);
+  const extra = new Set(config.allowedHosts.map((h) => h.toLowerCase()));
+  const open = !isLoopback(config.host) && extra.size === 0;
+  const allowedName = (name: string) => isLoopback(name) || extra.has(name);
   const origins = new Set(config.allowedOrigins.map((o) => o.replace(/\/$/, '').toLowerCase()));
   if (config.publicUrl) origins.add(new URL(config.publicUrl).origin.toLowerCase());
   return {
@@ -40,7 +65,8 @@ export function createGuard(config: Config): Guard {
       if (!host) return 'the request has no Host header';
       if (open) return null;
       const name = hostnameOf(host);
-      return allowed.has(name) || name.startsWith('127.')
+      if (name === null) return `Host '${host}' is not a host name with an optional port`;
+      return allowedName(name)
         ? null
         : `Host '${name}' is not allowed; add it to BILLFOLD_ALLOWED_HOSTS to serve it`;
     },
@@ -53,11 +79,10 @@ export function createGuard(config: Config): Guard {
       } catch {
         return { ok: false, message: `Origin '${origin}' is not a valid origin` };
       }
-      const normalized = url.origin.toLowerCase();
-      const host = url.hostname.startsWith('[') ? url.hostname : url.hostname.toLowerCase();
+      // The URL parser has already normalized the name (case, IPv4 forms such as 127.1).
       const sameAsHost =
-        req.headers.host !== undefined && url.host.toLowerCase() === req.headers.host.toLowerCase();
-      if (origins.has(normalized) || allowed.has(host) || host === '[::1]' || sameAsHost)
+        req.headers.host !== undefined && url.host.toLowerCase() === req.headers.host.trim().toLowerCase();
+      if (origins.has(url.origin.toLowerCase()) || allowedName(url.hostname) || sameAsHost)
         return { ok: true, origin };
       return {
         ok: false,

@@ -10,6 +10,7 @@ import { BillfoldError } from '../../domain/errors.js';
 import type { Principal } from '../../services/context.js';
 import { authenticate } from '../auth.js';
 import { buildMcpServer, mcpServerFactory, type SurfaceProvider } from '../mcp/server.js';
+import { bodyDepthRejection } from '../mcp/message-depth.js';
 import { serveMcp } from '../mcp/node-adapter.js';
 import { LegacySseTransport, SseSessions } from '../mcp/sse.js';
 import type { Runtime } from '../runtime.js';
@@ -151,6 +152,11 @@ export function createHttpServer(rt: Runtime, options: HttpServerOptions = {}): 
         });
         return ['mcp', 400];
       }
+      const tooDeep = bodyDepthRejection(parsed);
+      if (tooDeep) {
+        sendJson(res, 400, tooDeep);
+        return ['mcp', 400];
+      }
       await serveMcp(mcpHandler, req, res, authInfoOf(principal), parsed);
       return ['mcp', res.statusCode];
     }
@@ -210,6 +216,11 @@ export function createHttpServer(rt: Runtime, options: HttpServerOptions = {}): 
       try {
         const value = JSON.parse(body.toString('utf8')) as unknown;
         messages = Array.isArray(value) ? value : [value];
+        const tooDeep = bodyDepthRejection(messages);
+        if (tooDeep) {
+          sendJson(res, 400, tooDeep);
+          return ['messages', 400];
+        }
         for (const m of messages) session.transport.receive(m, authInfoOf(principal));
       } catch (e) {
         sendJson(res, 400, {

@@ -1,6 +1,7 @@
-import { serveStdio as sdkServeStdio } from '@modelcontextprotocol/server/stdio';
+import { serveStdio as sdkServeStdio, StdioServerTransport } from '@modelcontextprotocol/server/stdio';
 import type { Principal } from '../../services/context.js';
 import type { Runtime } from '../runtime.js';
+import { DepthCheckedTransport } from './message-depth.js';
 import { mcpServerFactory, type SurfaceProvider } from './server.js';
 
 /**
@@ -14,6 +15,7 @@ export function serveStdio(
 ): Promise<void> {
   return new Promise((resolve) => {
     const handle = sdkServeStdio(mcpServerFactory(rt, 'mcp_stdio', principal, extras), {
+      transport: new DepthCheckedTransport(new StdioServerTransport()),
       onerror: (err) => rt.logger.warn({ err: err.message }, 'stdio transport error'),
     });
     let done = false;
