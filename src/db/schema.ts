@@ -195,6 +195,8 @@ export interface InvoicesTable {
   metadata: string;
   search_text: string;
   subscription_id: string | null;
+  /** The sales order this invoice bills, when invoice_order made it. */
+  order_id: string | null;
   sent_count: number;
   last_sent_at: number | null;
   finalized_at: number | null;
@@ -542,6 +544,61 @@ export interface PortalSessionsTable {
   revoked_at: number | null;
 }
 
+export interface OrdersTable {
+  id: string;
+  organization_id: string;
+  customer_id: string;
+  external_id: string | null;
+  /** Given at confirmation (SO-…); null on a draft. */
+  number: string | null;
+  sequence: number | null;
+  status: string;
+  currency: string;
+  /** YYYY-MM-DD in the organization's time zone. */
+  order_date: string;
+  sub_total_amount_cents: number;
+  taxes_amount_cents: number;
+  total_amount_cents: number;
+  tax_breakdown: string;
+  memo: string | null;
+  metadata: string;
+  search_text: string;
+  confirmed_at: number | null;
+  canceled_at: number | null;
+  cancel_reason: string | null;
+  created_at: number;
+  updated_at: number;
+}
+
+export interface OrderLinesTable {
+  id: string;
+  organization_id: string;
+  order_id: string;
+  position: number;
+  product_id: string | null;
+  product_code: string | null;
+  description: string;
+  quantity: string;
+  unit_amount: string;
+  unit_label: string | null;
+  amount_cents: number;
+  /** JSON [{code, name, rate}]: resolved when the line is written, frozen at confirmation. */
+  taxes: string;
+}
+
+/** A quantity of an order line billed by an invoice line; released when that invoice is voided or deleted. */
+export interface OrderAllocationsTable {
+  id: string;
+  organization_id: string;
+  order_id: string;
+  order_line_id: string;
+  invoice_id: string;
+  invoice_line_id: string;
+  quantity: string;
+  created_at: number;
+  released_at: number | null;
+}
+
 export interface Database {
   organizations: OrganizationsTable;
   api_keys: ApiKeysTable;
@@ -572,6 +629,9 @@ export interface Database {
   applied_coupons: AppliedCouponsTable;
   coupon_redemptions: CouponRedemptionsTable;
   portal_sessions: PortalSessionsTable;
+  orders: OrdersTable;
+  order_lines: OrderLinesTable;
+  order_allocations: OrderAllocationsTable;
   billfold_meta: { key: string; value: string };
 }
 

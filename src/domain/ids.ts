@@ -29,6 +29,9 @@ export const ID_PREFIX = {
   service_price: 'svc',
   model_mapping: 'map',
   billing_run: 'run',
+  order: 'ord',
+  order_line: 'ol',
+  order_allocation: 'oal',
 } as const;
 export type IdKind = keyof typeof ID_PREFIX;
 

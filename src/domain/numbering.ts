@@ -31,10 +31,26 @@ export function formatCreditNoteNumber(invoiceNumber: string, sequence: number):
   return `${invoiceNumber}-CN${pad(sequence, 3)}`;
 }
 
+/**
+ * Sales order numbers: `SO-{YYYY}{MM}-{SEQ:4}` from the organization's own gapless counter,
+ * given at confirmation in the confirming transaction, the month taken from the order date.
+ */
+export const ORDER_PREFIX = 'SO';
+
+export function formatOrderNumber(orderDate: string, sequence: number): string {
+  return formatInvoiceNumber({
+    prefix: ORDER_PREFIX,
+    numbering: 'per_organization',
+    issuingDate: orderDate,
+    sequence,
+  });
+}
+
 /** Counter names in the `counters` table. */
 export const counterNames = {
   invoices: 'invoice_number',
   customerInvoices: (customerId: string) => `invoice_number:${customerId}`,
   customers: 'customer_number',
   customerNumber: (customerId: string) => `customer_number:${customerId}`,
+  orders: 'order_number',
 };

@@ -11,6 +11,7 @@ import { invoicePrompts } from './invoice-prompts.js';
 import { invoiceResources } from './invoice-resources.js';
 import { logOperations } from './logs.js';
 import { meteringPrompts, meteringResources } from './metering-resources.js';
+import { orderOperations } from './orders.js';
 import { organizationOperations } from './organization.js';
 import { planOperations } from './plans.js';
 import { portalSessionOperations } from './portal-sessions.js';
@@ -43,6 +44,7 @@ export function buildCatalogue(): Catalogue {
     ...taxOperations,
     ...invoiceOperations,
     ...creditNoteOperations,
+    ...orderOperations,
     ...billableMetricOperations,
     ...usageEventOperations,
     ...subscriptionOperations,

@@ -1,4 +1,5 @@
 import type * as z from 'zod';
+import { Decimal } from '../domain/decimal.js';
 import { BillfoldError } from '../domain/errors.js';
 import { formatJsonPath } from '../domain/json-depth.js';
 
@@ -35,6 +36,8 @@ function show(v: unknown): string {
   if (typeof v === 'string') return `'${v.length > 60 ? `${v.slice(0, 57)}...` : v}'`;
   if (typeof v === 'number' || typeof v === 'boolean') return String(v);
   if (Array.isArray(v)) return 'an array';
+  // A decimal the schema already parsed, failing a later check (a quantity of 0).
+  if (Decimal.isDecimal(v)) return v.toString();
   return `a ${typeof v}`;
 }
 

@@ -93,7 +93,7 @@ export async function resolveLines(
           'list_products shows the codes; or describe the line with description and unit_amount instead.',
         );
       }
-      if (product.active !== 1) {
+      if (product.active !== 1 && !l.agreed) {
         throw new BillfoldError(
           'VALIDATION_ERROR',
           `${field}.product_code: product '${product.code}' is archived`,

@@ -172,6 +172,7 @@ export function invoiceView(
     memo: row.memo,
     metadata: JSON.parse(row.metadata) as Record<string, string>,
     subscription_id: row.subscription_id,
+    order_id: row.order_id,
     sent_count: row.sent_count,
     last_sent_at: toIso(row.last_sent_at),
     finalized_at: toIso(row.finalized_at),

@@ -51,6 +51,11 @@ export interface InvoiceLineInput {
   charge_id?: string | null;
   /** Anything the caller wants kept with the line (units, the charge's pricing). */
   details?: Record<string, unknown> | null;
+  /**
+   * The line was agreed before now (an order line): its product may have been archived since,
+   * which stops new lines naming it, not the billing of what was already sold.
+   */
+  agreed?: boolean;
 }
 
 export interface CreateInvoiceInput {
@@ -68,6 +73,8 @@ export interface CreateInvoiceInput {
   memo?: string | null;
   metadata?: Record<string, string>;
   subscription_id?: string | null;
+  /** The sales order the invoice bills (invoice_order). */
+  order_id?: string | null;
 }
 
 export interface LoadedInvoice {
@@ -134,6 +141,7 @@ export async function createInvoice(ctx: ServiceContext, input: CreateInvoiceInp
     metadata: JSON.stringify(input.metadata ?? {}),
     search_text: '',
     subscription_id: input.subscription_id ?? null,
+    order_id: input.order_id ?? null,
     sent_count: 0,
     last_sent_at: null,
     finalized_at: null,
@@ -677,6 +685,21 @@ async function updateDraft(
   req: UpdateInvoiceRequest,
 ): Promise<LoadedInvoice> {
   const org = await ctx.organization();
+  if (before.order_id) {
+    // The order keeps which quantities this draft bills; changing them here would let the
+    // order and its invoices disagree.
+    const fields = (['lines', 'customer_id', 'currency'] as const).filter(
+      (f) => req[f] !== undefined && !(f !== 'lines' && req[f] === before[f]),
+    );
+    if (fields.length) {
+      throw new BillfoldError(
+        'INVALID_STATUS',
+        `invoice ${before.id} bills a sales order: its ${fields.join(', ')} follow the order and cannot change here`,
+        { invoice_id: before.id, order_id: before.order_id, fields },
+        'Delete this draft (delete_invoice) and call invoice_order again with the quantities you want; discounts, dates, memo and metadata can change here.',
+      );
+    }
+  }
   const row: InvoicesTable = { ...before };
   let customer: CustomersTable | undefined;
   if (req.customer_id) {
@@ -924,6 +947,7 @@ export async function voidInvoice(ctx: ServiceContext, ref: string, reason?: str
   // A voided invoice gave the customer nothing: what it took from their coupons (an amount, a
   // period of a recurring coupon) is theirs again for the next invoice, as for a deleted draft.
   await releaseRedemptions(ctx, row.id);
+  await runReleaseHooks(ctx, next);
   await recordActivity(ctx, {
     type: 'invoice.voided',
     resourceType: 'invoice',
@@ -955,6 +979,7 @@ export async function deleteInvoice(ctx: ServiceContext, ref: string): Promise<I
   // A generated draft took from the customer's coupons: deleted, it gives that back, so the
   // invoice that bills its period again takes it afresh.
   await releaseRedemptions(ctx, row.id);
+  await runReleaseHooks(ctx, row);
   await ctx.db
     .deleteFrom('invoice_lines')
     .where('invoice_id', '=', row.id)
@@ -973,6 +998,21 @@ export async function deleteInvoice(ctx: ServiceContext, ref: string): Promise<I
     changes: { total_amount_cents: row.total_amount_cents, lines: loaded.lines.length },
   });
   return view;
+}
+
+/**
+ * Work another resource did for an invoice that must be undone when the invoice stops counting
+ * (voided, or a draft deleted), in the same transaction: an order's invoiced quantities.
+ */
+export type InvoiceReleaseHook = (ctx: ServiceContext, invoice: InvoicesTable) => Promise<void>;
+const releaseHooks: InvoiceReleaseHook[] = [];
+
+export function onInvoiceReleased(hook: InvoiceReleaseHook): void {
+  releaseHooks.push(hook);
+}
+
+async function runReleaseHooks(ctx: ServiceContext, invoice: InvoicesTable): Promise<void> {
+  for (const hook of releaseHooks) await hook(ctx, invoice);
 }
 
 // A customer who still owes on a finalized invoice cannot be deleted: the debt would lose its debtor.

@@ -5,6 +5,7 @@ import * as m003 from './003_metering.js';
 import * as m004 from './004_subscriptions.js';
 import * as m005 from './005_aggregate_fillfactor.js';
 import * as m006 from './006_org_id_indexes.js';
+import * as m008 from './008_orders.js';
 import * as m012 from './012_portal.js';
 
 export interface MigrationContext {
@@ -21,6 +22,7 @@ const MIGRATIONS: Array<[string, MigrationModule]> = [
   ['004_subscriptions', m004],
   ['005_aggregate_fillfactor', m005],
   ['006_org_id_indexes', m006],
+  ['008_orders', m008],
   ['012_portal', m012],
 ];
 

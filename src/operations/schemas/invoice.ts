@@ -143,6 +143,7 @@ export const Invoice = z.object({
   memo: z.string().nullable(),
   metadata: z.record(z.string(), z.string()),
   subscription_id: z.string().nullable(),
+  order_id: z.string().nullable().describe('The sales order this invoice bills (get_order shows it)'),
   sent_count: z.int(),
   last_sent_at: IsoNullable,
   finalized_at: IsoNullable,
