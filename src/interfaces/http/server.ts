@@ -19,6 +19,7 @@ import { createGuard } from './guard.js';
 import { openApiDocument } from './openapi.js';
 import { BodyTooLargeError, readBody, sendError, sendJson, tooLarge } from './respond.js';
 import { extraRoutes } from './routes.js';
+import { handleLago, LAGO_PREFIX } from './lago/index.js';
 
 export interface HttpServerOptions {
   /** Extra MCP surfaces (the conformance fixtures in tests). */
@@ -48,7 +49,8 @@ function authInfoOf(principal: Principal): AuthInfo {
 
 /**
  * The HTTP face of Billfold: MCP over Streamable HTTP (/mcp) and legacy SSE (/sse, /messages),
- * the JSON API (/api/v1), OpenAPI, /health and /metrics, and the routes features add.
+ * the JSON API (/api/v1), Lago's REST API (/lago/api/v1), OpenAPI, /health and /metrics, and the
+ * routes features add.
  */
 export function createHttpServer(rt: Runtime, options: HttpServerOptions = {}): NodeServer {
   const guard = createGuard(rt.config);
@@ -89,6 +91,7 @@ export function createHttpServer(rt: Runtime, options: HttpServerOptions = {}): 
         version: rt.version,
         mcp: { streamable_http: '/mcp', sse: '/sse', messages: '/messages' },
         api: { base: '/api/v1/<operation>', openapi: '/api/v1/openapi.json' },
+        lago_api: LAGO_PREFIX,
         health: '/health',
         metrics: '/metrics',
       });
@@ -97,6 +100,10 @@ export function createHttpServer(rt: Runtime, options: HttpServerOptions = {}): 
     if (path === '/api/v1/openapi.json' && method === 'GET') {
       sendJson(res, 200, openApiDocument(rt.catalogue, rt.config.publicUrl));
       return ['openapi', 200];
+    }
+
+    if (path === LAGO_PREFIX || path.startsWith(`${LAGO_PREFIX}/`)) {
+      return ['lago', await handleLago(rt, req, res, path, cors)];
     }
 
     for (const r of extraRoutes) {
@@ -266,7 +273,7 @@ export function createHttpServer(rt: Runtime, options: HttpServerOptions = {}): 
       res.setHeader('access-control-allow-origin', origin.origin);
       res.setHeader('vary', 'Origin');
       res.setHeader('access-control-allow-headers', CORS_ALLOW_HEADERS);
-      res.setHeader('access-control-allow-methods', 'GET, POST, DELETE, OPTIONS');
+      res.setHeader('access-control-allow-methods', 'GET, POST, PUT, PATCH, DELETE, OPTIONS');
       res.setHeader('access-control-expose-headers', CORS_EXPOSE_HEADERS);
     }
     route(req, res, path, origin.origin)
