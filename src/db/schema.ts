@@ -312,6 +312,8 @@ export interface UsageEventsTable {
   properties: string;
   metadata: string;
   agent_code: string | null;
+  /** The agent agent_code names, resolved per batch; null while no agent has the code. */
+  agent_id: string | null;
   provider: string | null;
   model: string | null;
   input_tokens: number | null;
@@ -458,6 +460,8 @@ export interface SubscriptionsTable {
   next_plan_overrides: string | null;
   previous_subscription_id: string | null;
   next_billing_at: number | null;
+  /** The agent whose usage it bills; null: all of its customer's usage. */
+  agent_id: string | null;
   metadata: string;
   created_at: number;
   updated_at: number;
@@ -599,6 +603,24 @@ export interface OrderAllocationsTable {
   released_at: number | null;
 }
 
+export interface AgentsTable {
+  id: string;
+  organization_id: string;
+  code: string;
+  name: string;
+  description: string | null;
+  metadata: string;
+  created_at: number;
+  updated_at: number;
+}
+
+export interface PlanAgentsTable {
+  organization_id: string;
+  plan_id: string;
+  agent_id: string;
+  created_at: number;
+}
+
 export interface Database {
   organizations: OrganizationsTable;
   api_keys: ApiKeysTable;
@@ -632,6 +654,8 @@ export interface Database {
   orders: OrdersTable;
   order_lines: OrderLinesTable;
   order_allocations: OrderAllocationsTable;
+  agents: AgentsTable;
+  plan_agents: PlanAgentsTable;
   billfold_meta: { key: string; value: string };
 }
 

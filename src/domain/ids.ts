@@ -32,6 +32,7 @@ export const ID_PREFIX = {
   order: 'ord',
   order_line: 'ol',
   order_allocation: 'oal',
+  agent: 'agt',
 } as const;
 export type IdKind = keyof typeof ID_PREFIX;
 

@@ -127,12 +127,26 @@ export function contributionOf(
 }
 
 /**
- * The filter group of an event: for each of the metric's filter keys whose property holds one
- * of the declared values, `key=value`; canonical JSON with sorted keys, '' when none matches.
+ * The key under which an event's agent code joins its filter group. Usage is aggregated per
+ * group, so with the agent in the group a subscription scoped to one agent reads that agent's
+ * usage from the same aggregates, and every other reader adds the agents up. Metric filters may
+ * not use this key (billable-metric validation refuses it).
  */
-export function groupOf(filters: readonly MetricFilter[], properties: Record<string, unknown>): string {
-  if (filters.length === 0) return '';
+export const AGENT_GROUP_KEY = '@agent';
+
+/**
+ * The group of an event: for each of the metric's filter keys whose property holds one of the
+ * declared values, `key=value`, and the agent code when the event has one; canonical JSON with
+ * sorted keys, '' when there is nothing.
+ */
+export function groupOf(
+  filters: readonly MetricFilter[],
+  properties: Record<string, unknown>,
+  agentCode: string | null = null,
+): string {
+  if (filters.length === 0) return agentCode === null ? '' : JSON.stringify({ [AGENT_GROUP_KEY]: agentCode });
   const pairs: Array<[string, string]> = [];
+  if (agentCode !== null) pairs.push([AGENT_GROUP_KEY, agentCode]);
   for (const f of filters) {
     const v = properties[f.key];
     if (v === undefined || v === null || typeof v === 'object') continue;
@@ -146,6 +160,32 @@ export function groupOf(filters: readonly MetricFilter[], properties: Record<str
 
 export function parseGroup(grp: string): Record<string, string> {
   return grp === '' ? {} : (JSON.parse(grp) as Record<string, string>);
+}
+
+/**
+ * The group as readers show and combine it: its filter values, without the agent. Groups that
+ * differ only by agent are one group to them.
+ */
+export function filterGroupKey(grp: string): string {
+  if (!grp.includes(`"${AGENT_GROUP_KEY}"`)) return grp;
+  const { [AGENT_GROUP_KEY]: _agent, ...rest } = parseGroup(grp);
+  void _agent;
+  const keys = Object.keys(rest);
+  return keys.length ? JSON.stringify(rest) : '';
+}
+
+/**
+ * Which groups a reader wants: those matching `filters` (every key, any of its values; the
+ * agent key too, for an agent's own usage) and none of `exclude`.
+ */
+export interface GroupSelection {
+  filters?: Record<string, readonly string[]>;
+  exclude?: ReadonlyArray<Record<string, readonly string[]>>;
+}
+
+export function groupSelected(grp: string, s: GroupSelection): boolean {
+  if (!groupMatches(grp, s.filters)) return false;
+  return !s.exclude?.some((e) => groupMatches(grp, e));
 }
 
 /** True when the group satisfies a selection {key: [allowed values]} (every key must match). */

@@ -96,7 +96,8 @@ export const getNeedsAttention = defineOperation({
     'What keeps stored events from being priced or counted: unknown model/provider pairs (fix with map_model or ' +
     'set_service_price), events missing tokens or quantity (get_missing_volume, fill_volume), metric codes with ' +
     'no billable metric (create_billable_metric), customer references with no customer (create_customer with ' +
-    'that external_id), and values a metric cannot use — each with its event count. These events ARE saved; ' +
+    'that external_id), agent codes with no agent (create_agent with that code), and values a metric cannot use ' +
+    '— each with its event count. These events ARE saved; ' +
     'never re-send them. from/to limit it to a window (default: all events).',
   group,
   scope: 'read',
@@ -107,6 +108,11 @@ export const getNeedsAttention = defineOperation({
     missing_volume: z.object({ event_count: z.int() }),
     unknown_metric_codes: z.array(z.object({ code: z.string(), event_count: z.int() })),
     unknown_customers: z.array(z.object({ external_customer_id: z.string(), event_count: z.int() })),
+    unknown_agent_codes: z
+      .array(z.object({ agent_code: z.string(), event_count: z.int() }))
+      .describe(
+        'Agent codes events name that no agent has: the events count for subscriptions of that agent once create_agent makes it',
+      ),
     invalid_values: z.array(z.object({ code: z.string(), event_count: z.int(), example_error: z.string() })),
     total_events: z.int(),
   }),

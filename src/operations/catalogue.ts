@@ -1,4 +1,5 @@
 import type { AnyOperation, PromptDefinition, ResourceDefinition } from './define.js';
+import { agentOperations } from './agents.js';
 import { aiCostOperations } from './ai-costs.js';
 import { billableMetricOperations } from './billable-metrics.js';
 import { billingPrompts, billingResources } from './billing-resources.js';
@@ -49,6 +50,7 @@ export function buildCatalogue(): Catalogue {
     ...usageEventOperations,
     ...subscriptionOperations,
     ...aiCostOperations,
+    ...agentOperations,
     ...planOperations,
     ...couponOperations,
     ...billingOperations,

@@ -8,7 +8,9 @@ import {
   applyRounding,
   applyTransition,
   emptyUniqueState,
+  filterGroupKey,
   groupOf,
+  groupSelected,
   periodPieces,
   presence,
   weightedAverage,
@@ -76,6 +78,25 @@ describe('aggregation semantics', () => {
     expect(groupOf(filters, { tier: 'gold', region: 'eu' })).toBe('{"region":"eu","tier":"gold"}');
     expect(groupOf(filters, { region: 'ap', tier: 'silver' })).toBe('');
     expect(groupOf(filters, { region: 5 })).toBe('');
+  });
+
+  it("puts an event's agent code in its group, which readers show and combine without it", () => {
+    const filters = [{ key: 'region', values: ['eu', 'us'] }];
+    expect(groupOf([], {}, 'bot')).toBe('{"@agent":"bot"}');
+    expect(groupOf(filters, { region: 'eu' }, 'bot')).toBe('{"@agent":"bot","region":"eu"}');
+    expect(groupOf(filters, { region: 'ap' }, 'bot')).toBe('{"@agent":"bot"}');
+    expect(groupOf(filters, { region: 'eu' }, null)).toBe('{"region":"eu"}');
+    // Keys sorting before '@' keep the canonical order.
+    expect(groupOf([{ key: '#', values: ['x'] }], { '#': 'x' }, 'bot')).toBe('{"#":"x","@agent":"bot"}');
+    expect(filterGroupKey('{"#":"x","@agent":"bot"}')).toBe('{"#":"x"}');
+    expect(filterGroupKey('{"@agent":"bot","region":"eu"}')).toBe('{"region":"eu"}');
+    expect(filterGroupKey('{"@agent":"bot"}')).toBe('');
+    expect(filterGroupKey('{"region":"eu"}')).toBe('{"region":"eu"}');
+    const g = '{"@agent":"bot","region":"eu"}';
+    expect(groupSelected(g, { filters: { '@agent': ['bot'] } })).toBe(true);
+    expect(groupSelected(g, { filters: { '@agent': ['other'] } })).toBe(false);
+    expect(groupSelected(g, { filters: { '@agent': ['bot'] }, exclude: [{ region: ['eu'] }] })).toBe(false);
+    expect(groupSelected(g, { exclude: [{ region: ['us'] }] })).toBe(true);
   });
 
   it('gives the same sums, maximum, latest and weighted sum from hour buckets as from the events (property)', () => {

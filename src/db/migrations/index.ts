@@ -6,6 +6,7 @@ import * as m004 from './004_subscriptions.js';
 import * as m005 from './005_aggregate_fillfactor.js';
 import * as m006 from './006_org_id_indexes.js';
 import * as m008 from './008_orders.js';
+import * as m009 from './009_agents.js';
 import * as m012 from './012_portal.js';
 
 export interface MigrationContext {
@@ -23,6 +24,7 @@ const MIGRATIONS: Array<[string, MigrationModule]> = [
   ['005_aggregate_fillfactor', m005],
   ['006_org_id_indexes', m006],
   ['008_orders', m008],
+  ['009_agents', m009],
   ['012_portal', m012],
 ];
 

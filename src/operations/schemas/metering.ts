@@ -2,7 +2,7 @@ import * as z from 'zod';
 import { COST_STATUSES } from '../../domain/cost.js';
 import { Decimal } from '../../domain/decimal.js';
 import { parseInstant } from '../../domain/time.js';
-import { AGGREGATION_TYPES, ROUNDING_FUNCTIONS } from '../../domain/usage.js';
+import { AGENT_GROUP_KEY, AGGREGATION_TYPES, ROUNDING_FUNCTIONS } from '../../domain/usage.js';
 import { CustomerRef, DecimalInput, ErrorShape, Instant, Iso, Metadata } from './common.js';
 
 /** Billable metrics, usage events and costs: the shapes their operations share. */
@@ -20,7 +20,15 @@ export const MetricCode = z
   .describe('Unique code of the metric in the organization, e.g. "storage_gb"; events name it in `code`');
 
 export const MetricFilter = z.strictObject({
-  key: z.string().trim().min(1).max(100).describe('Event property to break usage down by, e.g. "region"'),
+  key: z
+    .string()
+    .trim()
+    .min(1)
+    .max(100)
+    .refine((k) => k !== AGENT_GROUP_KEY, {
+      message: `'${AGENT_GROUP_KEY}' is reserved for the agent of an event (agent_code); name the property otherwise`,
+    })
+    .describe('Event property to break usage down by, e.g. "region"'),
   values: z
     .array(z.string().trim().min(1).max(255))
     .min(1)
@@ -247,6 +255,7 @@ export const EventFlag = z.enum([
   'UNKNOWN_METRIC',
   'UNKNOWN_CUSTOMER',
   'UNKNOWN_SUBSCRIPTION',
+  'UNKNOWN_AGENT',
   'INVALID_VALUE',
   ...COST_STATUSES,
 ]);
@@ -268,6 +277,10 @@ export const UsageEvent = z.object({
   properties: z.record(z.string(), z.unknown()),
   metadata: z.record(z.string(), z.string()),
   agent_code: z.string().nullable(),
+  agent_id: z
+    .string()
+    .nullable()
+    .describe('The agent agent_code names (agt_…); null while no agent has the code (create_agent)'),
   model: z.string().nullable(),
   provider: z.string().nullable(),
   input_tokens: z.int().nullable(),
@@ -287,7 +300,7 @@ export const UsageEvent = z.object({
   flags: z
     .array(EventFlag)
     .describe(
-      'What needs attention: unknown metric, customer or subscription (external_subscription_id matched none), invalid value, cost status',
+      'What needs attention: unknown metric, customer, agent or subscription (external_subscription_id matched none), invalid value, cost status',
     ),
   created_at: Iso,
 });

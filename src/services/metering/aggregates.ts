@@ -11,8 +11,9 @@ import {
   bucketOf,
   contributionOf,
   emptyUniqueState,
-  groupMatches,
+  filterGroupKey,
   groupOf,
+  groupSelected,
   parseGroup,
   periodPieces,
   presence,
@@ -497,7 +498,7 @@ export async function rebuildMetric(ctx: ServiceContext, metric: MetricRecord): 
   for (;;) {
     let q = ctx.db
       .selectFrom('usage_events')
-      .select(['id', 'customer_key', 'timestamp', 'properties'])
+      .select(['id', 'customer_key', 'timestamp', 'properties', 'agent_code'])
       .where('organization_id', '=', ctx.organizationId)
       .where('code', '=', metric.code);
     if (after) {
@@ -522,7 +523,7 @@ export async function rebuildMetric(ctx: ServiceContext, metric: MetricRecord): 
       const ts = Number(r.timestamp);
       const properties = JSON.parse(r.properties) as Record<string, unknown>;
       const c = contributionOf(metric.definition, properties, ts);
-      const grp = groupOf(metric.definition.filters, properties);
+      const grp = groupOf(metric.definition.filters, properties, r.agent_code);
       await ctx.db
         .updateTable('usage_events')
         .set({
@@ -576,12 +577,20 @@ export interface UsageQuery {
   metric: MetricRecord;
   from: number;
   to: number;
-  /** Only events whose filter group matches: {key: [values]} (every key must match). */
+  /**
+   * Only events whose group matches: {key: [values]} (every key must match). The agent key
+   * (domain/usage AGENT_GROUP_KEY) selects one agent's usage.
+   */
   filters?: Record<string, readonly string[]>;
+  /** Leaves out events whose group matches any of these (the rest of a charge's filters). */
+  exclude?: ReadonlyArray<Record<string, readonly string[]>>;
 }
 
 export interface GroupUsage {
-  /** The filter values of the group ({} for events matching no filter value). */
+  /**
+   * The filter values of the group ({} for events matching no filter value). Agents are added
+   * up: a group here is every agent's usage with these filter values.
+   */
   group: Record<string, string>;
   units: Decimal;
   /** Before the metric's rounding. */
@@ -671,11 +680,12 @@ async function readBuckets(
     rows.push(...(await query.execute()));
   }
   for (const r of rows) {
-    if (!groupMatches(r.grp, q.filters)) continue;
-    let p = out.get(r.grp);
+    if (!groupSelected(r.grp, q)) continue;
+    const g = filterGroupKey(r.grp);
+    let p = out.get(g);
     if (!p) {
       p = new Partial();
-      out.set(r.grp, p);
+      out.set(g, p);
     }
     p.merge({
       count: Number(r.event_count),
@@ -729,17 +739,16 @@ async function edgeEvents(
     .where('metric_id', '=', q.metric.id)
     .where('value_error', 'is', null)
     .execute();
-  return rows
-    .map((r) => ({ ...r, timestamp: Number(r.timestamp) }))
-    .filter((r) => groupMatches(r.grp, q.filters));
+  return rows.map((r) => ({ ...r, timestamp: Number(r.timestamp) })).filter((r) => groupSelected(r.grp, q));
 }
 
 function addEdges(target: Map<string, Partial>, events: EdgeEvent[]): void {
   for (const e of events) {
-    let p = target.get(e.grp);
+    const g = filterGroupKey(e.grp);
+    let p = target.get(g);
     if (!p) {
       p = new Partial();
-      target.set(e.grp, p);
+      target.set(g, p);
     }
     p.addEvent(e.timestamp, e.id, e.value === null ? null : Decimal.parse(e.value));
   }
@@ -763,8 +772,9 @@ async function totalsByGroup(ctx: ServiceContext, q: UsageQuery): Promise<Map<st
     .execute();
   const out = new Map<string, Decimal>();
   for (const r of rows) {
-    if (!groupMatches(r.grp, q.filters)) continue;
-    out.set(r.grp, (out.get(r.grp) ?? Decimal.ZERO).add(Decimal.parse(r.sum)));
+    if (!groupSelected(r.grp, q)) continue;
+    const g = filterGroupKey(r.grp);
+    out.set(g, (out.get(g) ?? Decimal.ZERO).add(Decimal.parse(r.sum)));
   }
   return out;
 }
@@ -911,7 +921,7 @@ async function uniqueCounts(
       .where((eb) => eb.or([eb('present_since', 'is not', null), eb('last_change_ts', '>', from)]))
       .execute();
     for (const r of rows) {
-      if (!groupMatches(r.grp, q.filters)) continue;
+      if (!groupSelected(r.grp, q)) continue;
       const p = presence(
         {
           presentSince: r.present_since === null ? null : Number(r.present_since),
@@ -921,7 +931,7 @@ async function uniqueCounts(
         to,
       );
       presentMs += BigInt(p.ms);
-      if (p.present) count(r.grp, r.value);
+      if (p.present) count(filterGroupKey(r.grp), r.value);
     }
   } else {
     const rows = await values
@@ -929,10 +939,10 @@ async function uniqueCounts(
       .where('last_ts', '>=', from)
       .execute();
     for (const r of rows) {
-      if (!groupMatches(r.grp, q.filters)) continue;
+      if (!groupSelected(r.grp, q)) continue;
       const s = { firstTs: Number(r.first_ts), lastTs: Number(r.last_ts) };
       if (addedWithin(s, from, to) ?? (await hasAddWithin(ctx, q, r.customer_key, r.grp, r.value)))
-        count(r.grp, r.value);
+        count(filterGroupKey(r.grp), r.value);
     }
   }
   return {
@@ -985,12 +995,15 @@ async function recurringUniqueCountsInSql(
       total = Number(r.n);
       continue;
     }
-    if (!groupMatches(r.grp, q.filters)) {
+    if (!groupSelected(r.grp, q)) {
       everyGroup = false;
       continue;
     }
     selected.push(r.grp);
-    if (Number(r.n) > 0) perGroup.set(r.grp, Number(r.n));
+    // Groups differing only by agent are added up: a value present under two agents counts
+    // twice in its filter group's figure, never in the total.
+    const g = filterGroupKey(r.grp);
+    if (Number(r.n) > 0) perGroup.set(g, (perGroup.get(g) ?? 0) + Number(r.n));
     presentMs += BigInt(r.ms);
   }
   if (!everyGroup) {
@@ -1036,8 +1049,7 @@ async function uniqueCountsInSql(
     .where('last_ts', '>=', q.to)
     .execute();
   for (const a of ambiguous) {
-    if (groupMatches(a.grp, q.filters) && (await hasAddWithin(ctx, q, a.customer_key, a.grp, a.value)))
-      return null;
+    if (groupSelected(a.grp, q) && (await hasAddWithin(ctx, q, a.customer_key, a.grp, a.value))) return null;
   }
   const definite = () =>
     base().where((eb) => eb.or([eb('first_ts', '>=', q.from), eb('last_ts', '<', q.to)]));
@@ -1047,13 +1059,17 @@ async function uniqueCountsInSql(
     .execute();
   const perGroup = new Map<string, number>();
   const selected: string[] = [];
+  let single = 0;
   for (const g of groups) {
-    if (!groupMatches(g.grp, q.filters)) continue;
-    perGroup.set(g.grp, Number(g.n));
+    if (!groupSelected(g.grp, q)) continue;
+    // As above: filter groups add their agents' counts; the total stays distinct.
+    const k = filterGroupKey(g.grp);
+    perGroup.set(k, (perGroup.get(k) ?? 0) + Number(g.n));
     selected.push(g.grp);
+    single = Number(g.n);
   }
   let total = 0;
-  if (selected.length === 1) total = perGroup.get(selected[0]!)!;
+  if (selected.length === 1) total = single;
   else if (selected.length > 1) {
     const row = await definite()
       .where('grp', 'in', selected)
@@ -1108,7 +1124,7 @@ export async function eventValues(
     .orderBy('id')
     .execute();
   return rows
-    .filter((r) => groupMatches(r.grp, q.filters))
+    .filter((r) => groupSelected(r.grp, q))
     .map((r) => ({
       id: r.id,
       timestamp: Number(r.timestamp),

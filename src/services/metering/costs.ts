@@ -443,6 +443,7 @@ export interface NeedsAttention {
   missing_volume: { event_count: number };
   unknown_metric_codes: Array<{ code: string; event_count: number }>;
   unknown_customers: Array<{ external_customer_id: string; event_count: number }>;
+  unknown_agent_codes: Array<{ agent_code: string; event_count: number }>;
   invalid_values: Array<{ code: string; event_count: number; example_error: string }>;
   total_events: number;
 }
@@ -505,6 +506,14 @@ export async function getNeedsAttention(
     ctx,
     refs.map((r) => ({ customer_id: null, customer_ref: r.customer_ref }) as UsageEventsTable),
   );
+  // The partial index usage_events_unknown_agent holds exactly these events.
+  const agents = await base()
+    .select(['agent_code', countAll()])
+    .where('agent_code', 'is not', null)
+    .where('agent_id', 'is', null)
+    .groupBy('agent_code')
+    .orderBy('agent_code')
+    .execute();
   const invalid = await base()
     .select((eb) => ['code', countAll(), eb.fn.min('value_error').as('example_error')])
     .where('value_error', 'is not', null)
@@ -516,6 +525,10 @@ export async function getNeedsAttention(
     .filter((r) => !late.has(r.customer_ref))
     .map((r) => ({ external_customer_id: r.customer_ref, event_count: Number(r.count) }));
   const unknown_metric_codes = codes.map((c) => ({ code: c.code, event_count: Number(c.count) }));
+  const unknown_agent_codes = agents.map((a) => ({
+    agent_code: a.agent_code!,
+    event_count: Number(a.count),
+  }));
   const invalid_values = invalid.map((r) => ({
     code: r.code,
     event_count: Number(r.count),
@@ -526,12 +539,14 @@ export async function getNeedsAttention(
     missing_volume: { event_count: Number(missing.count) },
     unknown_metric_codes,
     unknown_customers,
+    unknown_agent_codes,
     invalid_values,
     total_events:
       unknown_models.reduce((n, m) => n + m.event_count, 0) +
       Number(missing.count) +
       unknown_metric_codes.reduce((n, m) => n + m.event_count, 0) +
       unknown_customers.reduce((n, m) => n + m.event_count, 0) +
+      unknown_agent_codes.reduce((n, m) => n + m.event_count, 0) +
       invalid_values.reduce((n, m) => n + m.event_count, 0),
   };
 }

@@ -37,6 +37,7 @@ export interface UsageEventView {
   properties: Record<string, unknown>;
   metadata: Record<string, string>;
   agent_code: string | null;
+  agent_id: string | null;
   model: string | null;
   provider: string | null;
   input_tokens: number | null;
@@ -90,6 +91,7 @@ export function eventView(
     properties: JSON.parse(r.properties) as Record<string, unknown>,
     metadata: JSON.parse(r.metadata) as Record<string, string>,
     agent_code: r.agent_code,
+    agent_id: r.agent_id,
     model: r.model,
     provider: r.provider,
     input_tokens: r.input_tokens === null ? null : Number(r.input_tokens),

@@ -15,6 +15,7 @@ import type { ErrorBody } from '../../domain/errors.js';
 import { looksLikeId, newId } from '../../domain/ids.js';
 import { bucketOf, contributionOf, groupOf } from '../../domain/usage.js';
 import { activityInsert, recordActivities, type ActivityInput } from '../activity.js';
+import { agentsByCodeLookup } from '../agents.js';
 import type { ServiceContext } from '../context.js';
 import { applyContributions, leaseShard, type Contribution } from './aggregates.js';
 import { pricesLookup } from './catalog.js';
@@ -61,7 +62,12 @@ export type IncomingRecord =
   | { index: number; error: ErrorBody; transactionId: string | null };
 
 export type EventFlag =
-  'UNKNOWN_METRIC' | 'UNKNOWN_CUSTOMER' | 'UNKNOWN_SUBSCRIPTION' | 'INVALID_VALUE' | CostStatus;
+  | 'UNKNOWN_METRIC'
+  | 'UNKNOWN_CUSTOMER'
+  | 'UNKNOWN_SUBSCRIPTION'
+  | 'UNKNOWN_AGENT'
+  | 'INVALID_VALUE'
+  | CostStatus;
 
 export interface ServiceCostView {
   model: string;
@@ -144,6 +150,7 @@ export function eventFlags(
     row.metric_id !== null &&
     customerKnown &&
     subscriptionKnown &&
+    (row.agent_code === null || row.agent_id !== null) &&
     !row.value_error &&
     (!row.cost_status || row.cost_status === 'PROCESSED')
   )
@@ -155,6 +162,7 @@ export function eventFlags(
   const subscriptionOnly = row.customer_ref === '' && row.external_subscription_id !== null;
   if (subscriptionOnly ? !customerKnown : !subscriptionKnown) flags.push('UNKNOWN_SUBSCRIPTION');
   if (!customerKnown && !subscriptionOnly) flags.push('UNKNOWN_CUSTOMER');
+  if (row.agent_code !== null && row.agent_id === null) flags.push('UNKNOWN_AGENT');
   if (row.value_error) flags.push('INVALID_VALUE');
   if (row.cost_status && row.cost_status !== 'PROCESSED') flags.push(row.cost_status as CostStatus);
   return flags;
@@ -176,6 +184,7 @@ export const INSERT_COLUMNS = [
   'properties',
   'metadata',
   'agent_code',
+  'agent_id',
   'provider',
   'model',
   'input_tokens',
@@ -314,6 +323,8 @@ const REPLY_COLUMNS = [
   'customer_key',
   'metric_id',
   'value_error',
+  'agent_code',
+  'agent_id',
 ] as const satisfies readonly (keyof UsageEventsTable)[];
 
 /**
@@ -327,7 +338,6 @@ const REPLY_PLACEHOLDER: Omit<UsageEventsTable, (typeof REPLY_COLUMNS)[number]> 
   hour: 0,
   properties: '{}',
   metadata: '{}',
-  agent_code: null,
   provider: null,
   model: null,
   input_tokens: null,
@@ -386,15 +396,17 @@ export async function recordEvents(
   const customerRefs = new Set<string>();
   const subscriptionRefs = new Set<string>();
   const codes = new Set<string>();
+  const agentCodes = new Set<string>();
   const pairs: Array<{ provider: string; model: string }> = [];
   for (const { input } of valid) {
     if (input.customer_id !== undefined) customerRefs.add(input.customer_id);
+    if (input.agent_code !== undefined) agentCodes.add(input.agent_code);
     if (input.external_subscription_id !== undefined) subscriptionRefs.add(input.external_subscription_id);
     codes.add(input.code);
     if (input.services) for (const s of input.services) pairs.push(s);
     else if (input.model && input.provider) pairs.push({ provider: input.provider, model: input.model });
   }
-  const [storedFirst, customers, subscriptions, metricRows, prices] = await lookUpTogether(
+  const [storedFirst, customers, subscriptions, metricRows, prices, agents] = await lookUpTogether(
     ctx.db,
     ctx.dialect,
     [
@@ -403,6 +415,7 @@ export async function recordEvents(
       subscriptionRefsLookup(ctx, [...subscriptionRefs]),
       metricsByCodeLookup(ctx, [...codes]),
       pricesLookup(ctx, pairs),
+      agentsByCodeLookup(ctx, [...agentCodes]),
     ] as const,
   );
   const metrics = new Map([...metricRows].map(([code, row]) => [code, metricRecord(row)]));
@@ -438,6 +451,7 @@ export async function recordEvents(
     const contribution = metric ? contributionOf(metric.definition, properties, ts) : null;
     const customerId = owner.customerId;
     const priced = priceServices(input, prices);
+    const agentCode = input.agent_code ?? null;
     const row: UsageEventsTable = {
       id: newId('event', now),
       organization_id: ctx.organizationId,
@@ -453,7 +467,8 @@ export async function recordEvents(
       hour: bucketOf(ts),
       properties: JSON.stringify(properties),
       metadata: JSON.stringify(input.metadata ?? {}),
-      agent_code: input.agent_code ?? null,
+      agent_code: agentCode,
+      agent_id: agentCode === null ? null : (agents.get(agentCode) ?? null),
       provider: input.services ? null : (input.provider ?? null),
       model: input.services ? null : (input.model ?? null),
       input_tokens: input.services ? null : (input.input_tokens ?? null),
@@ -464,7 +479,7 @@ export async function recordEvents(
       cost_status: priced.status,
       value: contribution?.value?.toString() ?? null,
       value_error: contribution?.error ?? null,
-      grp: metric ? groupOf(metric.definition.filters, properties) : '',
+      grp: metric ? groupOf(metric.definition.filters, properties, agentCode) : '',
       unique_value: contribution?.uniqueValue ?? null,
       operation: contribution?.operation ?? null,
       created_at: now,
@@ -771,6 +786,7 @@ async function insertRows(ctx: ServiceContext, rows: UsageEventsTable[]): Promis
         r.properties,
         r.metadata,
         r.agent_code,
+        r.agent_id,
         r.provider,
         r.model,
         r.input_tokens,
