@@ -7,6 +7,11 @@
  *   node --import tsx bench/ingest.ts                      # SQLite (synchronous=FULL)
  *   BENCH_POSTGRES_URL=postgres://… node --import tsx bench/ingest.ts
  *   BENCH_EVENTS=200000 BENCH_CLIENTS=8 BENCH_MCP_EVENTS=50000 …   # sizes
+ *   node --import tsx bench/ingest.ts --lago               # Lago's POST /events/batch beside it
+ *
+ * With --lago, each batch size runs record_usage_batch and Lago's /lago/api/v1/events/batch in
+ * turn on the same server, with the same events in the shapes each takes (the part of the mix
+ * Lago's events can carry: no model or token fields), and prints both and their ratio.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { cpus, totalmem } from 'node:os';
@@ -29,6 +34,7 @@ const SERVER_NODE_ARGS = process.env.BENCH_SERVER_NODE_ARGS ?? '--max-old-space-
 /** BENCH_REPLAY=0 skips sending each batch a second time (for profiling first ingestion). */
 const REPLAY = process.env.BENCH_REPLAY !== '0';
 const KEY = 'bfk_benchmark_key_0123456789abcdefghijkl';
+const LAGO = process.argv.includes('--lago');
 
 async function startServer(database: string): Promise<{ url: string; child: ChildProcess }> {
   const nodeArgs = SERVER_NODE_ARGS.split(' ').filter(Boolean);
@@ -96,6 +102,94 @@ async function runHttp(
   return { seconds: (performance.now() - started) / 1000, events };
 }
 
+/** The same events as Lago's batch body: the customer is external_customer_id. */
+function lagoBodies(run: string, total: number, batch: number): { direct: string[]; lago: string[] } {
+  const direct: string[] = [];
+  const lago: string[] = [];
+  for (const body of mixBodies(run, total, batch)) {
+    const events = (JSON.parse(body) as { events: Array<Record<string, unknown>> }).events.map((e) => ({
+      transaction_id: e.transaction_id,
+      customer_id: e.customer_id,
+      code: e.code,
+      timestamp: e.timestamp,
+      properties: e.properties ?? {},
+    }));
+    direct.push(JSON.stringify({ events }));
+    lago.push(
+      JSON.stringify({
+        events: events.map(({ customer_id, ...e }) => ({ ...e, external_customer_id: customer_id })),
+      }),
+    );
+  }
+  return { direct, lago };
+}
+
+async function runLago(url: string, batches: string[]): Promise<{ seconds: number; events: number }> {
+  let next = 0;
+  let events = 0;
+  const started = performance.now();
+  await Promise.all(
+    Array.from({ length: CLIENTS }, async () => {
+      for (;;) {
+        const i = next++;
+        if (i >= batches.length) return;
+        const res = await fetch(`${url}/lago/api/v1/events/batch`, {
+          method: 'POST',
+          headers: { authorization: `Bearer ${KEY}`, 'content-type': 'application/json' },
+          body: batches[i]!,
+        });
+        const json = (await res.json()) as { events?: unknown[] };
+        if (res.status !== 200)
+          throw new Error(`events/batch: ${res.status} ${JSON.stringify(json).slice(0, 300)}`);
+        events += json.events!.length;
+      }
+    }),
+  );
+  return { seconds: (performance.now() - started) / 1000, events };
+}
+
+/** Runs `send` and reads the server's and the load generator's CPU per event around it. */
+async function measured(
+  pid: number,
+  send: () => Promise<{ seconds: number; events: number }>,
+): Promise<{ rate: number; serverUs: number; ownUs: number }> {
+  const cpu0 = cpuSeconds(pid);
+  const own0 = process.cpuUsage();
+  const r = await send();
+  const own = process.cpuUsage(own0);
+  return {
+    rate: r.events / r.seconds,
+    serverUs: ((cpuSeconds(pid) - cpu0) * 1e6) / r.events,
+    ownUs: (own.user + own.system) / r.events,
+  };
+}
+
+async function lagoComparison(url: string, pid: number): Promise<void> {
+  console.log('Lago /events/batch against record_usage_batch, the same events, in turn:');
+  for (const batch of BATCHES) {
+    type Measure = Awaited<ReturnType<typeof measured>>;
+    const results: { direct: Measure[]; lago: Measure[] } = { direct: [], lago: [] };
+    // Two interleaved pairs, so a slow moment of a shared machine falls on both sides; each
+    // side sends events of its own (new transaction ids), the same mix.
+    for (let round = 0; round < 2; round++) {
+      const stamp = Date.now().toString(36);
+      const { direct } = lagoBodies(`direct${batch}-${round}-${stamp}`, EVENTS, batch);
+      const { lago } = lagoBodies(`lago${batch}-${round}-${stamp}`, EVENTS, batch);
+      results.direct.push(await measured(pid, () => runHttp(url, direct, false)));
+      results.lago.push(await measured(pid, () => runLago(url, lago)));
+    }
+    const show = (name: string, rs: Measure[]) =>
+      `${name} ${rs.map((r) => Math.round(r.rate).toLocaleString('en-US')).join(' / ')} events/s, server CPU ${rs
+        .map((r) => r.serverUs.toFixed(1))
+        .join(' / ')} µs/event`;
+    const mean = (rs: Array<{ rate: number; serverUs: number }>, k: 'rate' | 'serverUs') =>
+      rs.reduce((a, r) => a + r[k], 0) / rs.length;
+    console.log(
+      `batch ${String(batch).padStart(4)}: ${show('record_usage_batch', results.direct)}; ${show('Lago events/batch', results.lago)}; Lago/direct throughput ${(mean(results.lago, 'rate') / mean(results.direct, 'rate')).toFixed(3)}, CPU per event ${(mean(results.lago, 'serverUs') / mean(results.direct, 'serverUs')).toFixed(3)}`,
+    );
+  }
+}
+
 async function runMcp(url: string, batches: string[]): Promise<{ seconds: number; events: number }> {
   const clients = await Promise.all(
     Array.from({ length: CLIENTS }, async () => {
@@ -142,6 +236,11 @@ async function main() {
       `billfold ingest benchmark — ${dialect}; ${CLIENTS} concurrent clients; ${cpus().length} CPUs (${cpus()[0]?.model}); ${Math.round(totalmem() / 2 ** 30)} GiB; server node options: ${SERVER_NODE_ARGS || '(none)'}`,
     );
     console.log(`events: ${MIX_DESCRIPTION}`);
+    if (LAGO) {
+      await lagoComparison(url, child.pid!);
+      console.log(`server peak RSS: ${peakRssMb(child.pid!)} MB`);
+      return;
+    }
     const rows: string[] = [];
     for (const batch of BATCHES) {
       const run = `b${batch}-${Date.now().toString(36)}`;

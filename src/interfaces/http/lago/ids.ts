@@ -10,10 +10,24 @@ const ALPHABET = '0123456789ABCDEFGHJKMNPQRSTVWXYZ';
 const UUID_PATTERN = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 const ULID_PATTERN = /^[0-7][0-9A-HJKMNP-TV-Z]{25}$/;
 
+const VALUE = new Map([...ALPHABET].map((ch, i) => [ch, i]));
+const HEX = '0123456789abcdef';
+
+/** 26 base32 digits (130 bits, the top two zero) → 32 hex digits, without BigInt (a batch reply maps 1,000). */
 function ulidToHex(ulid: string): string {
-  let n = 0n;
-  for (const ch of ulid) n = (n << 5n) | BigInt(ALPHABET.indexOf(ch));
-  return n.toString(16).padStart(32, '0');
+  let out = '';
+  let acc = 0;
+  let bits = -2; // drop the two leading zero bits
+  for (let i = 0; i < 26; i++) {
+    acc = (acc << 5) | VALUE.get(ulid[i]!)!;
+    bits += 5;
+    while (bits >= 4) {
+      bits -= 4;
+      out += HEX[(acc >> bits) & 15];
+    }
+    acc &= (1 << bits) - 1;
+  }
+  return out;
 }
 
 function hexToUlid(hex: string): string {
