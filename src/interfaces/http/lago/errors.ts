@@ -83,7 +83,10 @@ export function fromBillfold(
 ): LagoError {
   const message = names
     ? Object.entries(names).reduce(
-        (m, [from, to]) => m.replace(new RegExp(`\\b${from.replace(/[.[\]]/g, '\\$&')}\\b`, 'g'), to),
+        // Only a field path at the start of a problem ("amount: …", "; amount must …"), never a
+        // name inside another path (charges[0].properties.amount).
+        (m, [from, to]) =>
+          m.replace(new RegExp(`(^|; )${from.replace(/[.[\]]/g, '\\$&')}(?=[:\\s.[])`, 'g'), `$1${to}`),
         error.message,
       )
     : error.message;

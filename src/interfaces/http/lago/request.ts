@@ -33,7 +33,7 @@ export class Fields {
   ) {}
 
   /** The body's root object, `{ "<key>": { … } }`, as Lago requires it (400 without it). */
-  static root(body: unknown, key: string): Fields {
+  static root(body: unknown, key: string, inertBeside: Record<string, unknown[]> = {}): Fields {
     const root =
       body && typeof body === 'object' && !Array.isArray(body) ? (body as Record<string, unknown>) : {};
     const v = root[key];
@@ -46,7 +46,13 @@ export class Fields {
         `Send a JSON body like {"${key}": {…}}.`,
       );
     }
-    const extra = Object.keys(root).filter((k) => k !== key && root[k] !== undefined && root[k] !== null);
+    const extra = Object.keys(root).filter(
+      (k) =>
+        k !== key &&
+        root[k] !== undefined &&
+        root[k] !== null &&
+        !(inertBeside[k] ?? []).some((v) => sameValue(v, root[k])),
+    );
     if (extra.length) {
       throw invalidFields(Object.fromEntries(extra.map((k) => [k, `unknown field beside ${key}`])));
     }
@@ -54,7 +60,7 @@ export class Fields {
   }
 
   private where(name: string): string {
-    return `${this.path}.${name}`;
+    return this.path ? `${this.path}.${name}` : name;
   }
 
   has(name: string): boolean {

@@ -1,7 +1,7 @@
 import { lagoId } from '../ids.js';
 import { meta } from '../call.js';
 import { invalidFields } from '../errors.js';
-import { Fields } from '../request.js';
+import { Fields, unsupported } from '../request.js';
 import type { LagoRoute } from '../router.js';
 import { exactCents, lagoTime, majorFromCents } from '../shapes.js';
 
@@ -31,11 +31,9 @@ function addOnInput(f: Fields, current?: Record<string, any>): Record<string, un
   const args: Record<string, unknown> = {};
   for (const k of ['code', 'name', 'description', 'tax_codes']) f.copy(args, k);
   const display = f.str('invoice_display_name');
+  // Billfold prints the product's name on invoices: a display name passes when it is the same.
   if (display !== undefined && display !== (args.name ?? current?.name))
-    throw invalidFields({
-      'add_on.invoice_display_name':
-        'Billfold prints the add-on name on invoices; send the same text as name, or leave it out',
-    });
+    throw unsupported('add_on.invoice_display_name', display);
   const currency = (f.str('amount_currency') ?? current?.currency)?.toUpperCase();
   if (currency) args.currency = currency;
   const cents = f.get('amount_cents');

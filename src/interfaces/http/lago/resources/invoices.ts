@@ -383,7 +383,7 @@ export const invoiceRoutes: LagoRoute[] = [
     async handle(call, [ref]) {
       call.query.done();
       if (call.body !== undefined) {
-        const f = new Fields((call.body ?? {}) as Record<string, unknown>, 'body');
+        const f = new Fields((call.body ?? {}) as Record<string, unknown>, '');
         f.inert('generate_credit_note', false);
         f.inert('refund_amount', 0);
         f.inert('credit_amount', 0);

@@ -2,7 +2,7 @@ import { Decimal } from '../../../../domain/decimal.js';
 import { billfoldRef, derivedLagoId, lagoId } from '../ids.js';
 import { meta, type LagoCall } from '../call.js';
 import { invalidFields } from '../errors.js';
-import { Fields } from '../request.js';
+import { Fields, unsupported } from '../request.js';
 import type { LagoRoute } from '../router.js';
 import { exactCents, lagoTime, majorFromCents } from '../shapes.js';
 import { taxObject } from './taxes.js';
@@ -67,9 +67,17 @@ function propertiesIn(field: string, p: unknown): unknown {
   if (out.graduated_ranges)
     out.graduated_ranges = rangesIn(`${field}.graduated_ranges`, out.graduated_ranges);
   if (out.volume_ranges) out.volume_ranges = rangesIn(`${field}.volume_ranges`, out.volume_ranges);
-  for (const k of ['grouped_by', 'pricing_group_keys']) {
+  // Lago's grouped pricing and graduated percentages have no counterpart in Billfold.
+  for (const k of [
+    'grouped_by',
+    'pricing_group_keys',
+    'presentation_group_keys',
+    'graduated_percentage_ranges',
+  ]) {
     const v = out[k];
+    if (v === undefined) continue;
     if (v === null || (Array.isArray(v) && v.length === 0)) delete out[k];
+    else throw unsupported(`${field}.${k}`, v);
   }
   return out;
 }

@@ -194,7 +194,8 @@ export const subscriptionRoutes: LagoRoute[] = [
     async handle(call, [ref]) {
       call.query.inert('status', 'active', 'pending');
       call.query.done();
-      const f = Fields.root(call.body, 'subscription');
+      // Lago's body may say which of the subscriptions with this external_id it means.
+      const f = Fields.root(call.body, 'subscription', { status: ['active', 'pending'] });
       const args: Record<string, unknown> = { subscription_id: ref };
       f.copy(args, 'name');
       f.copy(args, 'ending_at');
