@@ -59,7 +59,8 @@ export const createAgent = defineOperation({
 export const getAgent = defineOperation({
   name: 'get_agent',
   title: 'Get an agent',
-  description: 'Returns one agent by its code or Billfold id (agt_…).',
+  description:
+    'Returns one agent by its code (what usage events send as agent_code) or Billfold id (agt_…), with its name, description and metadata.',
   group,
   scope: 'read',
   annotations: READ,

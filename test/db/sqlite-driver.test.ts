@@ -129,7 +129,7 @@ describe('SQLite write-ahead log under sustained writes', () => {
         }),
       );
       const written = next * body.length;
-      expect(written).toBeGreaterThan(16_000_000);
+      expect(written).toBeGreaterThanOrEqual(16_000_000);
       // Without rewinds the log would hold every page written: more than `written`. With them it
       // stays far below (a few MiB here; the margin is for a machine busy with other tests).
       expect(maxWal).toBeLessThan(written / 3);

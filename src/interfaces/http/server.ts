@@ -254,7 +254,7 @@ export function createHttpServer(rt: Runtime, options: HttpServerOptions = {}): 
     return ['unknown', 404];
   }
 
-  return createServer((req, res) => {
+  const server = createServer((req, res) => {
     const started = performance.now();
     const path = (req.url ?? '/').split('?')[0]!;
     const hostProblem = guard.checkHost(req);
@@ -307,6 +307,12 @@ export function createHttpServer(rt: Runtime, options: HttpServerOptions = {}): 
       }
     }
   });
+  // Idle connections stay open longer than the 60 s a load balancer (or a client's pool) keeps
+  // them: with Node's 5 s a client that reuses a connection just as the server closes it gets a
+  // reset instead of an answer, and a proxy in front answers 502.
+  server.keepAliveTimeout = 65_000;
+  server.headersTimeout = 66_000;
+  return server;
 }
 
 async function health(rt: Runtime, res: ServerResponse): Promise<number> {
