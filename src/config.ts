@@ -41,6 +41,15 @@ export interface Config {
   billingIntervalSeconds: number;
   /** Registers the MCP conformance suite's fixture tools (tests only). */
   conformanceFixtures: boolean;
+  /**
+   * The tool surface `billfold stdio` serves: `billfold` (the catalogue) or a replaced system's
+   * profile (lago, orvion, marginfront, customers, cegid). Over HTTP every profile has its own path.
+   */
+  profile: string;
+  /** Only these toolsets (operation groups) are exposed; null: all of them. */
+  toolsets: string[] | null;
+  /** Expose and accept only tools that read, whatever a key's scopes. */
+  readOnly: boolean;
 }
 
 export class ConfigError extends Error {}
@@ -115,6 +124,10 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, overrides: Part
     mailFrom: env.BILLFOLD_MAIL_FROM || undefined,
     pdfFont: env.BILLFOLD_PDF_FONT || undefined,
     pdfFontBold: env.BILLFOLD_PDF_FONT_BOLD || undefined,
+    profile: (env.BILLFOLD_PROFILE || 'billfold').trim().toLowerCase(),
+    // Checked against the catalogue's groups when the runtime starts (exposure.ts).
+    toolsets: env.BILLFOLD_TOOLSETS?.trim() ? list(env.BILLFOLD_TOOLSETS) : null,
+    readOnly: flag('BILLFOLD_READ_ONLY', env.BILLFOLD_READ_ONLY, false),
   };
   const merged = {
     ...base,

@@ -86,8 +86,15 @@ export async function dispatch(rt: Runtime, call: Call): Promise<Dispatched> {
       ).toBody(),
     };
   } else {
-    const limited = rt.rateLimiter.take(call.principal.actor.id ?? call.principal.organizationId);
-    if (!limited.ok) {
+    // Toolsets and read-only mode bind the doors assistants and programs use, not the
+    // operator's own CLI.
+    const refused = call.door === 'cli' ? null : rt.exposure.refusal(op);
+    const limited = refused
+      ? { ok: true as const }
+      : rt.rateLimiter.take(call.principal.actor.id ?? call.principal.organizationId);
+    if (refused) {
+      outcome = { ok: false, error: refused.toBody() };
+    } else if (!limited.ok) {
       retryAfterSeconds = limited.retryAfterSeconds;
       outcome = {
         ok: false,

@@ -7,6 +7,7 @@ import type { ServiceEnv } from '../services/context.js';
 import { createMailer } from '../services/mailer.js';
 import { pdfFonts } from '../services/pdf-fonts.js';
 import { VERSION } from '../version.js';
+import { createExposure, type Exposure } from './exposure.js';
 import { createLogger } from './logging.js';
 import { Metrics } from './metrics.js';
 import { RateLimiter } from './rate-limit.js';
@@ -20,6 +21,8 @@ export interface Runtime extends ServiceEnv {
   readonly catalogue: Catalogue;
   readonly metrics: Metrics;
   readonly rateLimiter: RateLimiter;
+  /** The toolsets and read-only mode this process serves (every door, every profile). */
+  readonly exposure: Exposure;
   /** Work to stop when the process stops (timers, schedulers). */
   readonly disposers: Array<() => Promise<void> | void>;
   /** Tells the runtime where its HTTP server listens (a port of 0 is only known then). */
@@ -37,6 +40,9 @@ export interface RuntimeOptions {
 
 export async function createRuntime(config: Config, options: RuntimeOptions = {}): Promise<Runtime> {
   const logger = options.logger ?? createLogger(config.logLevel);
+  const catalogue = buildCatalogue();
+  // Before the database opens: a toolset that does not exist stops the start, naming the variable.
+  const exposure = createExposure(catalogue, { toolsets: config.toolsets, readOnly: config.readOnly });
   // Before the database opens: a font path that does not work stops the start, naming its variable.
   const fonts = pdfFonts({ regular: config.pdfFont, bold: config.pdfFontBold });
   const db =
@@ -73,7 +79,8 @@ export async function createRuntime(config: Config, options: RuntimeOptions = {}
       servedUrl = url;
     },
     services: {},
-    catalogue: buildCatalogue(),
+    catalogue,
+    exposure,
     metrics: new Metrics(),
     rateLimiter: new RateLimiter(config.rateLimitPerMinute),
     disposers,

@@ -1,7 +1,7 @@
 import * as z from 'zod';
 import * as customers from '../services/customers.js';
 import { CREATE, DELETE, READ, TOGGLE, UPDATE, defineOperation } from './define.js';
-import { Country, Currency, CustomerRef, Pagination, page } from './schemas/common.js';
+import { Country, Currency, CustomerRef, ExternalId, Pagination, page } from './schemas/common.js';
 import {
   Customer,
   CustomerStatus,
@@ -46,8 +46,8 @@ export const listCustomers = defineOperation({
   title: 'List customers',
   description:
     'Lists customers, newest first. `search` matches any part of the name, legal name, email or external_id ' +
-    '(case-insensitive); `status`, `country`, `currency` and `customer_type` filter exactly. Paginated with ' +
-    'page and per_page.',
+    '(case-insensitive); `external_id`, `status`, `country`, `currency` and `customer_type` filter exactly. ' +
+    'Paginated with page and per_page.',
   group,
   scope: 'read',
   annotations: READ,
@@ -59,6 +59,7 @@ export const listCustomers = defineOperation({
       .max(200)
       .optional()
       .describe('Text to find in name, email or external_id'),
+    external_id: ExternalId.optional().describe('Only the customer with exactly this external_id'),
     status: CustomerStatus.optional(),
     country: Country.optional(),
     currency: Currency.optional(),

@@ -109,7 +109,8 @@ export const createInvoice = defineOperation({
   title: 'Create an invoice',
   description:
     'Creates an invoice for a customer (`customer_id`: Billfold id or external_id) — or, for a one-off, ' +
-    '`customer_name`/`customer_email` find the customer by email or create it. Give `lines` ' +
+    '`customer_name`/`customer_email` find the customer (by email; by its exact name when there is no email) or ' +
+    'create it, and `note` says which. Give `lines` ' +
     '([{product_code?, description?, quantity, unit_amount?, tax_codes?}]; a product fills in description, ' +
     'price and taxes) or a single `amount` with a `description`. status draft (default) can still change; ' +
     'finalized gives it its number at once. issued_at defaults to the finalization moment and due_at to ' +
@@ -133,7 +134,18 @@ export const createInvoice = defineOperation({
   output: z.object({
     invoice: Invoice,
     created: z.boolean(),
-    note: z.string().optional().describe('Says what happened when external_id matched an existing invoice'),
+    customer_created: z
+      .boolean()
+      .optional()
+      .describe(
+        'With customer_name/customer_email: true when a new customer was made, false when one was found',
+      ),
+    note: z
+      .string()
+      .optional()
+      .describe(
+        'Says which customer customer_name/customer_email led to, or what happened when external_id matched an existing invoice',
+      ),
   }),
   handler: (ctx, input) =>
     invoices.createInvoiceFromRequest(ctx, {
@@ -174,6 +186,7 @@ export const getInvoice = defineOperation({
 
 const listFilters = {
   customer_id: CustomerRef.optional(),
+  customer_email: Email.optional().describe('Only invoices of customers with this email (any case)'),
   status: InvoiceStatus.optional(),
   payment_status: PaymentStatus.optional(),
   overdue: z.boolean().optional().describe('true: finalized, unpaid and past due; false: the others'),
@@ -187,7 +200,7 @@ export const listInvoices = defineOperation({
   name: 'list_invoices',
   title: 'List invoices',
   description:
-    'Lists invoices, newest first, with their lines and totals. Filters: customer_id, status (draft, ' +
+    'Lists invoices, newest first, with their lines and totals. Filters: customer_id, customer_email, status (draft, ' +
     'finalized, voided), payment_status (pending, succeeded, failed), overdue, invoice_type, issuing_date_from ' +
     '/ issuing_date_to (YYYY-MM-DD), currency, and search (number, customer name or email, line descriptions, ' +
     'metadata). For "who owes us money", use overdue: true or payment_status: pending with status: finalized.',

@@ -179,7 +179,7 @@ function isDatabaseUnavailable(err: { code?: string; message?: string } | undefi
 }
 
 /** Answers questions about the input schema at an issue's path, to word the message. */
-function schemaLookup(schema: z.ZodType): SchemaLookup {
+export function schemaLookup(schema: z.ZodType): SchemaLookup {
   const at = (path: readonly PropertyKey[]): z.ZodType | undefined => {
     let current: z.ZodType | undefined = schema;
     for (const seg of path) {

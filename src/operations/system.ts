@@ -6,7 +6,8 @@ export const verify = defineOperation({
   title: 'Verify the connection',
   description:
     'Checks that the connection and credentials work and says who you are: the organization you act for, ' +
-    'the API key (name, scopes) and the server version. Call it first when setting up.',
+    'the API key (name, scopes), the server version, and which tools it offers (toolsets, read-only mode). ' +
+    'Call it first when setting up.',
   group: 'system',
   scope: 'read',
   annotations: READ,
@@ -31,6 +32,13 @@ export const verify = defineOperation({
       version: z.string(),
       database: z.enum(['sqlite', 'postgres']),
     }),
+    tools: z.object({
+      toolsets: z
+        .array(z.string())
+        .nullable()
+        .describe('The toolsets (operation groups) offered; null: all (BILLFOLD_TOOLSETS)'),
+      read_only: z.boolean().describe('Only tools that read are offered and accepted (BILLFOLD_READ_ONLY)'),
+    }),
   }),
   handler: async (ctx) => {
     const org = await ctx.organization();
@@ -50,6 +58,10 @@ export const verify = defineOperation({
       },
       door: ctx.door,
       server: { name: 'billfold' as const, version: ctx.env.version, database: ctx.dialect },
+      tools: {
+        toolsets: ctx.env.exposure?.toolsets ? [...ctx.env.exposure.toolsets] : null,
+        read_only: ctx.env.exposure?.readOnly ?? false,
+      },
     };
   },
 });

@@ -41,6 +41,8 @@ export interface ServiceEnv {
    * BILLFOLD_PUBLIC_URL, else the address this process serves HTTP on, else host and port.
    */
   publicUrl(): string;
+  /** Which tools this process offers (toolsets, read-only mode), for verify to report. */
+  readonly exposure?: { readonly toolsets: readonly string[] | null; readonly readOnly: boolean };
   /** Extension point for later resources (mailer, PDF renderer, ...); keyed by name. */
   readonly services: Record<string, unknown>;
 }

@@ -407,6 +407,7 @@ export async function deleteCustomer(ctx: ServiceContext, ref: string): Promise<
 
 export interface CustomerListFilter {
   search?: string;
+  external_id?: string;
   status?: CustomerStatus;
   country?: string;
   currency?: string;
@@ -422,6 +423,7 @@ export async function listCustomers(
     .selectFrom('customers')
     .where('organization_id', '=', ctx.organizationId)
     .where('deleted_at', 'is', null);
+  if (filter.external_id) q = q.where('external_id', '=', filter.external_id);
   if (filter.status) q = q.where('status', '=', filter.status);
   if (filter.country) q = q.where('country', '=', filter.country);
   if (filter.currency) q = q.where('currency', '=', filter.currency);

@@ -1,3 +1,4 @@
+import { sql } from 'kysely';
 import { containsText, countAll, rowsByAnyKey } from '../db/sql.js';
 import type { InvoicesTable } from '../db/schema.js';
 import { looksLikeId } from '../domain/ids.js';
@@ -11,6 +12,8 @@ import { loadLines, viewsOf } from './invoices.js';
 
 export interface InvoiceListFilter {
   customer_id?: string;
+  /** Invoices of the customers with this email (any case). */
+  customer_email?: string;
   status?: InvoiceStatus;
   payment_status?: PaymentStatus;
   overdue?: boolean;
@@ -33,6 +36,16 @@ export async function listInvoices(
     const id = c?.id ?? (looksLikeId('customer', f.customer_id) ? f.customer_id : undefined);
     if (!id) await resolveCustomer(ctx, f.customer_id);
     q = q.where('customer_id', '=', id!);
+  }
+  if (f.customer_email) {
+    const email = f.customer_email.toLowerCase();
+    q = q.where('customer_id', 'in', (eb) =>
+      eb
+        .selectFrom('customers')
+        .select('id')
+        .where('organization_id', '=', ctx.organizationId)
+        .where(sql<boolean>`lower(email) = ${email}`),
+    );
   }
   if (f.status) q = q.where('status', '=', f.status);
   if (f.payment_status) q = q.where('payment_status', '=', f.payment_status);

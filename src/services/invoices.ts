@@ -554,7 +554,13 @@ export interface CreateInvoiceRequest {
   metadata?: Record<string, string>;
 }
 
-async function customerForRequest(ctx: ServiceContext, req: CreateInvoiceRequest): Promise<CustomersTable> {
+/** How create_invoice found its customer: named by id, found inline by email or name, or made. */
+type CustomerMatch = 'customer_id' | 'email' | 'name' | 'created';
+
+async function customerForRequest(
+  ctx: ServiceContext,
+  req: CreateInvoiceRequest,
+): Promise<{ customer: CustomersTable; match: CustomerMatch }> {
   if (req.customer_id) {
     if (req.customer_name || req.customer_email) {
       throw validation(
@@ -563,7 +569,7 @@ async function customerForRequest(ctx: ServiceContext, req: CreateInvoiceRequest
         'customer_id names an existing customer; customer_name and customer_email find or create one.',
       );
     }
-    return resolveCustomer(ctx, req.customer_id);
+    return { customer: await resolveCustomer(ctx, req.customer_id), match: 'customer_id' };
   }
   if (!req.customer_name && !req.customer_email) {
     throw validation(
@@ -572,22 +578,47 @@ async function customerForRequest(ctx: ServiceContext, req: CreateInvoiceRequest
       'list_customers finds existing customers.',
     );
   }
-  if (req.customer_email) {
-    const byEmail = await ctx.db
+  const live = () =>
+    ctx.db
       .selectFrom('customers')
       .selectAll()
       .where('organization_id', '=', ctx.organizationId)
-      .where('deleted_at', 'is', null)
+      .where('deleted_at', 'is', null);
+  if (req.customer_email) {
+    // The customer with this email — the one with the same name too, when several share it.
+    const byEmail = await live()
       .where(sql<boolean>`lower(email) = ${req.customer_email.toLowerCase()}`)
       .orderBy('id')
-      .executeTakeFirst();
-    if (byEmail) return byEmail;
+      .limit(20)
+      .execute();
+    const found = byEmail.find((c) => c.name === req.customer_name) ?? byEmail[0];
+    if (found) return { customer: found, match: 'email' };
+  } else {
+    // A name alone names the customer of exactly that name, so repeating a one-off call does
+    // not make a new customer each time.
+    const byName = await live().where('name', '=', req.customer_name!).orderBy('id').executeTakeFirst();
+    if (byName) return { customer: byName, match: 'name' };
   }
   const { customer } = await upsertCustomer(ctx, {
     name: req.customer_name ?? null,
     email: req.customer_email ?? null,
   });
-  return resolveCustomer(ctx, customer.id);
+  return { customer: await resolveCustomer(ctx, customer.id), match: 'created' };
+}
+
+/** Says which customer an inline customer_name/customer_email led to. */
+function customerNote(
+  customer: CustomersTable,
+  match: CustomerMatch,
+  req: CreateInvoiceRequest,
+): string | undefined {
+  const who = `${customer.id} (${displayName(customer)})`;
+  if (match === 'email')
+    return `Invoiced the existing customer ${who}, found by its email ${customer.email}.`;
+  if (match === 'name') return `Invoiced the existing customer ${who}, found by its exact name.`;
+  if (match === 'created')
+    return `Created the customer ${who}: no customer had ${req.customer_email ? `the email ${req.customer_email}` : `the name '${req.customer_name}'`}.`;
+  return undefined;
 }
 
 function requestLines(req: CreateInvoiceRequest, required: boolean): InvoiceLineInput[] | undefined {
@@ -609,7 +640,7 @@ function requestLines(req: CreateInvoiceRequest, required: boolean): InvoiceLine
 export async function createInvoiceFromRequest(
   ctx: ServiceContext,
   req: CreateInvoiceRequest,
-): Promise<{ invoice: InvoiceView; created: boolean; note?: string }> {
+): Promise<{ invoice: InvoiceView; created: boolean; customer_created?: boolean; note?: string }> {
   if (req.external_id) {
     const existing = await ctx.db
       .selectFrom('invoices')
@@ -620,7 +651,7 @@ export async function createInvoiceFromRequest(
       .executeTakeFirst();
     if (existing) {
       if (req.customer_id || req.customer_email) {
-        const customer = await customerForRequest(ctx, req);
+        const { customer } = await customerForRequest(ctx, req);
         if (customer.id !== existing.customer_id) {
           throw new BillfoldError(
             'CONFLICT',
@@ -647,7 +678,7 @@ export async function createInvoiceFromRequest(
       };
     }
   }
-  const customer = await customerForRequest(ctx, req);
+  const { customer, match } = await customerForRequest(ctx, req);
   const loaded = await createInvoice(ctx, {
     customer,
     currency: req.currency,
@@ -661,7 +692,13 @@ export async function createInvoiceFromRequest(
     memo: req.memo,
     metadata: req.metadata,
   });
-  return { invoice: await viewOf(ctx, loaded), created: true };
+  const note = customerNote(customer, match, req);
+  return {
+    invoice: await viewOf(ctx, loaded),
+    created: true,
+    ...(match !== 'customer_id' ? { customer_created: match === 'created' } : {}),
+    ...(note ? { note } : {}),
+  };
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -4,6 +4,7 @@ import { dispatch } from '../dispatch.js';
 import type { Runtime } from '../runtime.js';
 import { invoicingDemoStep } from './demo-invoicing.js';
 import { demoUsageStep } from './demo-usage.js';
+import { loadSampleCustomers, SAMPLE_CUSTOMERS } from './demo-sample-customers.js';
 
 /**
  * Realistic sample data, loaded through the operations themselves (so it obeys every rule and
@@ -196,13 +197,37 @@ export const demoSteps: DemoStep[] = [
   demoBillingStep,
 ];
 
-export async function loadDemo(rt: Runtime, principal: Principal): Promise<string[]> {
-  const call = async (operation: string, args: unknown) => {
+function caller(rt: Runtime, principal: Principal) {
+  return async (operation: string, args: unknown) => {
     const { outcome } = await dispatch(rt, { principal, door: 'cli', operation, args });
     if (!outcome.ok) throw new Error(`${operation}: ${outcome.error.message}`);
     return outcome.output;
   };
+}
+
+export async function loadDemo(rt: Runtime, principal: Principal): Promise<string[]> {
+  const call = caller(rt, principal);
   const done: string[] = [];
   for (const step of demoSteps) done.push(await step(call));
   return done;
+}
+
+/** `billfold demo --customers`: the ten sample customers of the customers profile, once. */
+export async function loadDemoCustomers(
+  rt: Runtime,
+  principal: Principal,
+): Promise<{ added: number; total: number }> {
+  const call = caller(rt, principal);
+  const exists = async (externalId: string) => {
+    const { outcome } = await dispatch(rt, {
+      principal,
+      door: 'cli',
+      operation: 'list_customers',
+      args: { external_id: externalId, per_page: 1 },
+    });
+    if (!outcome.ok) throw new Error(`list_customers: ${outcome.error.message}`);
+    return (outcome.output.customers as unknown[]).length > 0;
+  };
+  const added = await loadSampleCustomers(call, exists);
+  return { added, total: SAMPLE_CUSTOMERS.length };
 }

@@ -17,23 +17,27 @@ import { serveStdio } from '../mcp/stdio.js';
 import { createRuntime, type Runtime } from '../runtime.js';
 import { argsToInput, CliError } from './args.js';
 import { bill, startBillingScheduler } from './bill.js';
-import { loadDemo } from './demo.js';
+import { loadDemo, loadDemoCustomers } from './demo.js';
 import { conformanceSurfaces } from '../mcp/fixtures.js';
+import { checkProfile } from '../mcp/profiles/registry.js';
 
 const HELP = `billfold ${VERSION} — billing and invoicing over MCP, HTTP and this CLI
 
 Usage: billfold <command> [options]
 
 Server
-  serve [--host H] [--port P] [--database D]   HTTP: MCP at /mcp and /sse, API at /api/v1 (default)
-  stdio [--database D]                         MCP over stdin/stdout, for desktop assistants
+  serve [--host H] [--port P] [--database D]   HTTP: MCP at /mcp and /sse (each profile at
+                                               /mcp/<profile>, /sse/<profile>), API at /api/v1 (default)
+  stdio [--database D] [--profile P]           MCP over stdin/stdout, for desktop assistants
+        serve and stdio also take [--toolsets customers,invoices,...] [--read-only]
   migrate [--database D]                       bring the database schema up to date
 
 Administration
   keys create [--name N] [--scopes read,write,admin] [--expires-in-days N]
   keys list
   keys revoke <key id or prefix>
-  demo                                         load sample customers and data
+  demo [--customers]                           load sample customers and data (--customers: only
+                                               the ten sample customers of the customer profile)
   bill [--at TIMESTAMP]                        invoice every subscription period due by then (default now)
   operations                                   list every operation
 
@@ -69,12 +73,26 @@ async function main(argv: string[]): Promise<number> {
       return keys(rest);
     case 'bill':
       return bill(rest);
-    case 'demo':
-      return withRuntime(rest, async (rt, principal) => {
-        const loaded = await loadDemo(rt, principal);
-        process.stdout.write(`Loaded demo data: ${loaded.join(', ')}.\n`);
-        return 0;
-      });
+    case 'demo': {
+      const customersOnly = rest.includes('--customers');
+      return withRuntime(
+        rest.filter((a) => a !== '--customers'),
+        async (rt, principal) => {
+          if (customersOnly) {
+            const { added, total } = await loadDemoCustomers(rt, principal);
+            process.stdout.write(
+              added
+                ? `Loaded ${added} of the ${total} sample customers (external ids 1 to ${total}).\n`
+                : `The ${total} sample customers are loaded already; nothing was added.\n`,
+            );
+            return 0;
+          }
+          const loaded = await loadDemo(rt, principal);
+          process.stdout.write(`Loaded demo data: ${loaded.join(', ')}.\n`);
+          return 0;
+        },
+      );
+    }
     case 'operations':
       return withRuntime(rest, async (rt) => {
         for (const op of rt.catalogue.operations) {
@@ -87,17 +105,19 @@ async function main(argv: string[]): Promise<number> {
   }
 }
 
-/** --database/--host/--port flags over the environment. */
-function configFrom(
-  args: string[],
-  allowed: Array<'host' | 'port' | 'database'>,
-): { config: Config; rest: string[] } {
+type Flag = 'host' | 'port' | 'database' | 'profile' | 'toolsets' | 'read-only';
+
+/** --database/--host/--port/--profile/--toolsets/--read-only flags over the environment. */
+function configFrom(args: string[], allowed: Flag[]): { config: Config; rest: string[] } {
   const { values, positionals } = parseArgs({
     args,
     options: {
       host: { type: 'string' },
       port: { type: 'string' },
       database: { type: 'string' },
+      profile: { type: 'string' },
+      toolsets: { type: 'string' },
+      'read-only': { type: 'boolean' },
     },
     allowPositionals: true,
     strict: false,
@@ -114,7 +134,19 @@ function configFrom(
     overrides.port = port;
   }
   if (typeof values.database === 'string') overrides.database = values.database;
-  return { config: loadConfig(process.env, overrides), rest: positionals };
+  if (typeof values.profile === 'string') overrides.profile = values.profile.trim().toLowerCase();
+  if (typeof values.toolsets === 'string')
+    overrides.toolsets = values.toolsets
+      .split(',')
+      .map((t) => t.trim())
+      .filter(Boolean);
+  if (values['read-only'] === true) overrides.readOnly = true;
+  for (const k of ['profile', 'toolsets'] as const) {
+    if (k in values && typeof values[k] !== 'string') throw new CliError(`--${k} needs a value`);
+  }
+  const config = loadConfig(process.env, overrides);
+  checkProfile(config.profile, overrides.profile ? '--profile' : 'BILLFOLD_PROFILE');
+  return { config, rest: positionals };
 }
 
 async function withRuntime(
@@ -132,7 +164,7 @@ async function withRuntime(
 }
 
 async function serve(args: string[]): Promise<number> {
-  const { config } = configFrom(args, ['host', 'port', 'database']);
+  const { config } = configFrom(args, ['host', 'port', 'database', 'toolsets', 'read-only']);
   const rt = await createRuntime(config);
   const boot = await bootstrap(rt, { createAdminKey: true });
   const server = createHttpServer(rt, { mcpExtras: config.conformanceFixtures ? conformanceSurfaces : [] });
@@ -231,7 +263,7 @@ function waitForSignal(): Promise<void> {
 }
 
 async function stdio(args: string[]): Promise<number> {
-  const { config } = configFrom(args, ['database']);
+  const { config } = configFrom(args, ['database', 'profile', 'toolsets', 'read-only']);
   const rt = await createRuntime(config);
   const boot = await bootstrap(rt, { createAdminKey: false });
   // With BILLFOLD_API_KEY the assistant gets that key's organization and scopes (least
@@ -239,7 +271,7 @@ async function stdio(args: string[]): Promise<number> {
   const principal = process.env.BILLFOLD_API_KEY
     ? await authenticate(rt, { authorization: `Bearer ${process.env.BILLFOLD_API_KEY}` })
     : localPrincipal(boot.organizationId);
-  await serveStdio(rt, principal, config.conformanceFixtures ? conformanceSurfaces : []);
+  await serveStdio(rt, principal, config.conformanceFixtures ? conformanceSurfaces : [], config.profile);
   await rt.close();
   return 0;
 }

@@ -5,13 +5,14 @@ import {
   type ServerResponse,
 } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { createMcpHandler, type AuthInfo } from '@modelcontextprotocol/server';
+import { createMcpHandler, type AuthInfo, type McpHttpHandler } from '@modelcontextprotocol/server';
 import { BillfoldError } from '../../domain/errors.js';
 import type { Principal } from '../../services/context.js';
 import { authenticate } from '../auth.js';
 import { buildMcpServer, mcpServerFactory, type SurfaceProvider } from '../mcp/server.js';
 import { bodyDepthRejection } from '../mcp/message-depth.js';
 import { serveMcp } from '../mcp/node-adapter.js';
+import { DEFAULT_PROFILE, PROFILE_NAMES, isProfileName } from '../mcp/profiles/registry.js';
 import { LegacySseTransport, SseSessions } from '../mcp/sse.js';
 import type { Runtime } from '../runtime.js';
 import { handleApiCall } from './api.js';
@@ -55,17 +56,46 @@ function authInfoOf(principal: Principal): AuthInfo {
 export function createHttpServer(rt: Runtime, options: HttpServerOptions = {}): NodeServer {
   const guard = createGuard(rt.config);
   const extras = options.mcpExtras ?? [];
-  const mcpHandler = createMcpHandler(mcpServerFactory(rt, 'mcp_http', undefined, extras, '/mcp'), {
-    legacy: 'stateless',
-    maxRequestBodySize: rt.config.maxBodyBytes,
-    onerror: (err) => rt.logger.debug({ err: err.message }, 'mcp request rejected'),
-  });
+  // One Streamable HTTP handler per tool surface: /mcp serves the catalogue, /mcp/<profile> a
+  // replaced system's profile; each is made on first use and kept.
+  const mcpHandlers = new Map<string, McpHttpHandler>();
+  const mcpHandlerFor = (profile: string): McpHttpHandler => {
+    let handler = mcpHandlers.get(profile);
+    if (!handler) {
+      const path = profile === DEFAULT_PROFILE ? '/mcp' : `/mcp/${profile}`;
+      handler = createMcpHandler(mcpServerFactory(rt, 'mcp_http', undefined, extras, path, profile), {
+        legacy: 'stateless',
+        maxRequestBodySize: rt.config.maxBodyBytes,
+        onerror: (err) => rt.logger.debug({ err: err.message }, 'mcp request rejected'),
+      });
+      mcpHandlers.set(profile, handler);
+    }
+    return handler;
+  };
+  mcpHandlerFor(DEFAULT_PROFILE);
   const sse = new SseSessions();
   rt.metrics.gauge('billfold_sse_sessions', () => sse.size);
   rt.disposers.push(
     () => sse.closeAll(),
-    () => mcpHandler.close(),
+    async () => {
+      for (const h of mcpHandlers.values()) await h.close();
+    },
   );
+  /** The profile a /mcp/<name> or /sse/<name> path names; null after a 404 was sent. */
+  const profileOf = (res: ServerResponse, path: string, name: string | undefined): string | null => {
+    if (name === undefined) return DEFAULT_PROFILE;
+    if (isProfileName(name)) return name;
+    sendError(
+      res,
+      new BillfoldError(
+        'NOT_FOUND',
+        `there is no profile '${name}' (${path})`,
+        { path, profile: name, profiles: PROFILE_NAMES },
+        `The profiles are ${PROFILE_NAMES.join(', ')}: e.g. /mcp/lago or /sse/lago; /mcp is billfold.`,
+      ).toBody(),
+    );
+    return null;
+  };
 
   async function route(
     req: IncomingMessage,
@@ -89,7 +119,17 @@ export function createHttpServer(rt: Runtime, options: HttpServerOptions = {}): 
       sendJson(res, 200, {
         name: 'billfold',
         version: rt.version,
-        mcp: { streamable_http: '/mcp', sse: '/sse', messages: '/messages' },
+        mcp: {
+          streamable_http: '/mcp',
+          sse: '/sse',
+          messages: '/messages',
+          profiles: Object.fromEntries(
+            PROFILE_NAMES.filter((p) => p !== DEFAULT_PROFILE).map((p) => [
+              p,
+              { streamable_http: `/mcp/${p}`, sse: `/sse/${p}` },
+            ]),
+          ),
+        },
         api: { base: '/api/v1/<operation>', openapi: '/api/v1/openapi.json' },
         lago_api: LAGO_PREFIX,
         health: '/health',
@@ -130,8 +170,12 @@ export function createHttpServer(rt: Runtime, options: HttpServerOptions = {}): 
       return ['api', await handleApiCall(rt, req, res, principal, apiMatch[1]!, cors)];
     }
 
-    if (path === '/mcp') {
+    const mcpPath = /^\/mcp(?:\/([^/]+))?$/.exec(path);
+    if (mcpPath) {
+      const profile = profileOf(res, path, mcpPath[1]);
+      if (!profile) return ['mcp', 404];
       const principal = await authenticate(rt, req.headers);
+      const mcpHandler = mcpHandlerFor(profile);
       if (method !== 'POST') {
         await serveMcp(mcpHandler, req, res, authInfoOf(principal), undefined);
         return ['mcp', res.statusCode];
@@ -168,7 +212,10 @@ export function createHttpServer(rt: Runtime, options: HttpServerOptions = {}): 
       return ['mcp', res.statusCode];
     }
 
-    if (path === '/sse' && method === 'GET') {
+    const ssePath = method === 'GET' ? /^\/sse(?:\/([^/]+))?$/.exec(path) : null;
+    if (ssePath) {
+      const profile = profileOf(res, path, ssePath[1]);
+      if (!profile) return ['sse', 404];
       const principal = await authenticate(rt, req.headers);
       if (sse.full) {
         sendError(
@@ -178,7 +225,7 @@ export function createHttpServer(rt: Runtime, options: HttpServerOptions = {}): 
         return ['sse', 429];
       }
       const transport = new LegacySseTransport(res, '/messages');
-      const server = buildMcpServer(rt, principal, 'mcp_sse', extras, '/sse');
+      const server = buildMcpServer(rt, principal, 'mcp_sse', extras, path, profile);
       await server.connect(transport);
       sse.add({ transport, principal });
       return ['sse', 200];
@@ -281,7 +328,7 @@ export function createHttpServer(rt: Runtime, options: HttpServerOptions = {}): 
       .catch((e: unknown) => {
         if (e instanceof BillfoldError) {
           if (!res.headersSent) sendError(res, e.toBody());
-          finish(path === '/mcp' ? 'mcp' : 'api', e.code === 'UNAUTHORIZED' ? 401 : 500);
+          finish(path.startsWith('/mcp') ? 'mcp' : 'api', e.code === 'UNAUTHORIZED' ? 401 : 500);
           return;
         }
         rt.logger.error({ err: e, path }, 'unhandled HTTP error');

@@ -84,7 +84,25 @@ export function templateMatcher(template: string): (uri: string) => Record<strin
   };
 }
 
-function clientName(ctx: ServerContext, fallback?: string): string | null {
+const offered = new WeakMap<Runtime['exposure'], Tool[]>();
+
+/** The tools this process offers (its toolsets, read-only mode), computed once per process. */
+function offeredTools(rt: Runtime): Tool[] {
+  let tools = offered.get(rt.exposure);
+  if (!tools) {
+    const all = staticSurface(rt.catalogue).tools;
+    tools = rt.catalogue.operations.every((op) => rt.exposure.offers(op.group, op.annotations.readOnlyHint))
+      ? all
+      : all.filter((_, i) => {
+          const op = rt.catalogue.operations[i]!;
+          return rt.exposure.offers(op.group, op.annotations.readOnlyHint);
+        });
+    offered.set(rt.exposure, tools);
+  }
+  return tools;
+}
+
+export function clientName(ctx: ServerContext, fallback?: string): string | null {
   const envelope = ctx.mcpReq.envelope as
     Record<string, { name?: string; version?: string } | undefined> | undefined;
   const info = envelope?.[CLIENT_INFO_META_KEY] ?? envelope?.clientInfo;
@@ -114,7 +132,7 @@ export function catalogueSurface(
     throw e;
   };
   return {
-    tools: s.tools,
+    tools: offeredTools(rt),
     callTool(name, args, ctx) {
       if (!rt.catalogue.get(name)) {
         const suggestions = rt.catalogue.suggest(name);

@@ -27,6 +27,10 @@ export async function serveMcp(
     if (Array.isArray(value)) for (const v of value) headers.append(name, v);
     else headers.set(name, value);
   }
+  // A client that accepts anything (curl's default */*) accepts both answers MCP may give.
+  const accept = headers.get('accept');
+  if (req.method === 'POST' && (!accept || accept.trim() === '*/*'))
+    headers.set('accept', 'application/json, text/event-stream');
   const request = new Request(`http://${req.headers.host ?? 'localhost'}${req.url ?? '/mcp'}`, {
     method: req.method ?? 'POST',
     headers,

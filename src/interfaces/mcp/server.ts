@@ -8,8 +8,11 @@ import {
 } from '@modelcontextprotocol/server';
 import type { Door, Principal } from '../../services/context.js';
 import type { Runtime } from '../runtime.js';
-import { catalogueSurface, outputSchemaOf } from './catalogue-surface.js';
+import { catalogueSurface, clientName, outputSchemaOf } from './catalogue-surface.js';
 import { SERVER_INSTRUCTIONS } from './instructions.js';
+import { profileMcpSurface } from './profiles/mcp.js';
+import { DEFAULT_PROFILE } from './profiles/registry.js';
+import { profileToolSurface } from './profiles/surface.js';
 import type { McpSurface } from './surface.js';
 
 /** Extra surfaces a deployment adds (the conformance fixtures, in tests). */
@@ -18,7 +21,8 @@ export type SurfaceProvider = (server: Server) => McpSurface;
 /**
  * Builds one MCP server for one caller. It is cheap — handlers close over precomputed tool
  * lists — because Streamable HTTP builds one per request so that any instance can serve any
- * request.
+ * request. `profile` picks the tool surface: the catalogue (`billfold`) or a replaced system's
+ * profile (profiles/registry.ts).
  */
 export function buildMcpServer(
   rt: Runtime,
@@ -26,12 +30,18 @@ export function buildMcpServer(
   door: Door,
   extras: readonly SurfaceProvider[] = [],
   httpPath?: string,
+  profile: string = DEFAULT_PROFILE,
 ): Server {
+  const tools = profile === DEFAULT_PROFILE ? undefined : profileToolSurface(rt, profile);
   const server = new Server(
-    { name: 'billfold', title: 'Billfold', version: rt.version },
+    {
+      name: 'billfold',
+      title: tools ? `Billfold (${tools.profile.title} profile)` : 'Billfold',
+      version: rt.version,
+    },
     {
       capabilities: { tools: {}, resources: {}, prompts: {}, logging: {}, completions: {} },
-      instructions: SERVER_INSTRUCTIONS,
+      instructions: tools ? tools.profile.instructions : SERVER_INSTRUCTIONS,
     },
   );
   const legacyClient = () => {
@@ -39,7 +49,14 @@ export function buildMcpServer(
     return v ? `${v.name}/${v.version}` : undefined;
   };
   const surfaces: McpSurface[] = [
-    catalogueSurface(rt, principal, door, legacyClient, httpPath),
+    tools
+      ? profileMcpSurface(tools, (ctx) => ({
+          principal,
+          door,
+          client: clientName(ctx, legacyClient()),
+          http: httpPath ? { method: 'post', path: httpPath, origin: null } : undefined,
+        }))
+      : catalogueSurface(rt, principal, door, legacyClient, httpPath),
     ...extras.map((p) => p(server)),
   ];
 
@@ -54,7 +71,8 @@ export function buildMcpServer(
         // An input request is not a result yet: the SDK fulfils it (or hands it to the client)
         // and calls the handler again with the answers.
         if (isInputRequiredResult(r)) return r;
-        const schema = r.isError ? undefined : outputSchemaOf(rt, name);
+        // Profile tools declare no output schema: their seeds define none.
+        const schema = r.isError || tools ? undefined : outputSchemaOf(rt, name);
         return server.projectCallToolResult(r, schema);
       }
     }
@@ -108,10 +126,11 @@ export function mcpServerFactory(
   fixedPrincipal?: Principal,
   extras: readonly SurfaceProvider[] = [],
   httpPath?: string,
+  profile: string = DEFAULT_PROFILE,
 ): McpServerFactory {
   return (ctx: McpRequestContext) => {
     const principal = fixedPrincipal ?? (ctx.authInfo?.extra?.principal as Principal | undefined);
     if (!principal) throw new Error('MCP request reached the server without an authenticated principal');
-    return buildMcpServer(rt, principal, door, extras, httpPath);
+    return buildMcpServer(rt, principal, door, extras, httpPath, profile);
   };
 }

@@ -12,9 +12,10 @@ export function serveStdio(
   rt: Runtime,
   principal: Principal,
   extras: readonly SurfaceProvider[] = [],
+  profile?: string,
 ): Promise<void> {
   return new Promise((resolve) => {
-    const handle = sdkServeStdio(mcpServerFactory(rt, 'mcp_stdio', principal, extras), {
+    const handle = sdkServeStdio(mcpServerFactory(rt, 'mcp_stdio', principal, extras, undefined, profile), {
       transport: new DepthCheckedTransport(new StdioServerTransport()),
       onerror: (err) => rt.logger.warn({ err: err.message }, 'stdio transport error'),
     });
