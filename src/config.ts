@@ -1,3 +1,5 @@
+import { DEFAULT_REDACTED_KEYS } from './domain/redaction.js';
+
 /**
  * Configuration from the environment; command-line flags override it. README documents each
  * variable; this is the one place that reads them.
@@ -28,6 +30,8 @@ export interface Config {
   /** Prepare statements once per PostgreSQL connection (off behind a pooler that cannot keep them). */
   pgPreparedStatements: boolean;
   apiLogRetentionDays: number;
+  /** Key names whose values the API log stores as (redacted); see domain/redaction.ts. */
+  apiLogRedact: readonly string[];
   /** smtp(s)://user:pass@host:port for outgoing email; unset, mail is written to outboxDir. */
   smtpUrl: string | undefined;
   /** Where .eml files go when no SMTP server is configured. */
@@ -83,6 +87,13 @@ function list(value: string | undefined): string[] {
     .filter(Boolean);
 }
 
+/** Unset: the default list; `none`: nothing redacted; otherwise the list replaces the default. */
+function redactList(value: string | undefined): readonly string[] {
+  if (value === undefined || value.trim() === '') return DEFAULT_REDACTED_KEYS;
+  if (value.trim().toLowerCase() === 'none') return [];
+  return list(value);
+}
+
 const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
 
 export function loadConfig(env: NodeJS.ProcessEnv = process.env, overrides: Partial<Config> = {}): Config {
@@ -111,6 +122,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, overrides: Part
     pgPoolSize: int('BILLFOLD_PG_POOL_SIZE', env.BILLFOLD_PG_POOL_SIZE, 10, 1, 1000),
     pgPreparedStatements: flag('BILLFOLD_PG_PREPARED_STATEMENTS', env.BILLFOLD_PG_PREPARED_STATEMENTS, true),
     apiLogRetentionDays: int('BILLFOLD_API_LOG_RETENTION_DAYS', env.BILLFOLD_API_LOG_RETENTION_DAYS, 30, 1),
+    apiLogRedact: redactList(env.BILLFOLD_API_LOG_REDACT),
     conformanceFixtures: env.BILLFOLD_CONFORMANCE_FIXTURES === '1',
     billingIntervalSeconds: int(
       'BILLFOLD_BILLING_INTERVAL_SECONDS',

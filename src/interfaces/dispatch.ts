@@ -3,7 +3,7 @@ import { newId } from '../domain/ids.js';
 import { invokeOperation, type Outcome } from '../operations/invoke.js';
 import type { Kysely } from 'kysely';
 import type { Database } from '../db/schema.js';
-import { recordApiLog, responseSummary, type ApiLogEntry } from '../services/api-logs.js';
+import { recordApiLog, responseSummary, secretKeyTest, type ApiLogEntry } from '../services/api-logs.js';
 import type { Door, Principal } from '../services/context.js';
 import type { Runtime } from './runtime.js';
 
@@ -121,6 +121,7 @@ export async function dispatch(rt: Runtime, call: Call): Promise<Dispatched> {
                 responseSummary(output, op.secretOutput),
                 rt.now(),
               ),
+              secretKeyTest(rt.config.apiLogRedact),
             );
       outcome = await invokeOperation(
         { env: rt, principal: call.principal, door: call.door, requestId },
@@ -161,6 +162,7 @@ export async function dispatch(rt: Runtime, call: Call): Promise<Dispatched> {
         { error: outcome.error },
         rt.now(),
       ),
+      secretKeyTest(rt.config.apiLogRedact),
     ).catch((err: unknown) =>
       rt.logger.warn({ request_id: requestId, err: (err as Error).message }, 'api log not written'),
     );

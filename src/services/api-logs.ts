@@ -2,6 +2,7 @@ import type { Kysely } from 'kysely';
 import type { ApiLogsTable, Database } from '../db/schema.js';
 import { BillfoldError } from '../domain/errors.js';
 import { MAX_JSON_DEPTH } from '../domain/json-depth.js';
+import { secretKeyMatcher } from '../domain/redaction.js';
 import { pageOffset, pagination, type PageRequest, type Pagination } from '../domain/pagination.js';
 import { toIso } from '../domain/time.js';
 import { countAll } from '../db/sql.js';
@@ -11,7 +12,8 @@ import type { ServiceContext } from './context.js';
 /**
  * The organization's record of the changes requested through its API keys (Lago's API logs):
  * every call of a writing operation, through any door, with its outcome. The request body is
- * kept, cut to a few kilobytes, for the organization's own debugging; of a successful response
+ * kept, cut to a few kilobytes and with the values of secret-looking keys redacted, for the
+ * organization's own debugging; of a successful response
  * only what it points at (the ids of the objects it returned) — the objects themselves are one
  * lookup away and would double what each change writes. Readable with the admin scope only;
  * never written to the process log.
@@ -26,21 +28,38 @@ export type ApiLogEntry = Omit<ApiLogsTable, 'request_body' | 'response_body'> &
 /** Long arrays (a batch of a thousand usage events) are cut before serializing, not after. */
 const MAX_ARRAY_ITEMS = 20;
 
+/** Whether a key's value is a secret the log must not keep (BILLFOLD_API_LOG_REDACT). */
+export type SecretKeyTest = (key: string) => boolean;
+
+const matchers = new WeakMap<readonly string[], SecretKeyTest>();
+
+/** The test for a configured list of patterns, built once per list. */
+export function secretKeyTest(patterns: readonly string[]): SecretKeyTest {
+  let test = matchers.get(patterns);
+  if (!test) {
+    test = secretKeyMatcher(patterns);
+    matchers.set(patterns, test);
+  }
+  return test;
+}
+
 /**
- * The copy of a body the log stores: arrays cut to their first items, and nothing deeper than
- * the input depth limit (a refused body may nest far deeper, and serializing it would exhaust
- * the stack), so this recursion is bounded.
+ * The copy of a body the log stores: the values of secret-looking keys replaced by
+ * `(redacted)` at any depth, arrays cut to their first items, and nothing deeper than the input
+ * depth limit (a refused body may nest far deeper, and serializing it would exhaust the
+ * stack), so this recursion is bounded.
  */
-function logCopy(value: unknown, depth: number): unknown {
+function logCopy(value: unknown, depth: number, isSecret: SecretKeyTest): unknown {
   if (value === null || typeof value !== 'object') return value;
   if (depth >= MAX_JSON_DEPTH) return `…(nested deeper than ${MAX_JSON_DEPTH} levels)`;
   if (Array.isArray(value)) {
-    const out = value.slice(0, MAX_ARRAY_ITEMS).map((v) => logCopy(v, depth + 1));
+    const out = value.slice(0, MAX_ARRAY_ITEMS).map((v) => logCopy(v, depth + 1, isSecret));
     if (value.length > MAX_ARRAY_ITEMS) out.push(`…(${value.length - MAX_ARRAY_ITEMS} more)`);
     return out;
   }
   const out: Record<string, unknown> = {};
-  for (const [k, v] of Object.entries(value)) out[k] = logCopy(v, depth + 1);
+  for (const [k, v] of Object.entries(value))
+    out[k] = v !== undefined && v !== null && isSecret(k) ? '(redacted)' : logCopy(v, depth + 1, isSecret);
   return out;
 }
 
@@ -73,9 +92,9 @@ export function responseSummary(
   return out;
 }
 
-function clip(value: unknown): string | null {
+function clip(value: unknown, isSecret: SecretKeyTest): string | null {
   if (value === undefined) return null;
-  const text = JSON.stringify(logCopy(value, 0));
+  const text = JSON.stringify(logCopy(value, 0, isSecret));
   return text.length > MAX_BODY_CHARS ? `${text.slice(0, MAX_BODY_CHARS)}…(truncated)` : text;
 }
 
@@ -99,11 +118,15 @@ const insertApiLog = preparedInsert('api_logs', {
 });
 
 /** Written for every call of a writing operation, so compiled once (preparedInsert). */
-export async function recordApiLog(db: Kysely<Database>, entry: ApiLogEntry): Promise<void> {
+export async function recordApiLog(
+  db: Kysely<Database>,
+  entry: ApiLogEntry,
+  isSecret: SecretKeyTest,
+): Promise<void> {
   await insertApiLog(db, {
     ...entry,
-    request_body: clip(entry.request_body),
-    response_body: clip(entry.response_body),
+    request_body: clip(entry.request_body, isSecret),
+    response_body: clip(entry.response_body, isSecret),
   });
 }
 

@@ -140,15 +140,45 @@ describe('billfold administration commands', () => {
     const key = created.stdout.trim();
     expect(key).toMatch(/^bfk_/);
     expect(created.stderr).toContain('shown only now');
+    const expiring = await runCli(['keys', 'create', '--name', 'temp', '--expires-in-days', '30'], env);
+    expect(expiring.stderr).toMatch(/expires \d{4}-\d\d-\d\d \d\d:\d\d UTC/);
     const listed = await runCli(['keys', 'list'], env);
     expect(listed.stdout).toContain(key.slice(0, 12));
     expect(listed.stdout).not.toContain(key);
-    expect(listed.stdout).toMatch(/read\s+active\s+ci/);
+    const [header, ...rows] = listed.stdout.trimEnd().split('\n');
+    expect(header!.split(/\s{2,}/)).toEqual([
+      'ID',
+      'PREFIX',
+      'SCOPES',
+      'STATE',
+      'EXPIRES (UTC)',
+      'LAST USED (UTC)',
+      'NAME',
+    ]);
+    expect(rows).toHaveLength(2);
+    expect(rows[0]).toMatch(/read\s+active\s+never\s+never\s+ci$/);
+    const in30Days = new Date(Date.now() + 30 * 86_400_000).toISOString().slice(0, 10);
+    expect(rows[1]).toMatch(
+      new RegExp(`read,write\\s+active\\s+${in30Days} \\d\\d:\\d\\d\\s+never\\s+temp$`),
+    );
     const badScope = await runCli(['keys', 'create', '--scopes', 'root'], env);
     expect(badScope.code).toBe(1);
     expect(badScope.stderr).toContain("'root' is not a scope");
+    // A wrong option is named with what the command takes, never as a stack trace.
+    const bogus = await runCli(['keys', 'create', '--bogus'], env);
+    expect(bogus.code).toBe(1);
+    expect(bogus.stderr).toBe(
+      'billfold: keys create: unknown option --bogus; it takes --name, --scopes, --expires-in-days, --database\n' +
+        'Usage: billfold keys create [--name N] [--scopes read,write,admin] [--expires-in-days N]\n',
+    );
+    const noValue = await runCli(['keys', 'create', '--name'], env);
+    expect(noValue.stderr).toContain('--name needs a value');
+    expect((await runCli(['keys', 'list', 'extra'], env)).stderr).toContain("unexpected argument 'extra'");
+    expect((await runCli(['keys', 'rotate'], env)).stderr).toContain(
+      "keys needs a subcommand: create, list, revoke (got 'rotate')",
+    );
     expect((await runCli(['keys', 'revoke', key.slice(0, 12)], env)).stdout).toContain('Revoked');
-    expect((await runCli(['keys', 'list'], env)).stdout).toMatch(/revoked\s+ci/);
+    expect((await runCli(['keys', 'list'], env)).stdout).toMatch(/revoked\s+never\s+never\s+ci/);
 
     const demo = await runCli(['demo'], env);
     expect(demo.code).toBe(0);

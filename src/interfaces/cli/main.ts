@@ -6,7 +6,6 @@ import { ConfigError, loadConfig, type Config } from '../../config.js';
 import { isPostgresUrl } from '../../db/connection.js';
 import { migrateToLatest } from '../../db/migrate.js';
 import { BillfoldError } from '../../domain/errors.js';
-import { createApiKey, listApiKeys, parseScopes, revokeApiKey } from '../../services/api-keys.js';
 import { VERSION } from '../../version.js';
 import { authenticate } from '../auth.js';
 import { bootstrap, localPrincipal } from '../bootstrap.js';
@@ -15,6 +14,7 @@ import { isLoopback } from '../http/guard.js';
 import { createHttpServer, listen } from '../http/server.js';
 import { serveStdio } from '../mcp/stdio.js';
 import { createRuntime, type Runtime } from '../runtime.js';
+import { keysCommand } from './admin.js';
 import { argsToInput, CliError } from './args.js';
 import { bill, startBillingScheduler } from './bill.js';
 import { loadDemo, loadDemoCustomers } from './demo.js';
@@ -70,7 +70,7 @@ async function main(argv: string[]): Promise<number> {
     case 'migrate':
       return migrate(rest);
     case 'keys':
-      return keys(rest);
+      return keysCommand(rest);
     case 'bill':
       return bill(rest);
     case 'demo': {
@@ -285,66 +285,6 @@ async function migrate(args: string[]): Promise<number> {
       applied.length ? `Applied: ${applied.join(', ')}\n` : 'The database is up to date.\n',
     );
     return 0;
-  } finally {
-    await rt.close();
-  }
-}
-
-async function keys(args: string[]): Promise<number> {
-  const [sub, ...rest] = args;
-  const { values, positionals } = parseArgs({
-    args: rest,
-    options: {
-      name: { type: 'string' },
-      scopes: { type: 'string' },
-      'expires-in-days': { type: 'string' },
-      database: { type: 'string' },
-    },
-    allowPositionals: true,
-  });
-  const config = loadConfig(process.env, values.database ? { database: values.database } : {});
-  const rt = await createRuntime(config);
-  try {
-    const { organizationId } = await bootstrap(rt, { createAdminKey: false });
-    const now = rt.now();
-    switch (sub) {
-      case 'create': {
-        const scopes = parseScopes(values.scopes ?? 'read,write');
-        const days = values['expires-in-days'] ? Number(values['expires-in-days']) : undefined;
-        if (days !== undefined && (!Number.isInteger(days) || days < 1))
-          throw new CliError('--expires-in-days must be a whole number of days');
-        const { key, apiKey } = await createApiKey(rt.db.kysely, {
-          organizationId,
-          name: values.name ?? 'api key',
-          scopes,
-          now,
-          expiresAt: days ? now + days * 86_400_000 : null,
-        });
-        process.stdout.write(`${key}\n`);
-        process.stderr.write(
-          `Created ${apiKey.id} (${apiKey.prefix}…, scopes ${scopes.join(', ')}). The key is shown only now.\n`,
-        );
-        return 0;
-      }
-      case 'list': {
-        for (const k of await listApiKeys(rt.db.kysely, organizationId)) {
-          const state = k.revoked_at ? 'revoked' : k.expires_at && k.expires_at < now ? 'expired' : 'active';
-          process.stdout.write(
-            `${k.id}  ${k.prefix}…  ${k.scopes.join(',').padEnd(16)} ${state.padEnd(8)} ${k.name}\n`,
-          );
-        }
-        return 0;
-      }
-      case 'revoke': {
-        const ref = positionals[0];
-        if (!ref) throw new CliError('keys revoke needs the key id or its visible prefix');
-        const k = await revokeApiKey(rt.db.kysely, organizationId, ref, now);
-        process.stdout.write(`Revoked ${k.id} (${k.prefix}…).\n`);
-        return 0;
-      }
-      default:
-        throw new CliError('keys needs a subcommand: create, list or revoke');
-    }
   } finally {
     await rt.close();
   }
