@@ -28,6 +28,9 @@ export type ApiLogEntry = Omit<ApiLogsTable, 'request_body' | 'response_body'> &
 /** Long arrays (a batch of a thousand usage events) are cut before serializing, not after. */
 const MAX_ARRAY_ITEMS = 20;
 
+/** What the log keeps of an output field the caller sees only once. */
+const SECRET = '(secret)';
+
 /** Whether a key's value is a secret the log must not keep (BILLFOLD_API_LOG_REDACT). */
 export type SecretKeyTest = (key: string) => boolean;
 
@@ -59,7 +62,7 @@ function logCopy(value: unknown, depth: number, isSecret: SecretKeyTest): unknow
   }
   const out: Record<string, unknown> = {};
   for (const [k, v] of Object.entries(value))
-    out[k] = v !== undefined && v !== null && isSecret(k) ? '(redacted)' : logCopy(v, depth + 1, isSecret);
+    out[k] = v != null && v !== SECRET && isSecret(k) ? '(redacted)' : logCopy(v, depth + 1, isSecret);
   return out;
 }
 
@@ -74,7 +77,7 @@ export function responseSummary(
 ): Record<string, unknown> {
   const out: Record<string, unknown> = {};
   for (const [k, v] of Object.entries(output)) {
-    if (secret.includes(k)) out[k] = '(secret)';
+    if (secret.includes(k)) out[k] = SECRET;
     else if (Array.isArray(v)) out[k] = { count: v.length };
     else if (v && typeof v === 'object') {
       const o = v as Record<string, unknown>;
