@@ -145,23 +145,28 @@ describeDatabases('JSON depth limit on raw bodies', (t) => {
         stdio: ['pipe', 'pipe', 'inherit'],
       },
     );
-    const lines: any[] = [];
+    // Answers by id, each awaited as it arrives (the child may take a while to start).
+    const answers = new Map<number, { resolve(v: any): void; promise: Promise<any> }>();
+    const slot = (id: number) => {
+      let entry = answers.get(id);
+      if (!entry) {
+        let resolve!: (v: any) => void;
+        const promise = new Promise<any>((r) => (resolve = r));
+        entry = { resolve, promise };
+        answers.set(id, entry);
+      }
+      return entry;
+    };
     let buffer = '';
     child.stdout.on('data', (d: Buffer) => {
       buffer += d.toString();
       for (let i = buffer.indexOf('\n'); i >= 0; i = buffer.indexOf('\n')) {
-        lines.push(JSON.parse(buffer.slice(0, i)));
+        const line = JSON.parse(buffer.slice(0, i));
         buffer = buffer.slice(i + 1);
+        if (typeof line.id === 'number') slot(line.id).resolve(line);
       }
     });
-    const answer = async (id: number) => {
-      for (let i = 0; i < 400; i++) {
-        const found = lines.find((l) => l.id === id);
-        if (found) return found;
-        await new Promise((r) => setTimeout(r, 25));
-      }
-      throw new Error(`no answer to ${id}`);
-    };
+    const answer = (id: number) => slot(id).promise;
     try {
       const deepEnvelope = '{"a":'.repeat(5000) + '1' + '}'.repeat(5000);
       child.stdin.write(
