@@ -174,13 +174,21 @@ export const listEvents = defineOperation({
   name: 'list_events',
   title: 'List usage events',
   description:
-    'Lists usage events, latest timestamp first, with their cost. Filter by customer, metric code, agent, model, ' +
-    'provider, cost_status and a from/to window on the event timestamp.',
+    'Lists usage events, latest timestamp first, with their cost. Filter by customer, subscription ' +
+    '(external_subscription_id, as the events were sent), metric code, agent, model, provider, cost_status and ' +
+    'a from/to window on the event timestamp.',
   group,
   scope: 'read',
   annotations: READ,
   input: z.strictObject({
     customer_id: CustomerRef.optional(),
+    external_subscription_id: z
+      .string()
+      .trim()
+      .min(1)
+      .max(255)
+      .optional()
+      .describe('Only the events sent with this external_subscription_id'),
     code: z.string().trim().min(1).max(255).optional().describe('Metric code'),
     agent_code: z.string().trim().min(1).max(255).optional(),
     model: z.string().trim().min(1).max(200).optional(),

@@ -48,6 +48,23 @@ describeDoors('usage events', (t) => {
     expect(listed.events.map((e: { id: string }) => e.id)).toEqual([first.event.id]);
   });
 
+  it('lists the events sent with one external_subscription_id', async () => {
+    await t.door.ok('create_customer', { external_id: 'ev-sub-cust', name: 'Subs Inc' });
+    const base = { customer_id: 'ev-sub-cust', code: 'ev_sub_calls', timestamp: T };
+    await t.door.ok('record_usage_batch', {
+      events: [
+        { ...base, transaction_id: 'ev-sub-1', external_subscription_id: 'ev-sub-a' },
+        { ...base, transaction_id: 'ev-sub-2', external_subscription_id: 'ev-sub-b' },
+        { ...base, transaction_id: 'ev-sub-3' },
+      ],
+    });
+    const a = await t.door.ok('list_events', { external_subscription_id: 'ev-sub-a' });
+    expect(a.events.map((e: { transaction_id: string }) => e.transaction_id)).toEqual(['ev-sub-1']);
+    expect(a.pagination.total_count).toBe(1);
+    const none = await t.door.ok('list_events', { external_subscription_id: 'ev-sub-none' });
+    expect(none.events).toEqual([]);
+  });
+
   it('stores text that quoting could mangle exactly as sent: quotes, backslashes, braces, commas, NULL, non-ASCII', async () => {
     const awkward = 'a "quoted" \\back\\slash, {braced} NULL ümlaut 日本 🚀';
     const events = [

@@ -153,6 +153,7 @@ export async function getEvent(ctx: ServiceContext, ref: string): Promise<UsageE
 
 export interface EventListFilter {
   customer_id?: string;
+  external_subscription_id?: string;
   code?: string;
   agent_code?: string;
   model?: string;
@@ -176,6 +177,7 @@ export async function listEvents(
 ): Promise<{ events: UsageEventView[]; pagination: Pagination }> {
   let q = ctx.db.selectFrom('usage_events').where('organization_id', '=', ctx.organizationId);
   if (f.customer_id) q = q.where('customer_key', 'in', await customerKeysFor(ctx, f.customer_id));
+  if (f.external_subscription_id) q = q.where('external_subscription_id', '=', f.external_subscription_id);
   if (f.code) q = q.where('code', '=', f.code);
   if (f.agent_code) q = q.where('agent_code', '=', f.agent_code);
   if (f.model) q = q.where('model', '=', f.model);

@@ -189,6 +189,11 @@ describeDatabases('Lago client scenario', (t) => {
     expect(refused.body.code).toBe('validation_errors');
     expect(Object.keys(refused.body.error_details)).toEqual(['1']);
     expect((await billfold.call('get_event', { event_id: 'tx-4' })).event.transaction_id).toBe('tx-4');
+    // Lago's Rust client lists a subscription's events by its external id.
+    const { data: listed } = await lago.events.findAllEvents({
+      external_subscription_id: 'lago-acme-growth',
+    });
+    expect(listed.events.map((x: any) => x.transaction_id).sort()).toEqual(['tx-1', 'tx-2', 'tx-3', 'tx-4']);
   });
 
   it("reads the current period's usage as Billfold prices it", async () => {
@@ -311,6 +316,13 @@ describeDatabases('Lago client scenario', (t) => {
     const own = await billfold.call('get_invoice', { invoice_id: inv.number });
     expect(own.invoice.credited_amount_cents).toBe(250);
     expect(own.invoice.amount_due_cents).toBe(1500);
+    // An offset has no refund to mark as succeeded: refused, naming the field.
+    const refund = await lagoFailure(
+      lago.creditNotes.updateCreditNote(cn.credit_note.lago_id, {
+        credit_note: { refund_status: 'succeeded' },
+      } as any),
+    );
+    expect(Object.keys(refund.body.error_details)).toEqual(['credit_note.refund_status']);
     const { data: notes } = await lago.creditNotes.findAllCreditNotes({ external_customer_id: 'lago-acme' });
     expect(notes.credit_notes.map((n: any) => n.lago_id)).toEqual([cn.credit_note.lago_id]);
 

@@ -26,6 +26,7 @@ const MISSING: Array<[RegExp, string]> = [
     "Lago's analytics endpoints (Billfold's get_mrr and get_customer_revenue operations cover revenue)",
   ],
   [/^\/fees/, 'fees as their own resource (an invoice carries its fees)'],
+  [/^\/payments\/[^/]+$/, "a payment read by its id (GET /payments?invoice_id= lists an invoice's payments)"],
   [
     /payment_requests|payment_receipts|payment_methods|payment_url|retry_payment|checkout_url/,
     'payment providers, payment requests and receipts',

@@ -186,6 +186,28 @@ export const creditNoteRoutes: LagoRoute[] = [
     },
   },
   {
+    // Lago lets a refund's status be set by hand; Billfold records a refund as done when it is issued.
+    method: 'PUT',
+    path: '/credit_notes/{lago_id}',
+    async handle(call, [ref]) {
+      call.query.done();
+      const f = Fields.root(call.body, 'credit_note');
+      const status = f.str('refund_status');
+      f.done();
+      const { credit_note } = await call.op(
+        'get_credit_note',
+        { credit_note_id: billfoldRef('credit_note', ref!) },
+        'credit_note',
+      );
+      const current = credit_note.type === 'refund' ? 'succeeded' : null;
+      if (status !== undefined && status !== current)
+        throw invalidFields({
+          'credit_note.refund_status': `Billfold records a refund as succeeded when it is issued; this note's refund_status is ${current ?? 'none (it is not a refund)'} (got '${status}')`,
+        });
+      return { credit_note: await creditNoteObject(call, credit_note) };
+    },
+  },
+  {
     method: 'PUT',
     path: '/credit_notes/{lago_id}/void',
     async handle(call, [ref]) {

@@ -141,10 +141,7 @@ export const eventRoutes: LagoRoute[] = [
       const to = q.str('timestamp_to');
       if (to) args.to = to;
       const sub = q.str('external_subscription_id');
-      if (sub)
-        throw invalidFields({
-          external_subscription_id: 'Billfold lists events by external_customer_id, not by subscription',
-        });
+      if (sub) args.external_subscription_id = sub;
       q.inert('timestamp_from_started_at', 'false');
       q.done();
       const out = await call.op('list_events', args, 'event', {
