@@ -328,6 +328,16 @@ export interface UsageEventsTable {
   unique_value: string | null;
   operation: string | null;
   created_at: number;
+  /** seriesId(organization_id, customer_key, code): what the per-customer indexes hold. */
+  series: number;
+}
+
+/** Every (organization, customer key, code) events have been stored under, with its series. */
+export interface UsageSeriesTable {
+  organization_id: string;
+  customer_key: string;
+  code: string;
+  id: number;
 }
 
 export interface UsageBucketsTable {
@@ -637,6 +647,7 @@ export interface Database {
   invoice_deliveries: InvoiceDeliveriesTable;
   billable_metrics: BillableMetricsTable;
   usage_events: UsageEventsTable;
+  usage_series: UsageSeriesTable;
   usage_buckets: UsageBucketsTable;
   usage_buckets_daily: UsageBucketsTable;
   usage_totals: UsageTotalsTable;

@@ -1,3 +1,4 @@
+import { hash } from 'node:crypto';
 import { Decimal, type RoundingMode } from './decimal.js';
 import type { CompiledExpression } from './expression.js';
 
@@ -49,6 +50,19 @@ export const WEIGHTED_SCALE = 20;
 
 export function bucketOf(ts: number): number {
   return Math.floor(ts / HOUR_MS);
+}
+
+/**
+ * The series of an event: its organization, customer key and metric code as one integer, which
+ * the per-customer event index holds instead of the three strings (a fifth of the entry, and a
+ * third of what storing an event costs went into that index). It is the first 52 bits of the
+ * SHA-1 of the three, NUL-separated: any process computes it without a lookup, and it never
+ * changes, since every stored event carries it. Two triples may share a number (about one chance
+ * in 2^52 for a pair); readers also compare the organization, customer key and code, so a shared
+ * number costs a few rows read, never a wrong answer.
+ */
+export function seriesId(organizationId: string, customerKey: string, code: string): number {
+  return parseInt(hash('sha1', `${organizationId}\u0000${customerKey}\u0000${code}`, 'hex').slice(0, 13), 16);
 }
 
 /** How an event feeds its metric: the numeric value, the unique value, the operation. */

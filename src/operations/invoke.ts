@@ -7,6 +7,8 @@ import { depthError, jsonDepthExcess } from '../domain/json-depth.js';
 import {
   createServiceContext,
   hasScope,
+  runCommitHooks,
+  type CommitHooks,
   type Door,
   type Principal,
   type Scope,
@@ -56,9 +58,10 @@ export async function invokeOperation(
     const parsed = op.input.safeParse(args ?? {}, { reportInput: true });
     if (!parsed.success) throw validationErrorFrom(parsed.error, schemaLookup(op.input));
     const db = inv.env.db.kysely;
+    const hooks: CommitHooks = [];
     const run = async (conn: Kysely<Database>) => {
       const result = await op.handler(
-        createServiceContext(inv.env, conn, inv.principal, inv.door, inv.requestId),
+        createServiceContext(inv.env, conn, inv.principal, inv.door, inv.requestId, hooks),
         parsed.data,
       );
       const output = checkOutput(inv, op, result);
@@ -77,6 +80,7 @@ export async function invokeOperation(
             : // On PostgreSQL BEGIN and COMMIT would be two more round trips for a single-snapshot
               // benefit most reads do not need.
               await run(db);
+    runCommitHooks(hooks);
     return { ok: true, output };
   } catch (e) {
     return { ok: false, error: toErrorBody(e, inv, op.name) };

@@ -68,7 +68,17 @@ export interface ServiceContext {
    * runs it. For operations that commit in steps.
    */
   transaction<T>(fn: (ctx: ServiceContext) => Promise<T>): Promise<T>;
+  /**
+   * Runs `fn` once what this context has written is committed: at once outside a transaction,
+   * after the commit inside one. For in-memory knowledge of the database (what rows exist) that
+   * must not outlive a rollback. Where the transaction's owner does not report its commit, `fn`
+   * never runs, so the knowledge is only ever missing, never wrong.
+   */
+  afterCommit(fn: () => void): void;
 }
+
+/** What a transaction's owner runs once it has committed (see ServiceContext.afterCommit). */
+export type CommitHooks = Array<() => void>;
 
 const organizationById = prepared((db, p: { id: string }) =>
   db.selectFrom('organizations').selectAll().where('id', '=', p.id),
@@ -80,6 +90,8 @@ export function createServiceContext(
   principal: Principal,
   door: Door,
   requestId: string,
+  /** Given by whoever commits `db`'s transaction, which then runs them. */
+  commitHooks?: CommitHooks,
 ): ServiceContext {
   let org: Promise<OrganizationsTable> | undefined;
   const ctx: ServiceContext = {
@@ -101,12 +113,25 @@ export function createServiceContext(
     },
     transaction(fn) {
       if (db.isTransaction) return fn(ctx);
+      const hooks: CommitHooks = [];
       return db
         .transaction()
-        .execute((trx) => fn(createServiceContext(env, trx, principal, door, requestId)));
+        .execute((trx) => fn(createServiceContext(env, trx, principal, door, requestId, hooks)))
+        .then((result) => {
+          runCommitHooks(hooks);
+          return result;
+        });
+    },
+    afterCommit(fn) {
+      if (!db.isTransaction) fn();
+      else commitHooks?.push(fn);
     },
   };
   return ctx;
+}
+
+export function runCommitHooks(hooks: CommitHooks): void {
+  for (const fn of hooks.splice(0)) fn();
 }
 
 /** Scopes nest: admin may do what write may, write what read may. */

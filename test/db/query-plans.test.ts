@@ -113,6 +113,33 @@ describe('SQLite plans of lookups by key', () => {
       // Events needing attention are found through their partial index, not by walking all.
       const attention = await c.call('get_needs_attention', {});
       expect(attention.missing_volume.event_count).toBe(0);
+      // One customer's events, of one code or all: through their series, not the organization's.
+      expect((await c.call('list_events', { customer_id: 'plans-co' })).events).toHaveLength(3);
+      expect((await c.call('list_events', { customer_id: 'plans-co', code: 'calls' })).events).toHaveLength(
+        3,
+      );
+      const hour = Math.floor(Date.now() / 3_600_000) * 3_600_000;
+      const usage = await c.call('get_customer_usage', {
+        customer_id: 'plans-co',
+        metric_code: 'calls',
+        // Partial hours at both ends: their events are read one by one.
+        from: new Date(hour - 1_800_000).toISOString(),
+        to: new Date(hour + 5_400_000).toISOString(),
+      });
+      expect(usage.metrics[0].units).toBe('3');
+      // A metric created after its events rebuilds from them, series by series.
+      await c.call('record_usage_batch', {
+        events: [
+          { transaction_id: 'plans-4', customer_id: 'plans-co', code: 'seats', properties: { user: 'a' } },
+        ],
+      });
+      await c.call('create_billable_metric', {
+        code: 'seats',
+        name: 'Seats',
+        aggregation_type: 'unique_count_agg',
+        field_name: 'user',
+        recurring: true,
+      });
     } finally {
       raw.prepare = prepare;
     }
@@ -126,6 +153,7 @@ describe('SQLite plans of lookups by key', () => {
         .all() as string[],
     );
     const walks: string[] = [];
+    const bySeries: string[] = [];
     for (const source of prepared) {
       if (!/^\s*(SELECT|WITH|INSERT|UPDATE|DELETE)\b/i.test(source)) continue;
       // The plan does not depend on the values (no statistics are gathered): nulls will do.
@@ -136,8 +164,18 @@ describe('SQLite plans of lookups by key', () => {
       for (const { detail } of steps)
         if (WALKS.some((w) => w.test(detail)) && !partial.has(/INDEX (\w+)/.exec(detail)?.[1] ?? ''))
           walks.push(`${detail}\n    in: ${source.slice(0, 300)}`);
+      // A read of some customers' events names their series: it must go through a series index
+      // (the organization's time index holds every customer's events).
+      if (/FROM "?usage_events"? WHERE .*"?series"? in/i.test(source)) {
+        bySeries.push(source);
+        const events = steps.filter((s) => /^SEARCH usage_events /.test(s.detail));
+        if (!events.every((s) => /USING INDEX usage_events_series(_unique)? /.test(s.detail)))
+          walks.push(`${events.map((s) => s.detail).join(' | ')}\n    in: ${source.slice(0, 300)}`);
+      }
     }
     expect(prepared.size).toBeGreaterThan(5);
+    // Edge hours, unique values' history, event lists and the rebuild each read by series.
+    expect(bySeries.length).toBeGreaterThanOrEqual(4);
     expect(walks).toEqual([]);
   });
 });

@@ -8,6 +8,7 @@ import * as m006 from './006_org_id_indexes.js';
 import * as m008 from './008_orders.js';
 import * as m009 from './009_agents.js';
 import * as m012 from './012_portal.js';
+import * as m014 from './014_usage_series.js';
 
 export interface MigrationContext {
   dialect: 'sqlite' | 'postgres';
@@ -26,6 +27,7 @@ const MIGRATIONS: Array<[string, MigrationModule]> = [
   ['008_orders', m008],
   ['009_agents', m009],
   ['012_portal', m012],
+  ['014_usage_series', m014],
 ];
 
 export function migrationsFor(ctx: MigrationContext): Record<string, Migration> {

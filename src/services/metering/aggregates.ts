@@ -24,6 +24,7 @@ import {
 import type { ServiceContext } from '../context.js';
 import { inTimeRange } from './time-range.js';
 import { prepared, sqliteHandle } from './raw.js';
+import { inSeries } from './series.js';
 
 /**
  * The aggregates behind usage: for each (metric, customer, filter group) hourly buckets
@@ -370,9 +371,7 @@ async function replayValue(ctx: ServiceContext, metric: MetricRecord, key: Uniqu
   const rows = await ctx.db
     .selectFrom('usage_events')
     .select(['timestamp', 'operation'])
-    .where('organization_id', '=', ctx.organizationId)
-    .where('customer_key', '=', key.customerKey)
-    .where('code', '=', metric.code)
+    .where((eb) => inSeries(eb, ctx.organizationId, [key.customerKey], metric.code))
     .where('unique_value', '=', key.value)
     .where('metric_id', '=', metric.id)
     .where('grp', '=', key.grp)
@@ -488,71 +487,74 @@ const REBUILD_CHUNK = 5000;
 
 /**
  * Recomputes a metric from its events: after it is created (events that arrived before it
- * now count), or when its definition changes. Events are read per customer in time order, so
- * unique-value histories are built in order.
+ * now count), or when its definition changes. Events are read customer by customer (series by
+ * series) in time order, so unique-value histories are built in order.
  */
 export async function rebuildMetric(ctx: ServiceContext, metric: MetricRecord): Promise<number> {
   await clearMetricAggregates(ctx, metric.id);
-  let after: { key: string; ts: number; id: string } | null = null;
+  const keys = await ctx.db
+    .selectFrom('usage_series')
+    .select('customer_key')
+    .where('organization_id', '=', ctx.organizationId)
+    .where('code', '=', metric.code)
+    .orderBy('customer_key')
+    .execute();
   let total = 0;
-  for (;;) {
-    let q = ctx.db
-      .selectFrom('usage_events')
-      .select(['id', 'customer_key', 'timestamp', 'properties', 'agent_code'])
-      .where('organization_id', '=', ctx.organizationId)
-      .where('code', '=', metric.code);
-    if (after) {
-      const a = after;
-      q = q.where((eb) =>
-        eb.or([
-          eb('customer_key', '>', a.key),
-          eb.and([eb('customer_key', '=', a.key), eb('timestamp', '>', a.ts)]),
-          eb.and([eb('customer_key', '=', a.key), eb('timestamp', '=', a.ts), eb('id', '>', a.id)]),
-        ]),
-      );
-    }
-    const rows = await q
-      .orderBy('customer_key')
-      .orderBy('timestamp')
-      .orderBy('id')
-      .limit(REBUILD_CHUNK)
-      .execute();
-    if (rows.length === 0) break;
-    const contributions: Contribution[] = [];
-    for (const r of rows) {
-      const ts = Number(r.timestamp);
-      const properties = JSON.parse(r.properties) as Record<string, unknown>;
-      const c = contributionOf(metric.definition, properties, ts);
-      const grp = groupOf(metric.definition.filters, properties, r.agent_code);
-      await ctx.db
-        .updateTable('usage_events')
-        .set({
-          metric_id: metric.id,
-          value: c.value?.toString() ?? null,
-          value_error: c.error,
-          grp,
-          unique_value: c.uniqueValue,
-          operation: c.operation,
-        })
-        .where('organization_id', '=', ctx.organizationId)
-        .where('id', '=', r.id)
-        .execute();
-      if (!c.error) {
-        contributions.push({
-          customerKey: r.customer_key,
-          grp,
-          ts,
-          id: r.id,
-          value: c.value,
-          uniqueValue: c.uniqueValue,
-          operation: c.operation,
-        });
+  for (const { customer_key: customerKey } of keys) {
+    let after: { ts: number; id: string } | null = null;
+    for (;;) {
+      let q = ctx.db
+        .selectFrom('usage_events')
+        .select(['id', 'customer_key', 'timestamp', 'properties', 'agent_code'])
+        .where((eb) => inSeries(eb, ctx.organizationId, [customerKey], metric.code));
+      if (after) {
+        const a = after;
+        q = q.where((eb) =>
+          eb.and([
+            // The hour narrows the index range; the timestamp and id go on from the last row.
+            eb('hour', '>=', bucketOf(a.ts)),
+            eb.or([eb('timestamp', '>', a.ts), eb.and([eb('timestamp', '=', a.ts), eb('id', '>', a.id)])]),
+          ]),
+        );
       }
+      const rows = await q.orderBy('timestamp').orderBy('id').limit(REBUILD_CHUNK).execute();
+      if (rows.length === 0) break;
+      const contributions: Contribution[] = [];
+      for (const r of rows) {
+        const ts = Number(r.timestamp);
+        const properties = JSON.parse(r.properties) as Record<string, unknown>;
+        const c = contributionOf(metric.definition, properties, ts);
+        const grp = groupOf(metric.definition.filters, properties, r.agent_code);
+        await ctx.db
+          .updateTable('usage_events')
+          .set({
+            metric_id: metric.id,
+            value: c.value?.toString() ?? null,
+            value_error: c.error,
+            grp,
+            unique_value: c.uniqueValue,
+            operation: c.operation,
+          })
+          .where('organization_id', '=', ctx.organizationId)
+          .where('id', '=', r.id)
+          .execute();
+        if (!c.error) {
+          contributions.push({
+            customerKey,
+            grp,
+            ts,
+            id: r.id,
+            value: c.value,
+            uniqueValue: c.uniqueValue,
+            operation: c.operation,
+          });
+        }
+      }
+      await applyContributions(ctx, [{ metric, items: contributions }]);
+      total += rows.length;
+      const last = rows[rows.length - 1]!;
+      after = { ts: Number(last.timestamp), id: last.id };
     }
-    await applyContributions(ctx, [{ metric, items: contributions }]);
-    total += rows.length;
-    const last = rows[rows.length - 1]!;
-    after = { key: last.customer_key, ts: Number(last.timestamp), id: last.id };
   }
   return total;
 }
@@ -732,9 +734,7 @@ async function edgeEvents(
   const rows = await ctx.db
     .selectFrom('usage_events')
     .select(['id', 'timestamp', 'value', 'grp', 'unique_value', 'operation'])
-    .where('organization_id', '=', ctx.organizationId)
-    .where('customer_key', 'in', q.customerKeys)
-    .where('code', '=', q.metric.code)
+    .where((eb) => inSeries(eb, ctx.organizationId, q.customerKeys, q.metric.code))
     .where((eb) => inTimeRange(eb, from, to))
     .where('metric_id', '=', q.metric.id)
     .where('value_error', 'is', null)
@@ -1090,9 +1090,7 @@ async function hasAddWithin(
   const row = await ctx.db
     .selectFrom('usage_events')
     .select('id')
-    .where('organization_id', '=', ctx.organizationId)
-    .where('customer_key', '=', customerKey)
-    .where('code', '=', q.metric.code)
+    .where((eb) => inSeries(eb, ctx.organizationId, [customerKey], q.metric.code))
     .where('unique_value', '=', value)
     .where((eb) => inTimeRange(eb, q.from, q.to))
     .where('metric_id', '=', q.metric.id)
@@ -1114,9 +1112,7 @@ export async function eventValues(
   const rows = await ctx.db
     .selectFrom('usage_events')
     .select(['id', 'timestamp', 'value', 'grp'])
-    .where('organization_id', '=', ctx.organizationId)
-    .where('customer_key', 'in', q.customerKeys)
-    .where('code', '=', q.metric.code)
+    .where((eb) => inSeries(eb, ctx.organizationId, q.customerKeys, q.metric.code))
     .where((eb) => inTimeRange(eb, q.from, q.to))
     .where('metric_id', '=', q.metric.id)
     .where('value_error', 'is', null)

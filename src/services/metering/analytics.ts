@@ -9,6 +9,7 @@ import type { ServiceContext } from '../context.js';
 import { findCustomer } from '../customers.js';
 import { customerKeysFor } from './events.js';
 import type { ServiceCostView } from './ingest.js';
+import { inCustomerSeries } from './series.js';
 import { ensureSqlFunctions } from './sql-functions.js';
 import { inTimeRange } from './time-range.js';
 
@@ -51,11 +52,14 @@ interface Filter {
 type Q = SelectQueryBuilder<Database, 'usage_events', object>;
 
 function base(ctx: ServiceContext, f: Filter): Q {
+  const keys = f.customerKeys;
+  // Some customers' events through their series, or the organization's through its time index.
   let q = ctx.db
     .selectFrom('usage_events')
-    .where('organization_id', '=', ctx.organizationId)
+    .where((eb) =>
+      keys ? inCustomerSeries(eb, ctx.organizationId, keys) : eb('organization_id', '=', ctx.organizationId),
+    )
     .where((eb) => inTimeRange(eb, f.from, f.to)) as unknown as Q;
-  if (f.customerKeys) q = q.where('customer_key', 'in', f.customerKeys);
   if (f.agent_code) q = q.where('agent_code', '=', f.agent_code);
   return q;
 }

@@ -10,6 +10,7 @@ import type { ServiceContext } from '../context.js';
 import { inTimeRange } from './time-range.js';
 import { findCustomer } from '../customers.js';
 import { subscriptionOwners, usageKeys } from './customer-keys.js';
+import { inCustomerSeries, inSeries } from './series.js';
 import { eventFlags, unknownSubscriptionKey, type EventFlag, type ServiceCostView } from './ingest.js';
 
 /** Reading usage events back: one by id or transaction_id, or a filtered page. */
@@ -175,10 +176,20 @@ export async function listEvents(
   f: EventListFilter,
   page: PageRequest,
 ): Promise<{ events: UsageEventView[]; pagination: Pagination }> {
-  let q = ctx.db.selectFrom('usage_events').where('organization_id', '=', ctx.organizationId);
-  if (f.customer_id) q = q.where('customer_key', 'in', await customerKeysFor(ctx, f.customer_id));
+  // A customer's events through their series, or the organization's through its time index.
+  const keys = f.customer_id ? await customerKeysFor(ctx, f.customer_id) : undefined;
+  const code = f.code;
+  let q = ctx.db
+    .selectFrom('usage_events')
+    .where((eb) =>
+      !keys
+        ? eb('organization_id', '=', ctx.organizationId)
+        : code === undefined
+          ? inCustomerSeries(eb, ctx.organizationId, keys)
+          : inSeries(eb, ctx.organizationId, keys, code),
+    );
   if (f.external_subscription_id) q = q.where('external_subscription_id', '=', f.external_subscription_id);
-  if (f.code) q = q.where('code', '=', f.code);
+  if (!keys && code) q = q.where('code', '=', code);
   if (f.agent_code) q = q.where('agent_code', '=', f.agent_code);
   if (f.model) q = q.where('model', '=', f.model);
   if (f.provider) q = q.where('provider', '=', f.provider);

@@ -21,6 +21,7 @@ import { applyContributions, leaseShard, type Contribution } from './aggregates.
 import { pricesLookup } from './catalog.js';
 import { metricRecord, metricsByCodeLookup } from './metrics.js';
 import { prepared, sqliteHandle } from './raw.js';
+import { SeriesOfBatch, listSeries } from './series.js';
 
 /**
  * Recording usage events. One pass per batch: every record is validated by the operation,
@@ -199,6 +200,7 @@ export const INSERT_COLUMNS = [
   'unique_value',
   'operation',
   'created_at',
+  'series',
 ] as const satisfies readonly (keyof UsageEventsTable)[];
 
 /**
@@ -348,6 +350,7 @@ const REPLY_PLACEHOLDER: Omit<UsageEventsTable, (typeof REPLY_COLUMNS)[number]> 
   unique_value: null,
   operation: null,
   created_at: 0,
+  series: 0,
 };
 
 /**
@@ -433,6 +436,7 @@ export async function recordEvents(
   /** The metric value of each new event as computed (a Decimal), not parsed back from the row. */
   const valueByIndex = new Map<number, Decimal>();
   const unknownSubscription = new Set<number>();
+  const series = new SeriesOfBatch(ctx);
   for (const { index, input, hash } of fresh) {
     const owner = attribute(input, customers, subscriptions);
     if ('error' in owner) {
@@ -483,6 +487,7 @@ export async function recordEvents(
       unique_value: contribution?.uniqueValue ?? null,
       operation: contribution?.operation ?? null,
       created_at: now,
+      series: series.of(owner.customerKey, input.code),
     };
     rows.push(row);
     rowByIndex.set(index, row);
@@ -490,6 +495,7 @@ export async function recordEvents(
   }
 
   const inserted = await insertRows(ctx, rows);
+  const listing = listSeries(ctx, series.fresh);
 
   // Stored by a concurrent request between the lookup and the insert.
   const raced = rows.filter((r) => !inserted.has(r.transaction_id)).map((r) => r.transaction_id);
@@ -586,7 +592,10 @@ export async function recordEvents(
   // The activity entry: on PostgreSQL in one statement with the aggregates; SQLite runs writes
   // one by one, so there it takes the insert compiled once (recordActivities).
   const together = ctx.dialect === 'postgres';
-  const alsoWrite = activity.length && together ? [activityInsert(ctx, activity)] : [];
+  const alsoWrite = [
+    ...(activity.length && together ? [activityInsert(ctx, activity)] : []),
+    ...(listing ? [listing] : []),
+  ];
   if (activity.length && !together) await recordActivities(ctx, activity);
   const lease = byMetric.size ? leaseShard() : undefined;
   try {
@@ -801,6 +810,7 @@ async function insertRows(ctx: ServiceContext, rows: UsageEventsTable[]): Promis
         r.unique_value,
         r.operation,
         r.created_at,
+        r.series,
       );
       if (res.changes > 0) inserted.add(r.transaction_id);
     }
