@@ -9,16 +9,8 @@ import { unsupportedEndpoint } from './unsupported.js';
 
 export type Method = 'GET' | 'POST' | 'PUT' | 'PATCH' | 'DELETE';
 
-/** A reply with a status other than 200, or without a body. */
-export class Reply {
-  constructor(
-    readonly status: number,
-    readonly body: Record<string, unknown> | null,
-  ) {}
-}
-
-/** What a handler answers: a body (status 200), or a Reply. */
-export type LagoReply = Record<string, unknown> | Reply;
+/** What a handler answers: Lago answers every success with 200 and the object's body. */
+export type LagoReply = Record<string, unknown>;
 
 export interface LagoRoute {
   method: Method;
@@ -63,10 +55,7 @@ export function lagoHandler(routes: readonly LagoRoute[]) {
     let call: LagoCall | undefined;
     const send = (status: number, body: unknown, headers: Record<string, string> = {}) => {
       if (call?.requestId) headers['x-request-id'] = call.requestId;
-      if (body === null) {
-        res.writeHead(status, headers);
-        res.end();
-      } else sendJson(res, status, body, headers);
+      sendJson(res, status, body, headers);
       return status;
     };
     try {
@@ -130,7 +119,7 @@ export function lagoHandler(routes: readonly LagoRoute[]) {
         .slice(1)
         .map((p) => decodeURIComponent(p));
       const reply = await route.handle(call, params);
-      return reply instanceof Reply ? send(reply.status, reply.body) : send(200, reply);
+      return send(200, reply);
     } catch (e) {
       if (!(e instanceof LagoError)) throw e;
       const headers: Record<string, string> = {};

@@ -150,7 +150,11 @@ export async function chargeIn(call: LagoCall, c: Fields, currency: string | und
 async function taxesOf(call: LagoCall, codes: readonly string[]) {
   const out = [];
   for (const code of codes) {
-    const { tax } = await call.op('get_tax', { tax_id: code }, 'tax');
+    // A list of plans names the same taxes again and again: each is read once per request.
+    const tax = await call.memo(
+      `tax:${code}`,
+      async () => (await call.op('get_tax', { tax_id: code }, 'tax')).tax,
+    );
     out.push(taxObject(tax));
   }
   return out;
