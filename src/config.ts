@@ -43,6 +43,10 @@ export interface Config {
   pdfFontBold: string | undefined;
   /** Seconds between the billing runs `billfold serve` starts by itself; 0 turns them off. */
   billingIntervalSeconds: number;
+  /** Failed portal link or cookie checks allowed per client address and minute, on one instance. */
+  portalGuessesPerMinute: number;
+  /** Behind a reverse proxy: the client's address is the last hop of X-Forwarded-For. */
+  trustProxy: boolean;
   /** Registers the MCP conformance suite's fixture tools (tests only). */
   conformanceFixtures: boolean;
   /**
@@ -94,6 +98,15 @@ function redactList(value: string | undefined): readonly string[] {
   return list(value);
 }
 
+function isHttpUrl(value: string): boolean {
+  try {
+    const u = new URL(value);
+    return u.protocol === 'http:' || u.protocol === 'https:';
+  } catch {
+    return false;
+  }
+}
+
 const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
 
 export function loadConfig(env: NodeJS.ProcessEnv = process.env, overrides: Partial<Config> = {}): Config {
@@ -124,6 +137,14 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, overrides: Part
     apiLogRetentionDays: int('BILLFOLD_API_LOG_RETENTION_DAYS', env.BILLFOLD_API_LOG_RETENTION_DAYS, 30, 1),
     apiLogRedact: redactList(env.BILLFOLD_API_LOG_REDACT),
     conformanceFixtures: env.BILLFOLD_CONFORMANCE_FIXTURES === '1',
+    portalGuessesPerMinute: int(
+      'BILLFOLD_PORTAL_GUESSES_PER_MINUTE',
+      env.BILLFOLD_PORTAL_GUESSES_PER_MINUTE,
+      10,
+      1,
+      100_000,
+    ),
+    trustProxy: flag('BILLFOLD_TRUST_PROXY', env.BILLFOLD_TRUST_PROXY, false),
     billingIntervalSeconds: int(
       'BILLFOLD_BILLING_INTERVAL_SECONDS',
       env.BILLFOLD_BILLING_INTERVAL_SECONDS,
@@ -147,6 +168,11 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, overrides: Part
   };
   if (merged.smtpUrl !== undefined && !/^smtps?:\/\//i.test(merged.smtpUrl)) {
     throw new ConfigError('BILLFOLD_SMTP_URL must be an smtp:// or smtps:// URL');
+  }
+  if (merged.publicUrl !== undefined && !isHttpUrl(merged.publicUrl)) {
+    throw new ConfigError(
+      `BILLFOLD_PUBLIC_URL must be an http:// or https:// URL such as https://billing.example.com (got '${merged.publicUrl}')`,
+    );
   }
   if (merged.bootstrapApiKey !== undefined && merged.bootstrapApiKey.length < 24) {
     throw new ConfigError('BILLFOLD_BOOTSTRAP_API_KEY must be at least 24 characters long');

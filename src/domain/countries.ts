@@ -12,6 +12,11 @@ const CODES = new Set(
   ).split(' '),
 );
 
+/** Every code, in alphabetical order of the code. */
+export function countryCodes(): string[] {
+  return [...CODES];
+}
+
 export function isCountry(code: string): boolean {
   return CODES.has(code);
 }

@@ -31,6 +31,15 @@ export class RateLimiter {
     return { ok: false, retryAfterSeconds: Math.ceil((1 - b.tokens) / ratePerMs / 1000) };
   }
 
+  /** Seconds until `key` has a token again, taking none; 0 when it has one now. */
+  wait(key: string, now = Date.now()): number {
+    const b = this.buckets.get(key);
+    if (!this.enabled || !b) return 0;
+    const ratePerMs = this.perMinute / 60_000;
+    const tokens = Math.min(this.perMinute, b.tokens + (now - b.at) * ratePerMs);
+    return tokens >= 1 ? 0 : Math.ceil((1 - tokens) / ratePerMs / 1000);
+  }
+
   private sweep(now: number): void {
     for (const [k, b] of this.buckets) if (now - b.at > 60_000) this.buckets.delete(k);
   }

@@ -262,7 +262,8 @@ async function revokeRow(ctx: ServiceContext, row: PortalSessionsTable): Promise
 export type RefusedBecause = 'unknown' | 'used' | 'expired' | 'revoked';
 
 export type Redemption =
-  { ok: true; session: PortalSessionsTable; cookie: string } | { ok: false; because: RefusedBecause };
+  | { ok: true; session: PortalSessionsTable; cookie: string }
+  | { ok: false; because: RefusedBecause; session?: PortalSessionsTable };
 
 /**
  * Opens a link: the first open of a live link wins it and gets the browser cookie to use from
@@ -302,7 +303,7 @@ export async function redeemPortalLink(
   if (won) return { ok: true, session: won, cookie };
   const [row] = await sessionByTokenHash(env.db.kysely, { hash: tokenHash });
   if (!row) return { ok: false, because: 'unknown' };
-  return { ok: false, because: refusal(row, now) };
+  return { ok: false, because: refusal(row, now), session: row };
 }
 
 function refusal(row: PortalSessionsTable, now: number): RefusedBecause {

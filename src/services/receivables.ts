@@ -49,10 +49,11 @@ export async function accountsReceivable(
   const totals = new Map<string, { due: number; overdue: number; buckets: Record<Bucket, number> }>();
   const emptyBuckets = () => Object.fromEntries(BUCKETS.map((b) => [b, 0])) as Record<Bucket, number>;
   for (const r of rows) {
-    const snap = (JSON.parse(r.billing_snapshot!) as BillingSnapshot).customer;
     const key = `${r.customer_id}|${r.currency}`;
     let g = groups.get(key);
     if (!g) {
+      // The name the customer was invoiced under; read once per customer, not per invoice.
+      const snap = (JSON.parse(r.billing_snapshot!) as BillingSnapshot).customer;
       g = {
         customer: { id: r.customer_id, external_id: snap.external_id, name: snap.name },
         currency: r.currency,

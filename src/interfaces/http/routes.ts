@@ -1,6 +1,7 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Principal } from '../../services/context.js';
 import type { Runtime } from '../runtime.js';
+import { portalRoutes } from '../portal/routes.js';
 import { creditNotePdfRoute, invoicePdfRoute } from './invoice-pdf-route.js';
 
 /**
@@ -24,4 +25,4 @@ export interface HttpRoute {
   ): Promise<number>;
 }
 
-export const extraRoutes: HttpRoute[] = [invoicePdfRoute, creditNotePdfRoute];
+export const extraRoutes: HttpRoute[] = [invoicePdfRoute, creditNotePdfRoute, ...portalRoutes];
