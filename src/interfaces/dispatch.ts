@@ -87,8 +87,8 @@ export async function dispatch(rt: Runtime, call: Call): Promise<Dispatched> {
     };
   } else {
     // Toolsets and read-only mode bind the doors assistants and programs use, not the
-    // operator's own CLI.
-    const refused = call.door === 'cli' ? null : rt.exposure.refusal(op);
+    // operator's own CLI, nor the customer portal, whose pages call their own fixed list.
+    const refused = call.door === 'cli' || call.door === 'portal' ? null : rt.exposure.refusal(op);
     const limited = refused
       ? { ok: true as const }
       : rt.rateLimiter.take(call.principal.actor.id ?? call.principal.organizationId);

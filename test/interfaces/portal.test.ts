@@ -539,6 +539,41 @@ describe('portal guess limit [sqlite]', () => {
   });
 });
 
+/** Toolsets and read-only mode shape what assistants are offered; the portal's pages are not a tool list. */
+describe('portal with toolsets and read-only mode [sqlite]', () => {
+  let env: TestEnvironment;
+  let restricted: TestEnvironment;
+  beforeAll(async () => {
+    env = await startEnvironment('sqlite');
+    // A second server on the same database, offering assistants one toolset and no writes.
+    restricted = await startEnvironment('sqlite', {
+      config: { database: env.database },
+      variables: { BILLFOLD_TOOLSETS: 'customers', BILLFOLD_READ_ONLY: '1' },
+    });
+  });
+  afterAll(async () => {
+    await restricted?.close();
+    await env?.close();
+  });
+
+  it('still shows every page and saves the profile', async () => {
+    const s = await seedCustomer(env, { invoices: 1 });
+    const { token } = await s.c.call('create_portal_session', { customer_id: s.externalId });
+    const { cookie } = await openLink(restricted, token);
+    for (const path of ['/portal/invoices', '/portal/subscriptions', '/portal/usage', '/portal/profile'])
+      expect((await getPage(restricted, path, cookie)).status, path).toBe(200);
+    const form = formTokenOf((await getPage(restricted, '/portal/profile', cookie)).text);
+    const saved = await postForm(restricted, '/portal/profile', cookie!, {
+      form_token: form,
+      email: 'ro@acme.example',
+    });
+    expect(saved.status).toBe(303);
+    expect((await s.c.call('get_customer', { customer_id: s.externalId })).customer.email).toBe(
+      'ro@acme.example',
+    );
+  });
+});
+
 describe('portal configuration', () => {
   it('names the variable and what works when a setting is wrong', () => {
     expect(() => loadConfig({ BILLFOLD_PUBLIC_URL: 'billing.example.com' })).toThrow(
