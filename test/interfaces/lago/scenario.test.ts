@@ -370,6 +370,14 @@ describeDatabases('Lago client scenario', (t) => {
     );
   });
 
+  it("hands out the customer's portal link", async () => {
+    const { data } = await lago.customers.getCustomerPortalUrl('lago-acme');
+    const url = (data.customer as any).portal_url as string;
+    expect(url).toMatch(/^http.*\/portal\/bfp_/);
+    const own = await billfold.call('list_portal_sessions', { customer_id: 'lago-acme' });
+    expect(own.portal_sessions).toHaveLength(1);
+  });
+
   it('answers what Billfold lacks with Lago’s error, naming it', async () => {
     const wallets = await lagoFailure(lago.wallets.findAllWallets());
     expect(wallets.status).toBe(405);

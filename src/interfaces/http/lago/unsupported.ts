@@ -31,7 +31,6 @@ const MISSING: Array<[RegExp, string]> = [
     /payment_requests|payment_receipts|payment_methods|payment_url|retry_payment|checkout_url/,
     'payment providers, payment requests and receipts',
   ],
-  [/portal_url/, "Lago's customer portal"],
   [
     /projected_usage|past_usage|lifetime_usage/,
     'projected, past and lifetime usage (current_usage is available)',

@@ -182,6 +182,17 @@ export const customerRoutes: LagoRoute[] = [
     },
   },
   {
+    // Lago's portal link is Billfold's one-time portal session link (the customer's invoices,
+    // subscriptions, usage and billing details).
+    method: 'GET',
+    path: '/customers/{external_customer_id}/portal_url',
+    async handle(call, [ref]) {
+      call.query.done();
+      const { url } = await call.op('create_portal_session', { customer_id: ref }, 'customer');
+      return { customer: { portal_url: url } };
+    },
+  },
+  {
     method: 'DELETE',
     path: '/customers/{external_customer_id}',
     async handle(call, [ref]) {
