@@ -6,7 +6,8 @@
  * BENCH_PORTAL_REQUESTS (default 1,000) GET /portal/invoices?page=N are sent one at a time over
  * loopback, walking the 25 pages. Prints p50/p99/max of the server time (request received →
  * response finished, measured in the server) and the CPU per page, with the same figures for
- * one invoice's page and, as the yardstick of HTTP alone, GET /health.
+ * one invoice's page, the subscriptions and usage pages (a subscription with 5,000 events this
+ * month) and, as the yardstick of HTTP alone, GET /health.
  *
  *   node --import tsx bench/portal.ts
  *   BENCH_POSTGRES_URL=postgres://postgres@127.0.0.1:5432/test node --import tsx bench/portal.ts
@@ -84,6 +85,40 @@ async function main() {
       for (let k = 0; k < perCustomer && i * perCustomer + k < OTHERS; k++)
         await call('create_invoice', { customer_id: `other-${(i + k) % 50}`, status: 'finalized', lines });
     }
+    // A subscription with usage this month, for the subscriptions and usage pages.
+    await call('create_billable_metric', {
+      code: 'api_calls',
+      name: 'API calls',
+      aggregation_type: 'count_agg',
+    });
+    await call('create_plan', {
+      code: 'growth',
+      name: 'Growth',
+      interval: 'monthly',
+      currency: 'EUR',
+      amount: '49',
+      charges: [
+        { billable_metric_code: 'api_calls', charge_model: 'standard', properties: { amount: '0.01' } },
+      ],
+    });
+    const monthStart = new Date();
+    monthStart.setUTCDate(1);
+    monthStart.setUTCHours(0, 0, 0, 0);
+    await call('create_subscription', {
+      customer_id: 'acme',
+      plan_code: 'growth',
+      started_at: monthStart.toISOString().slice(0, 10),
+    });
+    const span = Date.now() - monthStart.getTime();
+    for (let b = 0; b < 5; b++) {
+      const events = Array.from({ length: 1000 }, (_, k) => ({
+        customer_id: 'acme',
+        code: 'api_calls',
+        transaction_id: `call-${b}-${k}`,
+        timestamp: new Date(monthStart.getTime() + Math.floor((span * (b * 1000 + k)) / 5000)).toISOString(),
+      }));
+      await call('record_usage_batch', { events });
+    }
     const seeded = (performance.now() - seedStarted) / 1000;
     const { token } = await call('create_portal_session', { customer_id: 'acme', expires_in_minutes: 1440 });
     const opened = await get(`${running.url}/portal/${token}`);
@@ -131,6 +166,8 @@ async function main() {
       () => `/portal/invoices/${invoiceId}`,
       Math.ceil(REQUESTS / 4),
     );
+    await measure('GET /portal/subscriptions', () => '/portal/subscriptions', Math.ceil(REQUESTS / 10));
+    await measure('GET /portal/usage (a chart by day)', () => '/portal/usage', Math.ceil(REQUESTS / 10));
     const health = await measure('GET /health (HTTP alone)', () => '/health', REQUESTS, false);
     console.log(
       `invoices page: p99 ${list.p99.toFixed(2)} ms (target ≤ 50 ms on SQLite: ${list.p99 <= 50 ? 'met' : 'not met'}); ` +
