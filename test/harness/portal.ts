@@ -17,6 +17,8 @@ export interface SeededCustomer {
   credited: any;
   creditNote: any;
   draft: any;
+  /** Finalized, unpaid and past its due date. */
+  overdue: any;
   other: { customerId: string; invoice: any; creditNote: any };
   subscriptionId: string;
   /** The cost of the customer's usage to the seller, which the portal must never show. */
@@ -85,6 +87,15 @@ export async function seedCustomer(
     amount: '100',
   });
   const { invoice: credited } = await c.call('get_invoice', { invoice_id: newest.id });
+  // Issued two months ago, due a month ago and not paid: overdue.
+  const day = 86_400_000;
+  const { invoice: overdue } = await c.call('create_invoice', {
+    customer_id: externalId,
+    status: 'finalized',
+    issued_at: new Date(Date.now() - 60 * day).toISOString().slice(0, 10),
+    due_at: new Date(Date.now() - 30 * day).toISOString().slice(0, 10),
+    lines: [{ description: 'Audit', quantity: '1', unit_amount: '300' }],
+  });
   const { invoice: draft } = await c.call('create_invoice', {
     customer_id: externalId,
     lines: [{ description: 'Not issued yet', quantity: '1', unit_amount: '1' }],
@@ -125,6 +136,21 @@ export async function seedCustomer(
     external_id: `sub-${n}`,
     started_at: monthStart.toISOString().slice(0, 10),
   });
+  // A support plan on trial, ending in about three months.
+  await c.call('create_plan', {
+    code: `support-${n}`,
+    name: 'Priority support',
+    interval: 'monthly',
+    currency: 'EUR',
+    amount: '20',
+    trial_period_days: 14,
+  });
+  await c.call('create_subscription', {
+    customer_id: externalId,
+    plan_code: `support-${n}`,
+    external_id: `support-${n}`,
+    ending_at: new Date(Date.now() + 90 * day).toISOString().slice(0, 10),
+  });
   const now = Date.now();
   for (let k = 0; k < 5; k++) {
     await c.call('record_usage', {
@@ -155,6 +181,7 @@ export async function seedCustomer(
     credited,
     creditNote: credit_note,
     draft,
+    overdue,
     other: { customerId: other.id, invoice: otherInvoice, creditNote: otherNote },
     subscriptionId: subscription.id,
     aiCost: analytics.totals.cost,

@@ -149,12 +149,15 @@ describeDatabases('portal', (t) => {
     expect(page.text).not.toContain(s.draft.id);
     // 3 × 2,523.45; the oldest paid; the newest 500 paid and 100 credited.
     expect(text).toContain('2,523.45 EUR');
-    // 2,523.45 + (2,523.45 − 500 − 100)
-    expect(text).toContain('To pay 4,446.90 EUR');
+    // 2,523.45 + (2,523.45 − 500 − 100) + 300 overdue
+    expect(text).toContain('To pay 4,746.90 EUR');
     expect(text).toMatch(/Paid/);
     expect(text).toMatch(/Due/);
     expect(text).toContain(s.creditNote.number);
     expect(page.text).toContain(`href="/portal/credit-notes/${s.creditNote.id}.pdf"`);
+    expect(text).toContain(`${s.overdue.number}`);
+    expect(text).toMatch(new RegExp(`${s.overdue.number} .*Overdue`));
+    expect(text).toContain('overdue (300.00 EUR)');
     expect(text).toContain('DE89 3704 0044 0532 0130 00');
   });
 
@@ -224,6 +227,9 @@ describeDatabases('portal', (t) => {
     expect(text).toContain('Growth');
     expect(text).toContain('Active');
     expect(text).toContain('49.00 EUR per month');
+    expect(text).toContain('Priority support');
+    expect(text).toMatch(/Trial ends \d+ \w+ \d{4}/);
+    expect(text).toMatch(/Ends \d+ \w+ \d{4}/);
     expect(text).toContain('Next invoice');
     expect(preview.invoice.total_amount_cents).toBeGreaterThan(4900);
     expect(text).toContain(formatMoney(preview.invoice.total_amount_cents, 'EUR'));
@@ -411,6 +417,22 @@ describeDatabases('portal', (t) => {
     expect(contrast(parseHexColour(vars['on-accent']!)!, parseHexColour('#ffd60a')!)).toBeGreaterThanOrEqual(
       4.5,
     );
+  });
+
+  it('marks the cookie Secure and sends Strict-Transport-Security when the portal is served over https', async () => {
+    const secure = await startEnvironment(t.db, {
+      variables: { BILLFOLD_PUBLIC_URL: 'https://billing.example.test' },
+    });
+    try {
+      const sec = await seedCustomer(secure, { invoices: 1 });
+      const l = await sec.c.call('create_portal_session', { customer_id: sec.externalId });
+      expect(l.url).toBe(`https://billing.example.test/portal/${l.token}`);
+      const opened = await openLink(secure, l.token);
+      expect(opened.headers.getSetCookie()[0]).toMatch(/; HttpOnly; SameSite=Strict; Secure$/);
+      expect(opened.headers.get('strict-transport-security')).toBe('max-age=31536000');
+    } finally {
+      await secure.close();
+    }
   });
 
   it('without a session, every page asks for the link', async () => {

@@ -17,7 +17,8 @@ import { barChart, units, type Bucket } from './usage-chart.js';
 /**
  * This period's usage: per billable metric the units so far and what its charges amount to so
  * far, with a chart of the units by day (by week or month over longer periods). The period is
- * the running billing period of the customer's active subscription, else the calendar month.
+ * the running billing period of the subscription whose charges price the usage, else the
+ * calendar month.
  * Only get_customer_usage is read, which carries no cost of the seller's: what usage costs the
  * seller (AI model prices) is never shown here.
  */
@@ -89,15 +90,17 @@ function metricSection(
 }
 
 async function usagePage(p: PortalPage): Promise<number> {
-  const subs = await p.catalogue.subscriptions();
-  const running = subs.find((s) => s.status === 'active' && s.current_period);
-  const range = running?.current_period
-    ? { from: running.current_period.from, to: running.current_period.to }
-    : {};
-  const usage = await p.catalogue.usage(range);
+  // The period: the billing period of the subscription that prices the usage (its charges say
+  // which), else the calendar month; several such subscriptions span their periods together.
+  const month = await p.catalogue.usage();
+  const charges = month.metrics.flatMap((m) => m.charges);
+  const from = charges.length ? Math.min(...charges.map((c) => Date.parse(c.from))) : Date.parse(month.from);
+  const to = charges.length ? Math.max(...charges.map((c) => Date.parse(c.to))) : Date.parse(month.to);
+  const usage =
+    from === Date.parse(month.from) && to === Date.parse(month.to)
+      ? month
+      : await p.catalogue.usage({ from: new Date(from).toISOString(), to: new Date(to).toISOString() });
   const metrics = usage.metrics.filter((m) => m.charges.length > 0 || !Decimal.parse(m.units).isZero());
-  const from = Date.parse(usage.from);
-  const to = Date.parse(usage.to);
   const now = p.rt.now();
   const { by, slices: parts } = slices(from, to, usage.timezone);
   // One read per slice that has begun, each with every metric in it.
