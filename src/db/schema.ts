@@ -32,6 +32,8 @@ export interface OrganizationsTable {
   bank_bic: string | null;
   bank_name: string | null;
   finalize_invoices: number;
+  /** Days an invoice may stay overdue before its subscription is past_due. */
+  past_due_grace_period_days: number;
   /** Branding of the customer portal. */
   logo_url: string | null;
   /** `#rrggbb`. */
@@ -419,6 +421,8 @@ export interface PlansTable {
   pay_in_advance: number;
   trial_period_days: number;
   minimum_commitment: string | null;
+  /** Charged once, on a subscription's first invoice; null: none. */
+  one_time_amount: string | null;
   invoice_display_name: string | null;
   /** JSON array of tax codes for the plan's lines, or null for the invoicing defaults. */
   tax_codes: string | null;
@@ -438,6 +442,8 @@ export interface PlanChargesTable {
   /** JSON: the model's properties as the API shows them (decimal strings). */
   properties: string;
   min_amount: string | null;
+  /** The least units billed per period (a true-up line prices the rest); null: none. */
+  min_units: string | null;
   /** JSON: [{ values: {key: [value…]}, properties, invoice_display_name }]. */
   filters: string;
   prorated: number;

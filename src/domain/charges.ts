@@ -36,8 +36,19 @@ export interface PercentageProperties {
   per_transaction_max_amount: Decimal | null;
 }
 
+/**
+ * MarginFront's credit pool: each unit draws `credits_per_unit` credits from a pool of
+ * `included_credits` per period; the credits drawn beyond the pool cost `amount` each.
+ */
+export interface CreditPoolProperties {
+  included_credits: Decimal;
+  credits_per_unit: Decimal;
+  amount: Decimal;
+}
+
 export type ChargeModel =
   | { model: 'standard'; amount: Decimal }
+  | { model: 'credit_pool'; properties: CreditPoolProperties }
   | { model: 'graduated'; ranges: Range[] }
   | { model: 'volume'; ranges: Range[] }
   | { model: 'package'; properties: PackageProperties }
@@ -132,6 +143,29 @@ function packaged(units: Decimal, p: PackageProperties): ChargeResult {
   };
 }
 
+function creditPool(units: Decimal, p: CreditPoolProperties): ChargeResult {
+  const drawn = Decimal.max(units, Decimal.ZERO).mul(p.credits_per_unit);
+  const fromPool = Decimal.min(drawn, p.included_credits);
+  const overage = drawn.sub(fromPool);
+  const amount = overage.mul(p.amount);
+  return {
+    units,
+    amount,
+    breakdown: [
+      {
+        label: `${fromPool.toString()} of ${p.included_credits.toString()} included credits`,
+        units: fromPool,
+        amount: Decimal.ZERO,
+      },
+      {
+        label: `${overage.toString()} credits over the pool × ${p.amount.toString()}`,
+        units: overage,
+        amount,
+      },
+    ],
+  };
+}
+
 /**
  * Percentage of transacted amounts. `transactions` are the period's events' amounts in time
  * order. The free allowance lasts until the first of its limits is reached (N transactions, or
@@ -201,6 +235,8 @@ export function chargeAmount(model: ChargeModel, units: Decimal, transactions: D
   switch (model.model) {
     case 'standard':
       return standard(units, model.amount);
+    case 'credit_pool':
+      return creditPool(units, model.properties);
     case 'graduated':
       return graduated(units, model.ranges);
     case 'volume':

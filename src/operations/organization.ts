@@ -102,6 +102,14 @@ export const updateOrganization = defineOperation({
       .describe(
         'Whether invoices Billfold generates (subscriptions, usage) are finalized at once or left as drafts',
       ),
+    past_due_grace_period_days: z
+      .int()
+      .min(0)
+      .max(365)
+      .optional()
+      .describe(
+        'Days an invoice may stay overdue before its subscription counts as past_due (default 0: from the day after its due date)',
+      ),
   }),
   output: z.object({ organization: Organization }),
   handler: async (ctx, input) => ({ organization: await settings.updateOrganization(ctx, input) }),

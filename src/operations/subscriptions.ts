@@ -2,6 +2,8 @@ import * as z from 'zod';
 import { parseInstant } from '../domain/time.js';
 import * as subscriptions from '../services/billing/subscriptions.js';
 import { CREATE, READ, UPDATE, defineOperation } from './define.js';
+import { BILLING_MODELS } from '../services/billing/records.js';
+import { AgentRef } from './agents.js';
 import { PlanOverrides, PlanOverridesInput } from './schemas/billing.js';
 import { CustomerRef, ExternalId, Iso, IsoNullable, Pagination, page, text } from './schemas/common.js';
 
@@ -38,6 +40,11 @@ const Moment = z.union([z.string(), z.number()]).transform((v, ctx): subscriptio
 });
 
 export const SubscriptionStatus = z.enum(subscriptions.SUBSCRIPTION_STATUSES);
+export const BillingModel = z
+  .enum(BILLING_MODELS)
+  .describe(
+    'How the plan bills: usage (charges on usage), recurring (a base fee), seat_based (charges on a recurring unique count: seats), hybrid (more than one)',
+  );
 export const BillingTime = z
   .enum(['calendar', 'anniversary'])
   .describe(
@@ -68,6 +75,18 @@ export const Subscription = z.object({
   next_plan_at: IsoNullable,
   previous_subscription_id: z.string().nullable().describe('The row this one continues after a plan change'),
   plan_overrides: PlanOverrides.nullable(),
+  agent_id: z
+    .string()
+    .nullable()
+    .describe("The agent whose usage it bills (agt_…); null: all of the customer's usage"),
+  agent_code: z.string().nullable(),
+  billing_model: BillingModel,
+  trialing: z.boolean().describe('Active and still in its trial (no base fee before trial_ends_at)'),
+  past_due: z
+    .boolean()
+    .describe(
+      "Active with an invoice still owed past its due date and the organization's past_due_grace_period_days",
+    ),
   created_at: Iso,
   updated_at: Iso,
 });
@@ -93,13 +112,18 @@ export const createSubscription = defineOperation({
     'false) when customer and plan match; otherwise CONFLICT — change plans with update_subscription. A disabled ' +
     'customer is INVALID_STATUS. Usage is counted per customer, so a plan pricing a billable metric that another ' +
     'pending or active subscription of the customer prices (or will, after its scheduled downgrade) is ' +
-    'VALIDATION_ERROR on plan_code: terminate that one first, or put everything on one plan.',
+    'VALIDATION_ERROR on plan_code: terminate that one first, or put everything on one plan — unless both are ' +
+    "scoped to different agents: agent_id makes the subscription bill only that agent's usage (a plan attached " +
+    'to agents must be subscribed to for one of them; attached to one, it is the default). billing_model, when ' +
+    "given, must be the plan's (usage, recurring, seat_based or hybrid) or it is VALIDATION_ERROR.",
   group,
   scope: 'write',
   annotations: CREATE,
   input: z.strictObject({
     customer_id: CustomerRef,
     plan_code: PlanCode,
+    agent_id: AgentRef.optional().describe("Bill only this agent's usage (its code or agt_… id)"),
+    billing_model: BillingModel.optional().describe("Checked against the plan's billing model"),
     external_id: ExternalId.optional().describe(
       'Your id for the subscription (the idempotency key); default: its Billfold id',
     ),
@@ -135,14 +159,17 @@ export const listSubscriptions = defineOperation({
   title: 'List subscriptions',
   description:
     'Lists subscriptions, newest first, including ended ones and the earlier rows of plan changes. Filters: ' +
-    'customer_id (Billfold id or external_id), plan_code, status (pending | active | terminated | canceled).',
+    'customer_id (Billfold id or external_id), plan_code, agent_id, status (pending | active | terminated | ' +
+    'canceled, or trialing: active in its trial, or past_due: active with an invoice overdue past the grace ' +
+    'period).',
   group,
   scope: 'read',
   annotations: READ,
   input: z.strictObject({
     customer_id: CustomerRef.optional(),
     plan_code: PlanCode.optional(),
-    status: SubscriptionStatus.optional(),
+    status: z.enum(subscriptions.SUBSCRIPTION_STATUS_FILTERS).optional(),
+    agent_id: AgentRef.optional(),
     ...page,
   }),
   output: z.object({ subscriptions: z.array(Subscription), pagination: Pagination }),

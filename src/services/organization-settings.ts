@@ -26,6 +26,7 @@ export interface OrganizationView {
   bank_iban: string | null;
   bank_bic: string | null;
   finalize_invoices: boolean;
+  past_due_grace_period_days: number;
   logo_url: string | null;
   accent_color: string | null;
   created_at: string;
@@ -59,6 +60,7 @@ const FIELDS = [
   'bank_iban',
   'bank_bic',
   'finalize_invoices',
+  'past_due_grace_period_days',
   'logo_url',
   'accent_color',
 ] as const satisfies readonly (keyof OrganizationsTable)[];
@@ -86,6 +88,7 @@ export function organizationView(row: OrganizationsTable): OrganizationView {
     bank_iban: row.bank_iban,
     bank_bic: row.bank_bic,
     finalize_invoices: row.finalize_invoices === 1,
+    past_due_grace_period_days: row.past_due_grace_period_days,
     logo_url: row.logo_url,
     accent_color: row.accent_color,
     created_at: toIso(row.created_at),

@@ -41,6 +41,7 @@ export async function createOrganization(
     bank_bic: null,
     bank_name: null,
     finalize_invoices: 1,
+    past_due_grace_period_days: 0,
     logo_url: null,
     accent_color: null,
     created_at: input.now,

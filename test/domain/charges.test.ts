@@ -25,6 +25,30 @@ describe('charge models', () => {
     expect(amount({ model: 'standard', amount: d('12.5') }, '0')).toBe('0');
   });
 
+  it('credit_pool: units draw credits; only credits beyond the pool cost anything', () => {
+    const pool = (included: string, perUnit: string, price: string) => ({
+      model: 'credit_pool' as const,
+      properties: { included_credits: d(included), credits_per_unit: d(perUnit), amount: d(price) },
+    });
+    expect(amount(pool('1000', '2', '0.01'), '500')).toBe('0'); // 1000 credits: the whole pool
+    expect(amount(pool('1000', '2', '0.01'), '700')).toBe('4'); // 1400 − 1000 = 400 × 0.01
+    expect(amount(pool('10', '0.5', '0.3'), '25.5')).toBe('0.825'); // 12.75 − 10 = 2.75 × 0.3
+    fc.assert(
+      fc.property(
+        fc.nat(100000),
+        fc.nat(5000),
+        fc.integer({ min: 1, max: 9 }),
+        (units, included, perUnit) => {
+          const m = pool(String(included), String(perUnit), '0.001');
+          const over = Math.max(0, units * perUnit - included);
+          expect(
+            chargeAmount(m, Decimal.fromInt(units)).amount.eq(Decimal.fromInt(over).mul(d('0.001'))),
+          ).toBe(true);
+        },
+      ),
+    );
+  });
+
   it('graduated: each range prices its own units, its flat amount only when it has units', () => {
     const g = { model: 'graduated' as const, ranges: TIERS };
     const table: Array<[string, string]> = [

@@ -14,7 +14,8 @@ export const ChargeModel = z
   .describe(
     'standard: units × amount; graduated: each range prices the units in it; volume: all units at the range ' +
       'the total falls in; package: per started package of package_size units after free_units; percentage: ' +
-      'rate % of transacted amounts plus fixed_amount per paying transaction',
+      'rate % of transacted amounts plus fixed_amount per paying transaction; credit_pool: each unit draws ' +
+      'credits_per_unit credits from included_credits per period, and credits beyond the pool cost amount each',
   );
 
 export const Interval = z.enum(['weekly', 'monthly', 'quarterly', 'yearly']);
@@ -31,7 +32,9 @@ export const RangeInput = z.strictObject({
 
 export const ChargePropertiesInput = z
   .strictObject({
-    amount: Dec.optional().describe('standard: price per unit; package: price per package'),
+    amount: Dec.optional().describe(
+      'standard: price per unit; package: price per package; credit_pool: price per credit beyond the pool',
+    ),
     graduated_ranges: z.array(RangeInput).min(1).max(100).optional().describe('graduated only'),
     volume_ranges: z.array(RangeInput).min(1).max(100).optional().describe('volume only'),
     package_size: Dec.optional().describe('package: units per package, greater than 0'),
@@ -49,11 +52,14 @@ export const ChargePropertiesInput = z
     ),
     per_transaction_min_amount: OptionalDec.describe('percentage: least fee per paying transaction'),
     per_transaction_max_amount: OptionalDec.describe('percentage: greatest fee per paying transaction'),
+    included_credits: Dec.optional().describe('credit_pool: credits included each period'),
+    credits_per_unit: Dec.optional().describe('credit_pool: credits one unit draws (default 1)'),
   })
   .describe(
     'Prices of the charge model, decimals as strings: standard {amount}; graduated {graduated_ranges}; volume ' +
       '{volume_ranges}; package {amount, package_size, free_units}; percentage {rate, fixed_amount, ' +
-      'free_units_per_events, free_units_per_total_aggregation, per_transaction_min_amount, per_transaction_max_amount}. ' +
+      'free_units_per_events, free_units_per_total_aggregation, per_transaction_min_amount, per_transaction_max_amount}; ' +
+      'credit_pool {included_credits, credits_per_unit, amount}. ' +
       'Ranges: [{from_value, to_value, per_unit_amount, flat_amount}] tiling from 0, the last with to_value null.',
   );
 export type ChargePropertiesInput = z.output<typeof ChargePropertiesInput>;
@@ -75,11 +81,18 @@ const MinAmount = Dec.nullable()
     'Least the charge bills per period, in major units of the plan currency (a true-up makes up the rest)',
   );
 
+const MinUnits = Dec.nullable()
+  .optional()
+  .describe(
+    'Minimum commitment in units per period: fewer units used are billed as this many (a true-up line prices the rest at the charge model)',
+  );
+
 export const ChargeInput = z.strictObject({
   billable_metric_code: z.string().trim().min(1).max(255).describe('Code of the billable metric it prices'),
   charge_model: ChargeModel,
   properties: ChargePropertiesInput.optional(),
   min_amount: MinAmount,
+  min_units: MinUnits,
   filters: z
     .array(ChargeFilterInput)
     .max(100)
@@ -112,6 +125,7 @@ export const PlanOverridesInput = z
             .describe('The plan charge to price differently, by its billable metric code'),
           properties: ChargePropertiesInput.optional(),
           min_amount: MinAmount,
+          min_units: MinUnits,
           filters: z.array(ChargeFilterInput).max(100).optional(),
         }),
       )
@@ -142,6 +156,8 @@ export const ChargeProperties = z.object({
   free_units_per_total_aggregation: z.string().nullable().optional(),
   per_transaction_min_amount: z.string().nullable().optional(),
   per_transaction_max_amount: z.string().nullable().optional(),
+  included_credits: z.string().optional(),
+  credits_per_unit: z.string().optional(),
 });
 
 export const ChargeFilter = z.object({
@@ -157,6 +173,7 @@ export const Charge = z.object({
   charge_model: ChargeModel,
   properties: ChargeProperties.describe('Prices as exact decimal strings'),
   min_amount: z.string().nullable(),
+  min_units: z.string().nullable().describe('Minimum commitment in units per period; null: none'),
   filters: z.array(ChargeFilter),
   prorated: z.boolean(),
   invoice_display_name: z.string().nullable(),
@@ -175,9 +192,17 @@ export const Plan = z.object({
   trial_period_days: z.int(),
   minimum_commitment_cents: z.int().nullable(),
   minimum_commitment: z.string().nullable(),
+  one_time_amount_cents: z.int().nullable(),
+  one_time_amount: z
+    .string()
+    .nullable()
+    .describe("Charged once, on a subscription's first invoice; null: none"),
   invoice_display_name: z.string().nullable(),
   tax_codes: z.array(z.string()).nullable().describe('null: the invoicing defaults apply'),
   charges: z.array(Charge),
+  agent_codes: z
+    .array(z.string())
+    .describe('The agents the plan is attached to (attach_plan_to_agent); empty: offered for any agent'),
   created_at: Iso,
   updated_at: Iso,
   deleted_at: IsoNullable,
@@ -193,6 +218,7 @@ export const PlanOverrides = z.object({
         billable_metric_code: z.string(),
         properties: ChargeProperties.optional(),
         min_amount: z.string().nullable().optional(),
+        min_units: z.string().nullable().optional(),
         filters: z.array(ChargeFilter).optional(),
       }),
     )

@@ -35,6 +35,9 @@ export const Organization = z.object({
   bank_iban: z.string().nullable(),
   bank_bic: z.string().nullable(),
   finalize_invoices: z.boolean(),
+  past_due_grace_period_days: z
+    .int()
+    .describe('Days an invoice may stay overdue before its subscription counts as past_due'),
   logo_url: z.string().nullable().describe("The logo the customer portal shows (the organization's own URL)"),
   accent_color: z
     .string()

@@ -2,13 +2,13 @@ import type { CustomersTable } from '../../db/schema.js';
 import type { ServiceContext } from '../context.js';
 import type { MetricRecord } from '../metering/aggregates.js';
 import { chargeUsage, metricsById } from './charge-usage.js';
-import { activeDates, chargeLines, commitmentLine, feeLine, type BillingLine } from './lines.js';
+import { activeDates, chargeLines, commitmentLine, feeLine, oneTimeLine, type BillingLine } from './lines.js';
 import type { PlanRecord, SubscriptionRecord } from './records.js';
 import type { BillingItem } from './schedule.js';
 
 /**
- * The lines for what one invoice covers: fees first, then each period's charges and its
- * minimum-commitment true-up, in period order.
+ * The lines for what one invoice covers: fees first, then a one-time fee, then each period's
+ * charges and its minimum-commitment true-up, in period order.
  */
 
 /** What billing one subscription needs besides the subscription itself. */
@@ -24,6 +24,24 @@ export interface BillingSubject {
   keys: string[];
   /** A row continuing it on another plan starts at `end` and pays that day (lines.activeDates). */
   handedOver?: boolean;
+  /** The code of the agent whose usage it bills; null: all of the customer's usage. */
+  agentCode: string | null;
+}
+
+/** The codes of agents by id, for the subscriptions a billing step loads. */
+export async function agentCodesById(
+  ctx: ServiceContext,
+  ids: readonly (string | null)[],
+): Promise<Map<string, string>> {
+  const unique = [...new Set(ids.filter((i): i is string => i !== null))];
+  if (!unique.length) return new Map();
+  const rows = await ctx.db
+    .selectFrom('agents')
+    .select(['id', 'code'])
+    .where('organization_id', '=', ctx.organizationId)
+    .where('id', 'in', unique)
+    .execute();
+  return new Map(rows.map((r) => [r.id, r.code]));
 }
 
 export async function metricsForPlan(
@@ -49,9 +67,15 @@ export async function buildLines(
   const taxCodes = plan.taxCodes ?? undefined;
   const ordered = [...items].sort((a, b) => a.p.from - b.p.from || (a.kind === 'arrears' ? -1 : 1));
   const fees: BillingLine[] = [];
+  const oneTime: BillingLine[] = [];
   const usage: BillingLine[] = [];
   const keys = s.keys;
   for (const it of ordered) {
+    if (it.kind === 'one_time') {
+      const line = oneTimeLine(plan, it.p, taxCodes);
+      if (line) oneTime.push(line);
+      continue;
+    }
     if (it.kind === 'advance' || !plan.payInAdvance) {
       const fee = feeLine(plan, dates, it.p, taxCodes);
       if (fee) fees.push(fee);
@@ -62,12 +86,12 @@ export async function buildLines(
       const metric = s.metrics.get(charge.billableMetricId);
       if (!metric) continue;
       const window = { from: it.usageFrom, to: it.usageTo, periodFrom: it.p.from, periodTo: it.p.to };
-      const u = await chargeUsage(ctx, keys, metric, charge, window);
+      const u = await chargeUsage(ctx, keys, metric, charge, window, s.agentCode);
       periodCharges.push(...chargeLines(plan, charge, u, { from: it.usageFrom, to: it.usageTo }, taxCodes));
     }
     usage.push(...periodCharges);
     const trueUp = commitmentLine(plan, dates, it.p, periodCharges, taxCodes);
     if (trueUp) usage.push(trueUp);
   }
-  return [...fees, ...usage];
+  return [...fees, ...oneTime, ...usage];
 }

@@ -1,6 +1,7 @@
 import { Decimal } from '../../domain/decimal.js';
+import { AGENT_GROUP_KEY } from '../../domain/usage.js';
 import type { ServiceContext } from '../context.js';
-import { aggregateUsage, eventValues, type GroupUsage, type MetricRecord } from '../metering/aggregates.js';
+import { aggregateUsage, eventValues, type MetricRecord, type UsageQuery } from '../metering/aggregates.js';
 import { metricRecord } from '../metering/metrics.js';
 import type { BucketUsage, ChargeUsage } from './lines.js';
 import type { ChargeRecord } from './records.js';
@@ -8,9 +9,7 @@ import type { ChargeRecord } from './records.js';
 /**
  * The usage behind a charge over a window, split by the charge's filters. A filter's units are
  * aggregated with the filter as the selection (exact for every aggregation). Events matching no
- * filter form the rest: their groups are combined by the metric's aggregation — added up for
- * counts, sums and unique counts, the largest for max and latest (a group's latest value is not
- * comparable in time across groups once aggregated).
+ * filter form the rest, aggregated as the selection of groups no filter matches (exact too).
  */
 
 /** Billable metrics by id, as aggregation records. */
@@ -56,21 +55,27 @@ export interface Window {
   periodTo: number;
 }
 
-function combine(metric: MetricRecord, groups: GroupUsage[]): Decimal {
-  const type = metric.definition.aggregation_type;
-  if (type === 'max_agg' || type === 'latest_agg')
-    return groups.reduce((m, g) => (g.units.gt(m) ? g.units : m), Decimal.ZERO);
-  return Decimal.sum(groups.map((g) => g.units));
-}
-
+/**
+ * `agentCode`: only that agent's usage (a subscription scoped to an agent); null: all of it. It
+ * narrows every selection, the charge's filters included.
+ */
 export async function chargeUsage(
   ctx: ServiceContext,
   customerKeys: string[],
   metric: MetricRecord,
   charge: ChargeRecord,
   window: Window,
+  agentCode: string | null = null,
 ): Promise<ChargeUsage> {
-  const q = { customerKeys, metric, from: window.from, to: window.to };
+  const agent: Record<string, readonly string[]> =
+    agentCode === null ? {} : { [AGENT_GROUP_KEY]: [agentCode] };
+  const q: UsageQuery = {
+    customerKeys,
+    metric,
+    from: window.from,
+    to: window.to,
+    filters: agentCode === null ? undefined : agent,
+  };
   if (window.from >= window.to) return { filters: charge.filters.map(() => EMPTY), rest: EMPTY };
   if (charge.chargeModel === 'percentage' || charge.filters.some((f) => f.model.model === 'percentage')) {
     // Percentage prices each transaction: read the events once and split them by filter.
@@ -88,44 +93,18 @@ export async function chargeUsage(
     }
     return { filters: buckets, rest };
   }
-  const all = await aggregateUsage(ctx, q);
-  if (!charge.filters.length) {
-    return {
-      filters: [],
-      rest: {
-        units: all.units,
-        eventCount: all.eventCount,
-        transactions: [],
-        proratedUnits: periodShare(all.proratedUnits, window),
-      },
-    };
-  }
+  const bucket = (r: Awaited<ReturnType<typeof aggregateUsage>>): BucketUsage => ({
+    units: r.units,
+    eventCount: r.eventCount,
+    transactions: [],
+    proratedUnits: periodShare(r.proratedUnits, window),
+  });
+  if (!charge.filters.length) return { filters: [], rest: bucket(await aggregateUsage(ctx, q)) };
   const filters: BucketUsage[] = [];
-  for (const f of charge.filters) {
-    const r = await aggregateUsage(ctx, { ...q, filters: f.values });
-    filters.push({
-      units: r.units,
-      eventCount: r.eventCount,
-      transactions: [],
-      proratedUnits: periodShare(r.proratedUnits, window),
-    });
-  }
-  const restGroups = all.groups.filter((g) => !charge.filters.some((f) => matches(g.group, f.values)));
-  const filteredProrated = filters.reduce<Decimal | null>(
-    (s, b) => (b.proratedUnits === null || s === null ? null : s.add(b.proratedUnits)),
-    Decimal.ZERO,
-  );
-  const allProrated = periodShare(all.proratedUnits, window);
-  return {
-    filters,
-    rest: {
-      units: combine(metric, restGroups),
-      eventCount: restGroups.reduce((n, g) => n + g.eventCount, 0),
-      transactions: [],
-      proratedUnits:
-        allProrated === null || filteredProrated === null
-          ? null
-          : Decimal.max(allProrated.sub(filteredProrated), Decimal.ZERO),
-    },
-  };
+  for (const f of charge.filters)
+    filters.push(bucket(await aggregateUsage(ctx, { ...q, filters: { ...f.values, ...agent } })));
+  // The rest is aggregated as its own selection, so a unique value, a maximum or a latest value
+  // across the groups no filter takes is exact.
+  const rest = await aggregateUsage(ctx, { ...q, exclude: charge.filters.map((f) => f.values) });
+  return { filters, rest: bucket(rest) };
 }

@@ -41,6 +41,7 @@ const MODEL_KEYS: Record<ChargeModelName, readonly PropertyKey[]> = {
     'per_transaction_min_amount',
     'per_transaction_max_amount',
   ],
+  credit_pool: ['included_credits', 'credits_per_unit', 'amount'],
 };
 
 const EXAMPLES: Record<ChargeModelName, string> = {
@@ -53,6 +54,7 @@ const EXAMPLES: Record<ChargeModelName, string> = {
     '{"from_value": 100, "to_value": null, "per_unit_amount": "0.05", "flat_amount": "0"}]}',
   package: '{"amount": "5", "package_size": 100, "free_units": 0}',
   percentage: '{"rate": "2.9", "fixed_amount": "0.30"}',
+  credit_pool: '{"included_credits": "10000", "credits_per_unit": "1", "amount": "0.002"}',
 };
 
 function example(model: ChargeModelName): string {
@@ -143,6 +145,23 @@ export function validateChargeProperties(
         free_units: nonNegative(p.free_units ?? Decimal.ZERO, `${field}.free_units`),
       };
     }
+    case 'credit_pool': {
+      if (!p.included_credits) required(model, field, 'included_credits');
+      if (!p.amount) required(model, field, 'amount');
+      const perUnit = p.credits_per_unit ?? Decimal.ONE;
+      if (!perUnit.isPositive()) {
+        throw validation(
+          `${field}.credits_per_unit`,
+          `must be greater than 0 (got ${perUnit.toString()})`,
+          'credits_per_unit is how many credits of the pool one unit uses, e.g. 1.',
+        );
+      }
+      return {
+        included_credits: nonNegative(p.included_credits, `${field}.included_credits`),
+        credits_per_unit: perUnit.toString(),
+        amount: nonNegative(p.amount, `${field}.amount`),
+      };
+    }
     case 'percentage': {
       if (!p.rate) required(model, field, 'rate');
       if (p.rate.isNegative() || p.rate.gt(100)) {
@@ -192,6 +211,27 @@ export function currencyAmount(d: Decimal, currency: string, field: string): str
     );
   }
   return d.toFixed(Math.max(units, 0));
+}
+
+/**
+ * A charge's minimum commitment in units, stored as a decimal string (null: none). Percentage
+ * charges price amounts, not units, so they take none.
+ */
+export function minUnits(
+  model: ChargeModelName,
+  d: Decimal | null | undefined,
+  field: string,
+): string | null {
+  if (d === undefined || d === null) return null;
+  if (model === 'percentage') {
+    throw validation(
+      field,
+      'does not apply to the percentage charge model, which prices transacted amounts rather than units',
+      'Use min_amount for a least amount per period instead.',
+    );
+  }
+  if (!d.isPositive()) throw validation(field, `must be greater than 0 (got ${d.toString()})`);
+  return d.toString();
 }
 
 /**
@@ -303,6 +343,8 @@ export async function validatePlanOverrides(
         stored.min_amount =
           o.min_amount === null ? null : currencyAmount(o.min_amount, plan.currency, `${at}.min_amount`);
       }
+      if (o.min_units !== undefined)
+        stored.min_units = minUnits(charge.chargeModel, o.min_units, `${at}.min_units`);
       if (o.filters !== undefined) {
         const metric = metrics.find((m) => m.id === charge.billableMetricId) ?? {
           code: charge.billableMetricCode,
@@ -327,6 +369,7 @@ export function planOverridesView(
     billable_metric_code: string;
     properties?: ChargeProperties;
     min_amount?: string | null;
+    min_units?: string | null;
     filters?: StoredChargeFilter[];
   }>;
 } | null {

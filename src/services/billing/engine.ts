@@ -15,7 +15,7 @@ import {
   updateInvoice,
   type InvoiceLineInput,
 } from '../invoices.js';
-import { buildLines, metricsForPlan, type BillingSubject } from './build.js';
+import { agentCodesById, buildLines, metricsForPlan, type BillingSubject } from './build.js';
 import { couponDiscounts } from './discounts.js';
 import { activeDates, type BillingLine } from './lines.js';
 import { plansById } from './load.js';
@@ -234,6 +234,7 @@ export async function billingSubject(
     keys: await usageKeys(ctx, customer),
     end,
     handedOver: end !== null && (await handedOverAt(ctx, sub, end)),
+    agentCode: sub.agentId ? ((await agentCodesById(ctx, [sub.agentId])).get(sub.agentId) ?? null) : null,
   };
 }
 

@@ -22,12 +22,17 @@ import type { ChargeRecord, PlanRecord, SubscriptionRecord } from './records.js'
  *   day is paid once, by the new plan.
  * - Charge lines carry the exact charge amount as unit_amount (quantity 1); the invoice rounds
  *   each line half-up once.
- * - A charge's min_amount applies per period (not prorated) and shows as its own line.
+ * - A charge's min_units applies per period (not prorated): when fewer units were used, a true-up
+ *   line prices the missing units at the charge's own model, as the amount of min_units less the
+ *   amount of the units used (never below 0). Then its min_amount, also per period and not
+ *   prorated, tops the charge up on a line of its own.
+ * - A plan's one-time fee is a line of the subscription's first invoice, at its amount.
  * - The minimum commitment is prorated like the fee (by paying days) and rounded half-up to the
  *   minor unit; the true-up line makes the period's rounded fee + charge lines reach it.
  */
 
-export type LineKind = 'fee' | 'charge' | 'charge_minimum' | 'minimum_commitment';
+export type LineKind =
+  'fee' | 'one_time' | 'charge' | 'unit_commitment' | 'charge_minimum' | 'minimum_commitment';
 
 export interface BillingLine extends InvoiceLineInput {
   description: string;
@@ -148,6 +153,28 @@ export function feeLine(
   };
 }
 
+/** The plan's one-time fee, for the first invoice of a subscription (`p`: its first period). */
+export function oneTimeLine(
+  plan: PlanRecord,
+  p: PeriodInstants,
+  taxCodes: string[] | undefined,
+): BillingLine | null {
+  if (plan.oneTimeAmount === null || !plan.oneTimeAmount.isPositive()) return null;
+  return {
+    description: `${plan.invoiceDisplayName ?? plan.name} — one-time fee`,
+    quantity: Decimal.ONE,
+    unit_amount: plan.oneTimeAmount,
+    ...(taxCodes ? { tax_codes: taxCodes } : {}),
+    from: p.from,
+    to: p.to,
+    charge_id: null,
+    details: { kind: 'one_time', plan_code: plan.code, amount: plan.oneTimeAmount.toString() },
+    amountMinor: minor(plan.oneTimeAmount, plan.currency),
+    plan_code: plan.code,
+    billable_metric_code: null,
+  };
+}
+
 /** The usage behind one charge line: units, or (percentage) each transaction's amount. */
 export interface BucketUsage {
   units: Decimal;
@@ -249,6 +276,11 @@ export function chargeLines(
     );
     lines.push(rest);
   }
+  if (charge.minUnits !== null) {
+    const used = Decimal.sum(lines.map((l) => Decimal.parse(String(l.details.units))));
+    const trueUp = unitCommitmentLine(plan, charge, charge.minUnits, used, window, name, taxCodes);
+    if (trueUp) lines.push(trueUp);
+  }
   if (charge.minAmount !== null) {
     const total = Decimal.sum(lines.map((l) => l.unit_amount));
     if (total.lt(charge.minAmount)) {
@@ -275,6 +307,42 @@ export function chargeLines(
     }
   }
   return lines;
+}
+
+/** The line that bills a charge's missing units up to its minimum commitment in units. */
+function unitCommitmentLine(
+  plan: PlanRecord,
+  charge: ChargeRecord,
+  minUnits: Decimal,
+  used: Decimal,
+  window: { from: number; to: number },
+  name: string,
+  taxCodes: string[] | undefined,
+): BillingLine | null {
+  if (!used.lt(minUnits)) return null;
+  const amount = chargeAmount(charge.model, minUnits).amount.sub(chargeAmount(charge.model, used).amount);
+  if (!amount.isPositive()) return null;
+  const missing = minUnits.sub(used);
+  return {
+    description: `${name} — minimum commitment of ${minUnits.toString()} units`,
+    quantity: Decimal.ONE,
+    unit_amount: amount,
+    ...(taxCodes ? { tax_codes: taxCodes } : {}),
+    from: window.from,
+    to: window.to,
+    charge_id: charge.id,
+    details: {
+      kind: 'unit_commitment',
+      billable_metric_code: charge.billableMetricCode,
+      min_units: minUnits.toString(),
+      units: used.toString(),
+      true_up_units: missing.toString(),
+      amount: amount.toString(),
+    },
+    amountMinor: minor(amount, plan.currency),
+    plan_code: plan.code,
+    billable_metric_code: charge.billableMetricCode,
+  };
 }
 
 /**

@@ -29,13 +29,28 @@ export async function plansById(
   const metrics = metricIds.length
     ? await ctx.db
         .selectFrom('billable_metrics')
-        .select(['id', 'code', 'name'])
+        .select(['id', 'code', 'name', 'aggregation_type', 'recurring'])
         .where('organization_id', '=', ctx.organizationId)
         .where('id', 'in', metricIds)
         .execute()
     : [];
-  const names = new Map(metrics.map((m) => [m.id, { code: m.code, name: m.name }]));
-  return new Map(rows.map((r) => [r.id, planRecord(r, charges, names)]));
+  const names = new Map(
+    metrics.map((m) => [
+      m.id,
+      { code: m.code, name: m.name, seats: m.aggregation_type === 'unique_count_agg' && m.recurring === 1 },
+    ]),
+  );
+  const attached = await ctx.db
+    .selectFrom('plan_agents as pa')
+    .innerJoin('agents as a', 'a.id', 'pa.agent_id')
+    .select(['pa.plan_id', 'a.id', 'a.code'])
+    .where('pa.organization_id', '=', ctx.organizationId)
+    .where('pa.plan_id', 'in', unique)
+    .orderBy('a.code')
+    .execute();
+  const agentsOf = (planId: string) =>
+    attached.filter((a) => a.plan_id === planId).map((a) => ({ id: a.id, code: a.code }));
+  return new Map(rows.map((r) => [r.id, planRecord(r, charges, names, agentsOf(r.id))]));
 }
 
 /**

@@ -11,10 +11,16 @@ import type { Interval } from '../../domain/periods.js';
 import { toIso } from '../../domain/time.js';
 import type { ChargeInput } from '../../operations/schemas/billing.js';
 import { diff, recordActivity } from '../activity.js';
+import { resolveAgent } from '../agents.js';
 import type { ServiceContext } from '../context.js';
 import { metricsByCode } from '../metering/metrics.js';
 import { checkTaxCodes } from '../taxes.js';
-import { currencyAmount, validateChargeFilters, validateChargeProperties } from './charge-validation.js';
+import {
+  currencyAmount,
+  minUnits,
+  validateChargeFilters,
+  validateChargeProperties,
+} from './charge-validation.js';
 import { plansById, resolvePlan } from './load.js';
 import type { ChargeModelName, ChargeProperties, PlanRecord, StoredChargeFilter } from './records.js';
 
@@ -27,6 +33,7 @@ export interface ChargeView {
   charge_model: ChargeModelName;
   properties: ChargeProperties;
   min_amount: string | null;
+  min_units: string | null;
   filters: StoredChargeFilter[];
   prorated: boolean;
   invoice_display_name: string | null;
@@ -45,9 +52,12 @@ export interface PlanView {
   trial_period_days: number;
   minimum_commitment_cents: number | null;
   minimum_commitment: string | null;
+  one_time_amount_cents: number | null;
+  one_time_amount: string | null;
   invoice_display_name: string | null;
   tax_codes: string[] | null;
   charges: ChargeView[];
+  agent_codes: string[];
   created_at: string;
   updated_at: string;
   deleted_at: string | null;
@@ -62,6 +72,7 @@ export interface PlanFields {
   pay_in_advance?: boolean;
   trial_period_days?: number;
   minimum_commitment?: Decimal | null;
+  one_time_amount?: Decimal | null;
   invoice_display_name?: string | null;
   tax_codes?: string[] | null;
   charges?: ChargeInput[];
@@ -73,6 +84,9 @@ export function planView(plan: PlanRecord): PlanView {
   const amount = moneyFields('amount', plan.amount.toMinor(minor), plan.currency);
   const min = plan.minimumCommitment
     ? moneyFields('minimum_commitment', plan.minimumCommitment.toMinor(minor), plan.currency)
+    : null;
+  const oneTime = plan.oneTimeAmount
+    ? moneyFields('one_time_amount', plan.oneTimeAmount.toMinor(minor), plan.currency)
     : null;
   return {
     id: plan.id,
@@ -86,6 +100,8 @@ export function planView(plan: PlanRecord): PlanView {
     trial_period_days: plan.trialPeriodDays,
     minimum_commitment_cents: min?.minimum_commitment_cents ?? null,
     minimum_commitment: min?.minimum_commitment ?? null,
+    one_time_amount_cents: oneTime?.one_time_amount_cents ?? null,
+    one_time_amount: oneTime?.one_time_amount ?? null,
     invoice_display_name: plan.invoiceDisplayName,
     tax_codes: plan.taxCodes,
     charges: plan.charges.map((c) => ({
@@ -95,6 +111,7 @@ export function planView(plan: PlanRecord): PlanView {
       charge_model: c.chargeModel,
       properties: c.properties,
       min_amount: c.minAmount === null ? null : c.minAmount.toString(),
+      min_units: c.minUnits === null ? null : c.minUnits.toString(),
       filters: c.filters.map((f) => ({
         values: f.values,
         properties: f.properties,
@@ -103,6 +120,7 @@ export function planView(plan: PlanRecord): PlanView {
       prorated: c.prorated,
       invoice_display_name: c.invoiceDisplayName,
     })),
+    agent_codes: plan.agents.map((a) => a.code),
     created_at: toIso(row.created_at),
     updated_at: toIso(row.updated_at),
     deleted_at: toIso(row.deleted_at),
@@ -116,6 +134,7 @@ type PreparedCharge = Pick<
   | 'charge_model'
   | 'properties'
   | 'min_amount'
+  | 'min_units'
   | 'filters'
   | 'prorated'
   | 'invoice_display_name'
@@ -162,6 +181,7 @@ async function prepareCharges(
         c.min_amount === undefined || c.min_amount === null
           ? null
           : currencyAmount(c.min_amount, currency, `${at}.min_amount`),
+      min_units: minUnits(c.charge_model, c.min_units, `${at}.min_units`),
       filters: JSON.stringify(
         validateChargeFilters(c.charge_model, c.filters ?? [], metric, `${at}.filters`),
       ),
@@ -176,6 +196,7 @@ const CHARGE_KEYS = [
   'charge_model',
   'properties',
   'min_amount',
+  'min_units',
   'filters',
   'prorated',
   'invoice_display_name',
@@ -220,6 +241,10 @@ function planFieldsRow(
       input.minimum_commitment === undefined || input.minimum_commitment === null
         ? null
         : currencyAmount(input.minimum_commitment, currency, 'minimum_commitment'),
+    one_time_amount:
+      input.one_time_amount === undefined || input.one_time_amount === null
+        ? null
+        : currencyAmount(input.one_time_amount, currency, 'one_time_amount'),
     invoice_display_name: input.invoice_display_name ?? null,
     tax_codes: input.tax_codes ? JSON.stringify(input.tax_codes) : null,
   };
@@ -234,6 +259,7 @@ const PLAN_KEYS = [
   'pay_in_advance',
   'trial_period_days',
   'minimum_commitment',
+  'one_time_amount',
   'invoice_display_name',
   'tax_codes',
 ] as const;
@@ -294,6 +320,7 @@ function storedCharge(c: PlanRecord['charges'][number]): PreparedCharge {
     charge_model: c.chargeModel,
     properties: JSON.stringify(c.properties),
     min_amount: c.minAmount === null ? null : c.minAmount.toString(),
+    min_units: c.minUnits === null ? null : c.minUnits.toString(),
     filters: JSON.stringify(
       c.filters.map((f) => ({
         values: f.values,
@@ -336,7 +363,7 @@ export async function getPlan(ctx: ServiceContext, ref: string): Promise<PlanVie
 
 export async function listPlans(
   ctx: ServiceContext,
-  filter: { search?: string; interval?: Interval; currency?: string },
+  filter: { search?: string; interval?: Interval; currency?: string; agent_id?: string },
   page: PageRequest,
 ): Promise<{ plans: PlanView[]; pagination: Pagination }> {
   let q = ctx.db
@@ -345,6 +372,16 @@ export async function listPlans(
     .where('deleted_at', 'is', null);
   if (filter.interval) q = q.where('interval', '=', filter.interval);
   if (filter.currency) q = q.where('currency', '=', filter.currency);
+  if (filter.agent_id) {
+    const agent = await resolveAgent(ctx, filter.agent_id);
+    q = q.where('id', 'in', (eb) =>
+      eb
+        .selectFrom('plan_agents')
+        .select('plan_id')
+        .where('organization_id', '=', ctx.organizationId)
+        .where('agent_id', '=', agent.id),
+    );
+  }
   if (filter.search) {
     const pattern = `%${escapeLike(filter.search.toLowerCase())}%`;
     q = q.where(sql<SqlBool>`lower(code || ' ' || name) like ${pattern} escape '\\'`);
@@ -381,6 +418,7 @@ export async function updatePlan(ctx: ServiceContext, ref: string, patch: PlanFi
     trial_period_days: patch.trial_period_days ?? row.trial_period_days,
     minimum_commitment:
       patch.minimum_commitment !== undefined ? patch.minimum_commitment : before.minimumCommitment,
+    one_time_amount: patch.one_time_amount !== undefined ? patch.one_time_amount : before.oneTimeAmount,
     invoice_display_name:
       patch.invoice_display_name !== undefined ? patch.invoice_display_name : row.invoice_display_name,
     tax_codes: patch.tax_codes !== undefined ? patch.tax_codes : before.taxCodes,
@@ -489,4 +527,166 @@ export async function deletePlan(ctx: ServiceContext, ref: string): Promise<Plan
     changes: { deleted_at: [null, toIso(now)] },
   });
   return planView(await reload(ctx, plan.id));
+}
+
+/**
+ * Offers a plan for an agent (MarginFront: the junction of a plan and an agent). A plan attached
+ * to agents is subscribed to for one of them; attaching again changes nothing.
+ */
+export async function attachPlanToAgent(
+  ctx: ServiceContext,
+  planRef: string,
+  agentRef: string,
+): Promise<{ plan: PlanView; agent_code: string; attached: boolean }> {
+  const plan = await resolvePlan(ctx, planRef);
+  const agent = await resolveAgent(ctx, agentRef);
+  const inserted = await ctx.db
+    .insertInto('plan_agents')
+    .values({
+      organization_id: ctx.organizationId,
+      plan_id: plan.id,
+      agent_id: agent.id,
+      created_at: ctx.now(),
+    })
+    .onConflict((oc) => oc.columns(['plan_id', 'agent_id']).doNothing())
+    .returning('plan_id')
+    .executeTakeFirst();
+  if (inserted) {
+    await recordActivity(ctx, {
+      type: 'plan.updated',
+      resourceType: 'plan',
+      resourceId: plan.id,
+      changes: {
+        agent_codes: [plan.agents.map((a) => a.code), [...plan.agents.map((a) => a.code), agent.code].sort()],
+      },
+    });
+  }
+  return {
+    plan: planView(await reload(ctx, plan.id)),
+    agent_code: agent.code,
+    attached: inserted !== undefined,
+  };
+}
+
+/**
+ * Takes an agent off a plan. Refused while a live subscription bills that agent on the plan: it
+ * would be on a plan no longer offered for its agent.
+ */
+export async function detachPlanFromAgent(
+  ctx: ServiceContext,
+  planRef: string,
+  agentRef: string,
+): Promise<{ plan: PlanView; agent_code: string; detached: boolean }> {
+  const plan = await resolvePlan(ctx, planRef);
+  const agent = await resolveAgent(ctx, agentRef);
+  const using = await ctx.db
+    .selectFrom('subscriptions')
+    .select('external_id')
+    .where('organization_id', '=', ctx.organizationId)
+    .where('plan_id', '=', plan.id)
+    .where('agent_id', '=', agent.id)
+    .where('status', 'in', ['pending', 'active'])
+    .orderBy('external_id')
+    .limit(5)
+    .execute();
+  if (using.length) {
+    throw invalidStatus(
+      `agent_id: pending or active subscriptions bill agent '${agent.code}' on plan '${plan.code}' (${using.map((u) => u.external_id).join(', ')})`,
+      { plan_id: plan.id, agent_id: agent.id, subscription_external_ids: using.map((u) => u.external_id) },
+      'Terminate them or move them to another plan first.',
+    );
+  }
+  const removed = await ctx.db
+    .deleteFrom('plan_agents')
+    .where('organization_id', '=', ctx.organizationId)
+    .where('plan_id', '=', plan.id)
+    .where('agent_id', '=', agent.id)
+    .executeTakeFirst();
+  const detached = Number(removed.numDeletedRows) > 0;
+  if (detached) {
+    await recordActivity(ctx, {
+      type: 'plan.updated',
+      resourceType: 'plan',
+      resourceId: plan.id,
+      changes: {
+        agent_codes: [
+          plan.agents.map((a) => a.code),
+          plan.agents.map((a) => a.code).filter((c) => c !== agent.code),
+        ],
+      },
+    });
+  }
+  return { plan: planView(await reload(ctx, plan.id)), agent_code: agent.code, detached };
+}
+
+/**
+ * Adds one charge to a live plan (create_pricing_strategy): checked as create_plan checks its
+ * charges. A metric the plan prices already is a CONFLICT: update_plan changes that charge.
+ */
+export async function addCharge(ctx: ServiceContext, ref: string, charge: ChargeInput): Promise<PlanRecord> {
+  const plan = await resolvePlan(ctx, ref);
+  const [prepared] = await prepareCharges(ctx, [charge], plan.currency);
+  const existing = plan.charges.find((c) => c.billableMetricId === prepared!.billable_metric_id);
+  if (existing) {
+    throw conflict(
+      `billable_metric_code: plan '${plan.code}' already prices '${charge.billable_metric_code}' (charge ${existing.id})`,
+      { plan_id: plan.id, charge_id: existing.id, billable_metric_code: charge.billable_metric_code },
+      'A plan prices each billable metric once: update_plan with `charges` changes that charge.',
+    );
+  }
+  const now = ctx.now();
+  const position = plan.charges.reduce((m, c) => Math.max(m, c.position + 1), 0);
+  await insertCharges(ctx, plan.id, [{ charge: prepared!, position }], now);
+  await ctx.db
+    .updateTable('plans')
+    .set({ updated_at: now })
+    .where('id', '=', plan.id)
+    .where('organization_id', '=', ctx.organizationId)
+    .execute();
+  await recordActivity(ctx, {
+    type: 'plan.updated',
+    resourceType: 'plan',
+    resourceId: plan.id,
+    changes: {
+      charges: [
+        plan.charges.map((c) => c.billableMetricCode),
+        [...plan.charges.map((c) => c.billableMetricCode), charge.billable_metric_code],
+      ],
+    },
+  });
+  return reload(ctx, plan.id);
+}
+
+/** Sets a plan's base fee or one-time fee when it has none (create_pricing_strategy). */
+export async function setPlanFee(
+  ctx: ServiceContext,
+  ref: string,
+  which: 'amount' | 'one_time_amount',
+  amount: Decimal,
+): Promise<PlanRecord> {
+  const plan = await resolvePlan(ctx, ref);
+  const current = which === 'amount' ? plan.amount : plan.oneTimeAmount;
+  const stored = currencyAmount(amount, plan.currency, 'rate');
+  if (current !== null && current.eq(amount)) return plan;
+  if (current !== null && current.isPositive()) {
+    throw conflict(
+      `charge_type: plan '${plan.code}' already has a ${which === 'amount' ? 'recurring base fee' : 'one-time fee'} of ${current.toFixed(minorUnits(plan.currency))} ${plan.currency}`,
+      { plan_id: plan.id, [which]: current.toString() },
+      `A plan has one; update_plan with ${which} changes it.`,
+    );
+  }
+  const now = ctx.now();
+  await ctx.db
+    .updateTable('plans')
+    .set({ [which]: stored, updated_at: now })
+    .where('id', '=', plan.id)
+    .where('organization_id', '=', ctx.organizationId)
+    .execute();
+  await recordActivity(ctx, {
+    type: 'plan.updated',
+    resourceType: 'plan',
+    resourceId: plan.id,
+    changes: { [which]: [current?.toString() ?? null, stored] },
+  });
+  return reload(ctx, plan.id);
 }

@@ -9,7 +9,14 @@ import type { BillingTime, Interval } from '../../domain/periods.js';
  * shape the API shows (decimal strings); this module is the one place that reads them.
  */
 
-export const CHARGE_MODELS = ['standard', 'graduated', 'volume', 'package', 'percentage'] as const;
+export const CHARGE_MODELS = [
+  'standard',
+  'graduated',
+  'volume',
+  'package',
+  'percentage',
+  'credit_pool',
+] as const;
 export type ChargeModelName = (typeof CHARGE_MODELS)[number];
 
 /** A range as stored and shown: decimal strings, `to_value` null for the open last range. */
@@ -33,6 +40,8 @@ export interface ChargeProperties {
   free_units_per_total_aggregation?: string | null;
   per_transaction_min_amount?: string | null;
   per_transaction_max_amount?: string | null;
+  included_credits?: string;
+  credits_per_unit?: string;
 }
 
 /** Pricing for the events whose properties match `values` (every key, any of its values). */
@@ -61,14 +70,20 @@ export interface ChargeRecord {
   /** The model with exact decimals, ready for `chargeAmount`. */
   model: ChargeModel;
   minAmount: Decimal | null;
+  /** The least units billed per period (a true-up line prices the rest at the charge's model). */
+  minUnits: Decimal | null;
   filters: ChargeFilterRecord[];
   prorated: boolean;
   invoiceDisplayName: string | null;
+  /** On a recurring unique_count_agg metric: it prices seats. */
+  seatBased: boolean;
 }
 
 export interface MetricNames {
   code: string;
   name: string;
+  /** A recurring unique count: what a seat price is a charge on. */
+  seats?: boolean;
 }
 
 export interface PlanRecord {
@@ -82,9 +97,13 @@ export interface PlanRecord {
   payInAdvance: boolean;
   trialPeriodDays: number;
   minimumCommitment: Decimal | null;
+  /** Charged once, on a subscription's first invoice. */
+  oneTimeAmount: Decimal | null;
   invoiceDisplayName: string | null;
   taxCodes: string[] | null;
   charges: ChargeRecord[];
+  /** The agents the plan is attached to (none: it is offered for any agent or none). */
+  agents: Array<{ id: string; code: string }>;
 }
 
 /** What a subscription may change about its plan's prices. */
@@ -97,6 +116,7 @@ export interface PlanOverrides {
     billable_metric_id?: string;
     properties?: ChargeProperties;
     min_amount?: string | null;
+    min_units?: string | null;
     filters?: StoredChargeFilter[];
   }>;
 }
@@ -121,6 +141,8 @@ export interface SubscriptionRecord {
   nextPlanAt: number | null;
   nextPlanOverrides: PlanOverrides | null;
   previousSubscriptionId: string | null;
+  /** The agent whose usage it bills; null: all of its customer's usage. */
+  agentId: string | null;
 }
 
 const dec = (v: string | null | undefined, fallback: Decimal = Decimal.ZERO): Decimal =>
@@ -140,6 +162,15 @@ export function toChargeModel(model: ChargeModelName, p: ChargeProperties): Char
   switch (model) {
     case 'standard':
       return { model, amount: dec(p.amount) };
+    case 'credit_pool':
+      return {
+        model,
+        properties: {
+          included_credits: dec(p.included_credits),
+          credits_per_unit: dec(p.credits_per_unit, Decimal.ONE),
+          amount: dec(p.amount),
+        },
+      };
     case 'graduated':
       return { model, ranges: toRanges(p.graduated_ranges) };
     case 'volume':
@@ -193,9 +224,11 @@ export function chargeRecord(r: PlanChargesTable, metric: MetricNames): ChargeRe
     properties,
     model: toChargeModel(chargeModel, properties),
     minAmount: r.min_amount === null ? null : Decimal.parse(r.min_amount),
+    minUnits: r.min_units == null ? null : Decimal.parse(r.min_units),
     filters: (JSON.parse(r.filters) as StoredChargeFilter[]).map((f) => filterRecord(chargeModel, f)),
     prorated: r.prorated === 1,
     invoiceDisplayName: r.invoice_display_name,
+    seatBased: metric.seats === true,
   };
 }
 
@@ -207,6 +240,7 @@ export function planRecord(
   row: PlansTable,
   charges: readonly PlanChargesTable[],
   metrics: ReadonlyMap<string, MetricNames>,
+  agents: Array<{ id: string; code: string }> = [],
 ): PlanRecord {
   return {
     row,
@@ -219,6 +253,7 @@ export function planRecord(
     payInAdvance: row.pay_in_advance === 1,
     trialPeriodDays: row.trial_period_days,
     minimumCommitment: row.minimum_commitment === null ? null : Decimal.parse(row.minimum_commitment),
+    oneTimeAmount: row.one_time_amount == null ? null : Decimal.parse(row.one_time_amount),
     invoiceDisplayName: row.invoice_display_name,
     taxCodes: row.tax_codes === null ? null : (JSON.parse(row.tax_codes) as string[]),
     charges: charges
@@ -230,6 +265,7 @@ export function planRecord(
           metrics.get(c.billable_metric_id) ?? { code: c.billable_metric_id, name: c.billable_metric_id },
         ),
       ),
+    agents,
   };
 }
 
@@ -254,7 +290,24 @@ export function subscriptionRecord(row: SubscriptionsTable): SubscriptionRecord 
     nextPlanOverrides:
       row.next_plan_overrides === null ? null : (JSON.parse(row.next_plan_overrides) as PlanOverrides),
     previousSubscriptionId: row.previous_subscription_id,
+    agentId: row.agent_id ?? null,
   };
+}
+
+/**
+ * How a plan bills (MarginFront's billing model): by usage, a recurring fee, seats, or more
+ * than one of these (hybrid). A base fee is recurring; a charge on a recurring unique count
+ * prices seats; any other charge prices usage. A plan with none of them is recurring (free).
+ */
+export const BILLING_MODELS = ['usage', 'recurring', 'seat_based', 'hybrid'] as const;
+export type BillingModel = (typeof BILLING_MODELS)[number];
+
+export function billingModelOf(plan: PlanRecord): BillingModel {
+  const kinds = new Set<BillingModel>();
+  if (plan.amount.isPositive()) kinds.add('recurring');
+  for (const c of plan.charges) kinds.add(c.seatBased ? 'seat_based' : 'usage');
+  if (kinds.size > 1) return 'hybrid';
+  return kinds.values().next().value ?? 'recurring';
 }
 
 /** The plan as one subscription pays for it: its overrides replace the plan's prices. */
@@ -272,6 +325,8 @@ export function effectivePlan(plan: PlanRecord, overrides: PlanOverrides | null)
       model: toChargeModel(c.chargeModel, properties),
       minAmount:
         o.min_amount === undefined ? c.minAmount : o.min_amount === null ? null : Decimal.parse(o.min_amount),
+      minUnits:
+        o.min_units === undefined ? c.minUnits : o.min_units === null ? null : Decimal.parse(o.min_units),
       filters: o.filters ? o.filters.map((f) => filterRecord(c.chargeModel, f)) : c.filters,
     };
   });

@@ -4,7 +4,7 @@ import { toIso } from '../../domain/time.js';
 import { createServiceContext, type Principal, type ServiceContext, type ServiceEnv } from '../context.js';
 import type { MetricRecord } from '../metering/aggregates.js';
 import { usageKeysByCustomer } from '../metering/customer-keys.js';
-import { metricsForPlan, type BillingSubject } from './build.js';
+import { agentCodesById, metricsForPlan, type BillingSubject } from './build.js';
 import { billMoments, type BillingOutcome } from './engine.js';
 import { plansById } from './load.js';
 import { effectivePlan, subscriptionRecord, type PlanRecord, type SubscriptionRecord } from './records.js';
@@ -114,6 +114,10 @@ export async function runBilling(env: ServiceEnv, at: number, options: RunOption
         ).map((c) => [c.id, c]),
       );
       const keys = await usageKeysByCustomer(ctx, [...customers.values()]);
+      const agentCodes = await agentCodesById(
+        ctx,
+        rows.map((r) => r.agent_id),
+      );
       const billOne = async (c: ServiceContext, row: SubscriptionsTable, out: BillingOutcome[]) => {
         // Lifecycle first: a pending subscription starts, an ended one terminates (and bills
         // what it owes), a downgrade whose time has come switches plans.
@@ -135,6 +139,7 @@ export async function runBilling(env: ServiceEnv, at: number, options: RunOption
           metrics: await metricsForPlan(c, plan, metrics),
           keys: keys.get(sub.customerId)!,
           end: endOf(sub),
+          agentCode: sub.agentId ? (agentCodes.get(sub.agentId) ?? null) : null,
         };
         const from = sub.row.next_billing_at;
         const billed = await billMoments(c, s, from, at, finalize, (o) => out.push(o));

@@ -10,10 +10,12 @@ import type { PlanRecord, SubscriptionRecord } from './records.js';
  * falls inside a period (the usage and arrears fee up to then).
  *
  * Each invoiced thing is an item with a ledger key (kind, period start instant): `advance` for
- * a period's advance fee, `arrears` for a period's usage (and fee when paid in arrears).
+ * a period's advance fee, `arrears` for a period's usage (and fee when paid in arrears),
+ * `one_time` for the plan's one-time fee, on the first invoice of a subscription that does not
+ * continue another (a plan change).
  */
 
-export type ItemKind = 'advance' | 'arrears';
+export type ItemKind = 'advance' | 'arrears' | 'one_time';
 
 export interface BillingItem {
   kind: ItemKind;
@@ -88,6 +90,13 @@ export function item(
   };
 }
 
+/** The one-time fee's item, when the plan has one and the subscription is not a continuation. */
+function oneTimeItem(sub: SubscriptionRecord, plan: PlanRecord, end: number | null): BillingItem | null {
+  if (plan.oneTimeAmount === null || !plan.oneTimeAmount.isPositive()) return null;
+  if (sub.previousSubscriptionId !== null) return null;
+  return item(sub, 'one_time', periodAt(sub, plan, sub.startedAt), end);
+}
+
 /** What is invoiced at billing moment `at` (see nextBillingMoment). */
 export function itemsAt(
   sub: SubscriptionRecord,
@@ -97,6 +106,9 @@ export function itemsAt(
 ): BillingItem[] {
   const items: BillingItem[] = [];
   const start = sub.startedAt;
+  // The one-time fee goes on the first invoice, whatever that invoice bills.
+  const oneTime = at === nextBillingMoment(sub, plan, start, end) ? oneTimeItem(sub, plan, end) : null;
+  if (oneTime) items.push(oneTime);
   if (at === start) {
     if (plan.payInAdvance) items.push(item(sub, 'advance', periodAt(sub, plan, start), end));
     return items;
@@ -119,5 +131,7 @@ export function periodItems(
 ): BillingItem[] {
   const items = [item(sub, 'arrears', p, end)];
   if (plan.payInAdvance) items.unshift(item(sub, 'advance', p, end));
+  const oneTime = p.from <= sub.startedAt && sub.startedAt < p.to ? oneTimeItem(sub, plan, end) : null;
+  if (oneTime) items.unshift(oneTime);
   return items;
 }

@@ -1,5 +1,7 @@
-import type { CustomersTable, SubscriptionsTable } from '../../db/schema.js';
+import { sql, type ExpressionBuilder } from 'kysely';
+import type { CustomersTable, Database, SubscriptionsTable } from '../../db/schema.js';
 import { countAll } from '../../db/sql.js';
+import { minorUnits } from '../../domain/currencies.js';
 import { Decimal } from '../../domain/decimal.js';
 import { BillfoldError, invalidStatus, notFound, validation } from '../../domain/errors.js';
 import { looksLikeId, newId } from '../../domain/ids.js';
@@ -8,6 +10,7 @@ import { periodContaining, type BillingTime, type Interval } from '../../domain/
 import { dateInZone, startOfDayInZone, toIso } from '../../domain/time.js';
 import { recordActivity } from '../activity.js';
 import type { ServiceContext } from '../context.js';
+import { resolveAgent } from '../agents.js';
 import { onCustomerDeletion, resolveCustomer } from '../customers.js';
 import { assertInvoiceable } from '../invoices.js';
 import type { PlanOverridesInput } from '../../operations/schemas/billing.js';
@@ -15,8 +18,10 @@ import { planOverridesView, validatePlanOverrides } from './charge-validation.js
 import { billTermination, creditUnusedAdvanceFee, nextBillingAt, type BillingOutcome } from './engine.js';
 import { loadSubscription, plansById, resolvePlan } from './load.js';
 import {
+  billingModelOf,
   effectivePlan,
   subscriptionRecord,
+  type BillingModel,
   type PlanOverrides,
   type PlanRecord,
   type SubscriptionRecord,
@@ -60,6 +65,11 @@ export interface SubscriptionView {
   next_plan_at: string | null;
   previous_subscription_id: string | null;
   plan_overrides: PlanOverridesView | null;
+  agent_id: string | null;
+  agent_code: string | null;
+  billing_model: BillingModel;
+  trialing: boolean;
+  past_due: boolean;
   created_at: string;
   updated_at: string;
 }
@@ -124,19 +134,22 @@ export function yearlyAmount(plan: PlanRecord): Decimal {
 
 // ——— reading ———
 
-function viewOf(
-  sub: SubscriptionRecord,
-  plans: ReadonlyMap<string, PlanRecord>,
-  customerExternalId: string | null,
-  now: number,
-): SubscriptionView {
-  const plan = plans.get(sub.planId);
+interface ViewExtras {
+  plans: ReadonlyMap<string, PlanRecord>;
+  customerExternalIds: ReadonlyMap<string, string | null>;
+  agentCodes: ReadonlyMap<string, string>;
+  /** Ids of the subscriptions that are past due. */
+  pastDue: ReadonlySet<string>;
+}
+
+function viewOf(sub: SubscriptionRecord, x: ViewExtras, now: number): SubscriptionView {
+  const plan = x.plans.get(sub.planId);
   const period = plan ? currentPeriod(sub, plan.interval, now) : null;
   return {
     id: sub.id,
     external_id: sub.externalId,
     customer_id: sub.customerId,
-    customer_external_id: customerExternalId,
+    customer_external_id: x.customerExternalIds.get(sub.customerId) ?? null,
     plan_code: plan?.code ?? sub.planId,
     name: sub.row.name,
     status: sub.status,
@@ -148,10 +161,15 @@ function viewOf(
     terminated_at: toIso(sub.terminatedAt),
     canceled_at: toIso(sub.row.canceled_at),
     current_period: period && { from: toIso(period.from), to: toIso(period.to) },
-    next_plan_code: sub.nextPlanId ? (plans.get(sub.nextPlanId)?.code ?? sub.nextPlanId) : null,
+    next_plan_code: sub.nextPlanId ? (x.plans.get(sub.nextPlanId)?.code ?? sub.nextPlanId) : null,
     next_plan_at: toIso(sub.nextPlanAt),
     previous_subscription_id: sub.previousSubscriptionId,
     plan_overrides: plan ? planOverridesView(sub.overrides, plan) : null,
+    agent_id: sub.agentId,
+    agent_code: sub.agentId ? (x.agentCodes.get(sub.agentId) ?? null) : null,
+    billing_model: plan ? billingModelOf(effectivePlan(plan, sub.overrides)) : 'recurring',
+    trialing: isTrialing(sub, now),
+    past_due: x.pastDue.has(sub.id),
     created_at: toIso(sub.row.created_at),
     updated_at: toIso(sub.row.updated_at),
   };
@@ -171,9 +189,71 @@ async function viewsOf(ctx: ServiceContext, subs: SubscriptionRecord[]): Promise
         .where('id', 'in', customerIds)
         .execute()
     : [];
-  const externalIds = new Map(customers.map((c) => [c.id, c.external_id]));
+  const customerExternalIds = new Map(customers.map((c) => [c.id, c.external_id]));
+  const agentIds = [...new Set(subs.map((s) => s.agentId).filter((a): a is string => a !== null))];
+  const agents = agentIds.length
+    ? await ctx.db
+        .selectFrom('agents')
+        .select(['id', 'code'])
+        .where('organization_id', '=', ctx.organizationId)
+        .where('id', 'in', agentIds)
+        .execute()
+    : [];
+  const agentCodes = new Map(agents.map((a) => [a.id, a.code]));
   const now = ctx.now();
-  return subs.map((s) => viewOf(s, plans, externalIds.get(s.customerId) ?? null, now));
+  const pastDue = await pastDueAmong(ctx, subs, now);
+  return subs.map((s) => viewOf(s, { plans, customerExternalIds, agentCodes, pastDue }, now));
+}
+
+/** In its trial now: active, with no base fee until trial_ends_at. */
+function isTrialing(sub: SubscriptionRecord, now: number): boolean {
+  return sub.status === 'active' && sub.trialEndsAt !== null && now < sub.trialEndsAt;
+}
+
+/** The latest due date an unpaid invoice may have for its subscription to be past due at `now`. */
+async function pastDueCutoff(ctx: ServiceContext, now: number): Promise<number> {
+  const org = await ctx.organization();
+  return now - org.past_due_grace_period_days * DAY_MS;
+}
+
+/**
+ * A subscription is past due while it is active and one of its invoices (of any row under its
+ * external_id: a plan change continues it) has money due past its due date and the
+ * organization's grace period.
+ */
+function overdueInvoiceOf(ctx: ServiceContext, cutoff: number) {
+  return (eb: ExpressionBuilder<Database, 'subscriptions'>) =>
+    eb.exists(
+      eb
+        .selectFrom('invoices as i')
+        .innerJoin('subscriptions as s2', 's2.id', 'i.subscription_id')
+        .select(sql`1`.as('one'))
+        .where('i.organization_id', '=', ctx.organizationId)
+        .where('s2.organization_id', '=', ctx.organizationId)
+        .whereRef('s2.external_id', '=', 'subscriptions.external_id')
+        .whereRef('s2.customer_id', '=', 'subscriptions.customer_id')
+        .where('i.status', '=', 'finalized')
+        .where('i.amount_due_cents', '>', 0)
+        .where('i.due_at', '<', cutoff),
+    );
+}
+
+async function pastDueAmong(
+  ctx: ServiceContext,
+  subs: readonly SubscriptionRecord[],
+  now: number,
+): Promise<Set<string>> {
+  const active = subs.filter((s) => s.status === 'active').map((s) => s.id);
+  if (!active.length) return new Set();
+  const cutoff = await pastDueCutoff(ctx, now);
+  const rows = await ctx.db
+    .selectFrom('subscriptions')
+    .select('id')
+    .where('organization_id', '=', ctx.organizationId)
+    .where('id', 'in', active)
+    .where(overdueInvoiceOf(ctx, cutoff))
+    .execute();
+  return new Set(rows.map((r) => r.id));
 }
 
 export async function subscriptionView(
@@ -187,10 +267,15 @@ export async function getSubscription(ctx: ServiceContext, ref: string): Promise
   return subscriptionView(ctx, await loadSubscription(ctx, ref));
 }
 
+/** The statuses list_subscriptions filters by: the lifecycle, and two states of active ones. */
+export const SUBSCRIPTION_STATUS_FILTERS = [...SUBSCRIPTION_STATUSES, 'trialing', 'past_due'] as const;
+export type SubscriptionStatusFilter = (typeof SUBSCRIPTION_STATUS_FILTERS)[number];
+
 export interface SubscriptionListFilter {
   customer_id?: string;
   plan_code?: string;
-  status?: SubscriptionStatus;
+  status?: SubscriptionStatusFilter;
+  agent_id?: string;
 }
 
 export async function listSubscriptions(
@@ -219,7 +304,15 @@ export async function listSubscriptions(
       plans.map((p) => p.id),
     );
   }
-  if (filter.status) q = q.where('status', '=', filter.status);
+  if (filter.agent_id) {
+    const agent = await resolveAgent(ctx, filter.agent_id);
+    q = q.where('agent_id', '=', agent.id);
+  }
+  if (filter.status === 'trialing') {
+    q = q.where('status', '=', 'active').where('trial_ends_at', '>', ctx.now());
+  } else if (filter.status === 'past_due') {
+    q = q.where('status', '=', 'active').where(overdueInvoiceOf(ctx, await pastDueCutoff(ctx, ctx.now())));
+  } else if (filter.status) q = q.where('status', '=', filter.status);
   const { count } = await q.select(countAll()).executeTakeFirstOrThrow();
   const rows = await q
     .selectAll()
@@ -261,18 +354,19 @@ function checkCurrency(customer: CustomersTable, plan: PlanRecord, field = 'plan
 }
 
 /**
- * Usage is aggregated per customer, not per subscription: two live subscriptions of one
- * customer whose plans price the same billable metric would both bill the same events. So a
+ * Usage is aggregated per customer (and agent), not per subscription: two live subscriptions of
+ * one customer whose plans price the same billable metric would both bill the same events. So a
  * plan is refused for `customer` when another of its pending or active subscriptions prices one
- * of the plan's metrics, now or after the downgrade it has scheduled. `replacing`: the row the
- * plan goes on or replaces (an upgrade, a downgrade, a pending row taking another plan), which
- * does not count against itself.
+ * of the plan's metrics, now or after the downgrade it has scheduled — unless the two bill
+ * different agents, whose usage is apart. `replacing`: the row the plan goes on or replaces (an
+ * upgrade, a downgrade, a pending row taking another plan), which does not count against itself.
  */
 async function assertMetricsUnpriced(
   ctx: ServiceContext,
   customer: Pick<CustomersTable, 'id' | 'external_id'>,
   plan: PlanRecord,
   replacing: string | null,
+  agentId: string | null,
 ): Promise<void> {
   if (!plan.charges.length) return;
   let q = ctx.db
@@ -282,7 +376,9 @@ async function assertMetricsUnpriced(
     .where('customer_id', '=', customer.id)
     .where('status', 'in', LIVE);
   if (replacing) q = q.where('id', '!=', replacing);
-  const others = (await q.orderBy('created_at').orderBy('id').execute()).map(subscriptionRecord);
+  const others = (await q.orderBy('created_at').orderBy('id').execute())
+    .map(subscriptionRecord)
+    .filter((o) => agentId === null || o.agentId === null || o.agentId === agentId);
   if (!others.length) return;
   const plans = await plansById(
     ctx,
@@ -310,7 +406,8 @@ async function assertMetricsUnpriced(
           `(plan '${priced.code}'${from !== null ? `, from its scheduled change at ${toIso(from)}` : ''}) ` +
           `of customer '${customerRef}' already prices; usage is counted per customer, so both would bill the same events`,
         `Terminate subscription '${other.externalId}' first (terminate_subscription), or move it to one plan that ` +
-          `prices everything this customer uses (update_subscription with plan_code), or choose a plan without ${metrics}.`,
+          `prices everything this customer uses (update_subscription with plan_code), or choose a plan without ${metrics}` +
+          ` — or scope both subscriptions to different agents (agent_id), whose usage is billed apart.`,
         {
           subscription_id: other.id,
           subscription_external_id: other.externalId,
@@ -363,9 +460,66 @@ async function activity(
   });
 }
 
+/**
+ * The agent a subscription to `plan` bills: the one asked for, which a plan attached to agents
+ * must be attached to; without one, a plan attached to a single agent gives it.
+ */
+async function agentFor(
+  ctx: ServiceContext,
+  plan: PlanRecord,
+  ref: string | undefined,
+): Promise<string | null> {
+  if (ref === undefined) {
+    if (plan.agents.length === 1) return plan.agents[0]!.id;
+    if (plan.agents.length > 1) {
+      throw validation(
+        'agent_id',
+        `is required: plan '${plan.code}' is attached to agents ${plan.agents.map((a) => `'${a.code}'`).join(', ')}`,
+        'Name the agent whose usage this subscription bills.',
+      );
+    }
+    return null;
+  }
+  const agent = await resolveAgent(ctx, ref);
+  if (plan.agents.length && !plan.agents.some((a) => a.id === agent.id)) {
+    throw validation(
+      'agent_id',
+      `plan '${plan.code}' is not attached to agent '${agent.code}' (it is to ${plan.agents.map((a) => `'${a.code}'`).join(', ')})`,
+      `attach_plan_to_agent offers it for '${agent.code}'; or choose a plan attached to it (list_plans with agent_id).`,
+    );
+  }
+  return agent.id;
+}
+
+/** A billing model the caller states must be the plan's (billingModelOf). */
+function checkBillingModel(
+  plan: PlanRecord,
+  stated: BillingModel | undefined,
+  field = 'billing_model',
+): void {
+  if (stated === undefined) return;
+  const actual = billingModelOf(plan);
+  if (stated === actual) return;
+  const parts = [
+    plan.amount.isPositive()
+      ? `a base fee of ${plan.amount.toFixed(minorUnits(plan.currency))} ${plan.currency}`
+      : null,
+    plan.charges.some((c) => c.seatBased) ? 'seat charges' : null,
+    plan.charges.some((c) => !c.seatBased) ? 'usage charges' : null,
+  ].filter(Boolean);
+  throw validation(
+    field,
+    `plan '${plan.code}' bills ${parts.length ? parts.join(' and ') : 'nothing recurring'}, so its billing model is ${actual} (got ${stated})`,
+    `Leave billing_model out, give ${actual}, or choose a plan that bills as ${stated}.`,
+    { billing_model: actual },
+  );
+}
+
 export interface CreateSubscriptionInput {
   customer_id: string;
   plan_code: string;
+  agent_id?: string;
+  billing_model?: BillingModel;
   external_id?: string;
   name?: string | null;
   billing_time?: BillingTime;
@@ -380,10 +534,15 @@ export async function createSubscription(
 ): Promise<{ subscription: SubscriptionView; created: boolean }> {
   const customer = await resolveCustomer(ctx, input.customer_id);
   const plan = await resolvePlan(ctx, input.plan_code);
+  const agentId = await agentFor(ctx, plan, input.agent_id);
   if (input.external_id) {
     const existing = await liveByExternalId(ctx, input.external_id);
     if (existing) {
-      if (existing.customer_id === customer.id && existing.plan_id === plan.id) {
+      if (
+        existing.customer_id === customer.id &&
+        existing.plan_id === plan.id &&
+        existing.agent_id === agentId
+      ) {
         return { subscription: await subscriptionView(ctx, subscriptionRecord(existing)), created: false };
       }
       throw new BillfoldError(
@@ -396,9 +555,10 @@ export async function createSubscription(
   }
   assertInvoiceable(customer);
   checkCurrency(customer, plan);
-  await assertMetricsUnpriced(ctx, customer, plan, null);
+  await assertMetricsUnpriced(ctx, customer, plan, null, agentId);
   const overrides =
     input.plan_overrides === undefined ? null : await validatePlanOverrides(ctx, plan, input.plan_overrides);
+  checkBillingModel(effectivePlan(plan, overrides), input.billing_model);
 
   const org = await ctx.organization();
   const now = ctx.now();
@@ -451,7 +611,7 @@ export async function createSubscription(
     next_plan_overrides: null,
     previous_subscription_id: null,
     next_billing_at: null,
-    agent_id: null,
+    agent_id: agentId,
     metadata: '{}',
     created_at: now,
     updated_at: now,
@@ -464,6 +624,7 @@ export async function createSubscription(
     status: row.status,
     billing_time: row.billing_time,
     started_at: toIso(row.started_at),
+    ...(agentId ? { agent_id: agentId } : {}),
   });
   return { subscription: await subscriptionView(ctx, sub), created: true };
 }
@@ -566,7 +727,14 @@ export async function updateSubscription(
   checkCurrency(customer, newPlan);
   // Upgraded, downgraded or replaced, this subscription's row gives way to the new plan: only
   // the customer's other subscriptions count.
-  await assertMetricsUnpriced(ctx, customer, newPlan, sub.id);
+  if (newPlan.agents.length && !newPlan.agents.some((a) => a.id === sub.agentId)) {
+    throw validation(
+      'plan_code',
+      `plan '${newPlan.code}' is not offered for ${sub.agentId ? 'the agent of' : 'a subscription without an agent, as is'} subscription '${sub.externalId}'`,
+      'attach_plan_to_agent offers it for the agent; list_plans with agent_id shows the plans offered for one.',
+    );
+  }
+  await assertMetricsUnpriced(ctx, customer, newPlan, sub.id, sub.agentId);
   const newOverrides = overrides ?? null;
 
   if (sub.status === 'pending') {

@@ -4,7 +4,7 @@ import { toIso } from '../../domain/time.js';
 import type { ServiceContext } from '../context.js';
 import { usageKeys } from '../metering/customer-keys.js';
 import { chargeUsage } from './charge-usage.js';
-import { metricsForPlan } from './build.js';
+import { agentCodesById, metricsForPlan } from './build.js';
 import { chargeLines } from './lines.js';
 import { plansById } from './load.js';
 import { effectivePlan, subscriptionRecord } from './records.js';
@@ -51,6 +51,10 @@ export async function chargeAmountsSoFar(
   );
   const now = ctx.now();
   const keys = customerKeys ?? (await usageKeys(ctx, customer));
+  const agentCodes = await agentCodesById(
+    ctx,
+    rows.map((r) => r.agent_id),
+  );
   for (const row of rows) {
     const sub = subscriptionRecord(row);
     const base = plans.get(sub.planId);
@@ -70,7 +74,8 @@ export async function chargeAmountsSoFar(
     for (const charge of charges) {
       const metric = metrics.get(charge.billableMetricId);
       if (!metric) continue;
-      const usage = await chargeUsage(ctx, keys, metric, charge, window);
+      const agentCode = sub.agentId ? (agentCodes.get(sub.agentId) ?? null) : null;
+      const usage = await chargeUsage(ctx, keys, metric, charge, window, agentCode);
       const lines = chargeLines(plan, { ...charge, minAmount: null }, usage, window, undefined);
       const units = Decimal.sum(lines.map((l) => Decimal.parse(String(l.details.units))));
       let list = out.get(charge.billableMetricId);
