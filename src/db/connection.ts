@@ -21,6 +21,12 @@ export interface Db {
   readonly sqlite?: BetterSqlite3.Database;
   /** The pg pool (PostgreSQL only). */
   readonly pool?: pg.Pool;
+  /**
+   * SQLite only: how many times this process's written work has been undone (a rollback, a
+   * failed commit). Whoever keeps in memory what the database holds compares it to know that
+   * what it kept may be gone.
+   */
+  writesUndone?(): number;
   ping(): Promise<void>;
   /** Settles once background work on the database has started (SQLite's checkpointer). */
   ready(): Promise<void>;
@@ -86,14 +92,20 @@ function openSqlite(file: string, options: OpenOptions): Db {
   if (checkpointer) raw.pragma('wal_autocheckpoint = 0');
   // After a burst has grown the log past this, its next rewind gives the space back.
   raw.pragma(`journal_size_limit = ${64 * 1024 * 1024}`);
+  let undone = 0;
   const kysely = new Kysely<Database>({
-    dialect: new SqliteDialect(raw, checkpointer && (() => checkpointer.pauseForRestart())),
+    dialect: new SqliteDialect(
+      raw,
+      checkpointer && (() => checkpointer.pauseForRestart()),
+      () => void undone++,
+    ),
   });
   return {
     kysely,
     dialect: 'sqlite',
     location: path,
     sqlite: raw,
+    writesUndone: () => undone,
     async ping() {
       raw.prepare('select 1').get();
     },

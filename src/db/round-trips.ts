@@ -77,13 +77,15 @@ export async function lookUpTogether<L extends readonly Lookup<unknown>[]>(
 }
 
 /**
- * `column IN (values)`, written so that PostgreSQL sees one statement text whatever the number
- * of values (`= ANY(array)`), which a prepared statement needs.
+ * `column IN (values)`, written so that the statement's text is the same whatever the number of
+ * values: PostgreSQL takes them as one array (`= ANY(array)`), which a prepared statement needs;
+ * SQLite as one JSON array (`IN (SELECT value FROM json_each(?))`), so that its statement cache
+ * serves every batch and binding a thousand values costs one string.
  */
 export function inList(dialect: DialectName, column: string, values: readonly string[]) {
   return dialect === 'postgres'
     ? sql<boolean>`${sql.ref(column)} = ANY(${[...values]}::text[])`
-    : sql<boolean>`${sql.ref(column)} IN (${sql.join([...values])})`;
+    : sql<boolean>`${sql.ref(column)} IN (SELECT value FROM json_each(${JSON.stringify(values)}))`;
 }
 
 /**

@@ -23,12 +23,14 @@ export class SqliteDialect implements Dialect {
   constructor(
     private readonly db: BetterSqlite3.Database,
     private readonly pauseForRestart?: () => Promise<void> | undefined,
+    /** Told each time written work is undone (a rollback, a failed commit); see Db.writesUndone. */
+    private readonly undone?: () => void,
   ) {}
   createAdapter() {
     return new SqliteAdapter();
   }
   createDriver(): Driver {
-    return new SqliteDriver(this.db, this.pauseForRestart);
+    return new SqliteDriver(this.db, this.pauseForRestart, this.undone);
   }
   createQueryCompiler() {
     return new SqliteQueryCompiler();
@@ -174,6 +176,7 @@ class SqliteDriver implements Driver {
     db: BetterSqlite3.Database,
     /** The checkpointer's request to rewind the WAL (checkpointer.ts), granted between groups. */
     private readonly pauseForRestart?: () => Promise<void> | undefined,
+    private readonly undone: () => void = () => {},
   ) {
     this.connection = new SqliteConnection(db);
   }
@@ -252,6 +255,7 @@ class SqliteDriver implements Driver {
     // A member whose shared COMMIT failed no longer holds the connection: nothing to undo here.
     if (h.handedOff) return;
     h.inTransaction = false;
+    this.undone();
     const db = this.connection.db;
     if (!db.inTransaction) {
       // SQLite already rolled the whole transaction back (a failed COMMIT, SQLITE_FULL): every
@@ -288,6 +292,7 @@ class SqliteDriver implements Driver {
     try {
       this.connection.db.exec('commit');
     } catch (e) {
+      this.undone();
       if (this.connection.db.inTransaction) this.connection.db.exec('rollback');
       for (const m of members) m.reject(e);
       throw e;

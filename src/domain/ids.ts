@@ -40,7 +40,18 @@ const ALPHABET = '0123456789ABCDEFGHJKMNPQRSTVWXYZ';
 let lastTime = -1;
 let lastRandom: Uint8Array = new Uint8Array(10);
 
+/** The last time encoded: ids are made in bursts within one millisecond (a batch of events). */
+let encodedMs = -1;
+let encodedTime = '';
+
 function encodeTime(ms: number): string {
+  if (ms === encodedMs) return encodedTime;
+  encodedMs = ms;
+  encodedTime = encodeTimeOnce(ms);
+  return encodedTime;
+}
+
+function encodeTimeOnce(ms: number): string {
   let out = '';
   for (let i = 0; i < 10; i++) {
     out = ALPHABET[ms % 32] + out;

@@ -47,7 +47,42 @@ export function parseInstant(input: string | number): number | null {
 export function toIso(ms: number): string;
 export function toIso(ms: number | null | undefined): string | null;
 export function toIso(ms: number | null | undefined): string | null {
-  return ms === null || ms === undefined ? null : new Date(ms).toISOString();
+  if (ms === null || ms === undefined) return null;
+  return Number.isInteger(ms) && ms >= 0 && ms <= LAST_ISO_MS ? isoOf(ms) : new Date(ms).toISOString();
+}
+
+/** 9999-12-31T23:59:59.999Z: later (and earlier than 1970) instants go through Date. */
+const LAST_ISO_MS = 253_402_300_799_999;
+const two = (n: number) => (n < 10 ? `0${n}` : `${n}`);
+
+/**
+ * Date.prototype.toISOString for an instant from 1970 to 9999, by arithmetic: a quarter of its
+ * cost, and every output carries instants (a batch reply a thousand). The date is Howard
+ * Hinnant's civil_from_days.
+ */
+function isoOf(ms: number): string {
+  const days = Math.floor(ms / DAY);
+  let rest = ms - days * DAY;
+  const z = days + 719_468;
+  const era = Math.floor(z / 146_097);
+  const doe = z - era * 146_097;
+  const yoe = Math.floor(
+    (doe - Math.floor(doe / 1460) + Math.floor(doe / 36_524) - Math.floor(doe / 146_096)) / 365,
+  );
+  const doy = doe - (365 * yoe + Math.floor(yoe / 4) - Math.floor(yoe / 100));
+  const mp = Math.floor((5 * doy + 2) / 153);
+  const day = doy - Math.floor((153 * mp + 2) / 5) + 1;
+  const month = mp < 10 ? mp + 3 : mp - 9;
+  const year = yoe + era * 400 + (month <= 2 ? 1 : 0);
+  const hours = Math.floor(rest / 3_600_000);
+  rest -= hours * 3_600_000;
+  const minutes = Math.floor(rest / 60_000);
+  rest -= minutes * 60_000;
+  const seconds = Math.floor(rest / 1000);
+  const millis = rest - seconds * 1000;
+  const y = year < 1000 ? String(year).padStart(4, '0') : String(year);
+  const m3 = millis < 10 ? `00${millis}` : millis < 100 ? `0${millis}` : `${millis}`;
+  return `${y}-${two(month)}-${two(day)}T${two(hours)}:${two(minutes)}:${two(seconds)}.${m3}Z`;
 }
 
 // Building an Intl.DateTimeFormat costs far more than using one: keep one per zone.

@@ -59,9 +59,9 @@ export function validateRecords(items: unknown[]): IncomingRecord[] {
   });
 }
 
-function resultOf(o: RecordOutcome) {
+function resultOf(o: RecordOutcome): RecordResultView {
   if (!o.ok) return { index: o.index, ok: false, transaction_id: o.transaction_id, error: o.error };
-  return {
+  const result: RecordResultView = {
     index: o.index,
     ok: true,
     transaction_id: o.row.transaction_id,
@@ -70,9 +70,10 @@ function resultOf(o: RecordOutcome) {
     timestamp: toIso(Number(o.row.timestamp)),
     cost: o.row.cost,
     cost_status: o.row.cost_status as RecordResultView['cost_status'],
-    ...(o.row.services ? { services: events.serviceCosts(o.row.services) } : {}),
     flags: o.flags,
   };
+  if (o.row.services) result.services = events.serviceCosts(o.row.services);
+  return result;
 }
 
 async function recordBatch(ctx: ServiceContext, items: unknown[]) {

@@ -332,6 +332,23 @@ function plainObject(v: unknown): v is Record<string, unknown> {
   );
 }
 
+/**
+ * Whether an object is at most `max` characters as JSON, without serializing it when an upper
+ * bound already says so: a character takes at most six in JSON (\u0000), a number 25. Nested
+ * values are measured exactly.
+ */
+function jsonFitsIn(o: Record<string, unknown>, max: number): boolean {
+  let bound = 2;
+  for (const k in o) {
+    const v = o[k];
+    bound += k.length * 6 + 4;
+    if (typeof v === 'string') bound += v.length * 6 + 2;
+    else if (typeof v === 'number' || typeof v === 'boolean' || v === null) bound += 25;
+    else return JSON.stringify(o).length <= max;
+  }
+  return bound <= max || JSON.stringify(o).length <= max;
+}
+
 function cleanString(v: unknown, max: number): v is string {
   return typeof v === 'string' && v.length >= 1 && v.length <= max && v.trim() === v;
 }
@@ -371,7 +388,7 @@ export function fastParseUsageEvent(raw: unknown): z.output<typeof UsageEventInp
       if (k.length < 1 || k.length > 100 || p[k] === undefined) return null;
       n++;
     }
-    if (n > MAX_PROPERTY_KEYS || JSON.stringify(p).length > MAX_PROPERTIES_CHARS) return null;
+    if (n > MAX_PROPERTY_KEYS || !jsonFitsIn(p, MAX_PROPERTIES_CHARS)) return null;
     out.properties = p;
   }
   if (raw.metadata !== undefined) {

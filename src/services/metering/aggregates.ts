@@ -25,6 +25,7 @@ import type { ServiceContext } from '../context.js';
 import { inTimeRange } from './time-range.js';
 import { prepared, sqliteHandle } from './raw.js';
 import { inSeries } from './series.js';
+import { StoredBuckets, forgetStoredBuckets, type BucketTable } from './stored-buckets.js';
 
 /**
  * The aggregates behind usage: for each (metric, customer, filter group) hourly buckets
@@ -55,12 +56,13 @@ const LATEST_WINS = (t: string) =>
   `(${t}.latest_ts IS NULL OR excluded.latest_ts > ${t}.latest_ts OR (excluded.latest_ts = ${t}.latest_ts AND excluded.latest_id > ${t}.latest_id))`;
 
 /** Hour buckets, and day buckets (UTC) so that a month reads about thirty rows, not 744. */
-const BUCKET_TABLES = ['usage_buckets', 'usage_buckets_daily'] as const;
-type BucketTable = (typeof BUCKET_TABLES)[number];
-const BUCKET_MS: Record<BucketTable, number> = { usage_buckets: HOUR_MS, usage_buckets_daily: DAY_MS };
+const BUCKET_TABLES = ['usage_buckets', 'usage_buckets_daily'] as const satisfies readonly BucketTable[];
 
-// Counts and unique counts add no value ('0', NULL): the CASEs spare SQLite a call into
-// JavaScript for each decimal function (PostgreSQL inlines them).
+/**
+ * PostgreSQL adds a batch's partial to a bucket row in the upsert (several servers add to one row
+ * at once); counts and unique counts add no value ('0', NULL), and the CASEs skip the decimal
+ * functions for them. SQLite writes known values instead (stored-buckets.ts).
+ */
 const bucketUpsertSet = (t: BucketTable) => `
   event_count = ${t}.event_count + excluded.event_count,
   sum = CASE WHEN excluded.sum = '0' THEN ${t}.sum ELSE dec_add(${t}.sum, excluded.sum) END,
@@ -108,6 +110,15 @@ export function leaseShard(): { shard: number; release: () => void } {
   return { shard: Math.floor(Math.random() * AGGREGATE_SHARDS), release: () => {} };
 }
 
+/** One aggregate row's worth of new events: a metric, customer, filter group and hour or day. */
+interface Bucket {
+  metricId: string;
+  customerKey: string;
+  grp: string;
+  bucket: number;
+  p: Partial;
+}
+
 /** A metric and the contributions of its newly stored events. */
 export interface MetricContributions {
   metric: MetricRecord;
@@ -118,7 +129,7 @@ export interface MetricContributions {
  * Adds the contributions of newly stored events to their metrics' aggregates: on PostgreSQL one
  * statement for every aggregate table and all the metrics of a batch, with `alsoWrite` (the
  * caller's own independent writes, such as its activity entry) in the same round trip; on
- * SQLite one prepared upsert per row. `pgShard`: where a PostgreSQL transaction adds them
+ * SQLite each row written with its new values (stored-buckets.ts). `pgShard`: where a PostgreSQL transaction adds them
  * (leaseShard; a random one when not given). SQLite has one writer and one shard, 0.
  */
 export async function applyContributions(
@@ -139,49 +150,43 @@ export async function applyContributions(
   const shard = raw ? 0 : (pgShard ?? Math.floor(Math.random() * AGGREGATE_SHARDS));
   /** PostgreSQL's writes, sent together at the end. */
   const pending: Array<RawBuilder<unknown>> = [];
-  for (const table of BUCKET_TABLES) {
-    const size = BUCKET_MS[table];
-    const buckets = new Map<
-      string,
-      { metricId: string; customerKey: string; grp: string; bucket: number; p: Partial }
-    >();
-    for (const { metric, items } of work) {
-      for (const c of items) {
-        const bucket = Math.floor(c.ts / size);
-        const bk = `${metric.id}\u0000${c.customerKey}\u0000${c.grp}\u0000${bucket}`;
-        let b = buckets.get(bk);
-        if (!b) {
-          b = { metricId: metric.id, customerKey: c.customerKey, grp: c.grp, bucket, p: new Partial() };
-          buckets.set(bk, b);
-        }
-        b.p.addEvent(c.ts, c.id, c.value);
+  // Each event goes into its hour's partial; a day's partial is the sum of its hours' (a
+  // thousand events fall in a few hundred hours, so days cost a merge per hour, not per event).
+  const hours = new Map<string, Bucket>();
+  for (const { metric, items } of work) {
+    for (const c of items) {
+      const bucket = Math.floor(c.ts / HOUR_MS);
+      const bk = `${metric.id}\u0000${c.customerKey}\u0000${c.grp}\u0000${bucket}`;
+      let b = hours.get(bk);
+      if (!b) {
+        b = { metricId: metric.id, customerKey: c.customerKey, grp: c.grp, bucket, p: new Partial() };
+        hours.set(bk, b);
       }
+      b.p.addEvent(c.ts, c.id, c.value);
     }
-    // One order for every writer, so concurrent PostgreSQL transactions lock rows alike.
-    const rows = [...buckets.entries()].sort((a, b) => cmp(a[0], b[0])).map(([, v]) => v);
-    if (raw) {
-      const up = prepared(
-        raw,
-        `INSERT INTO ${table} (${BUCKET_COLUMNS}) VALUES (?,?,?,?,?,0,?,?,?,?,?,?,?) ON CONFLICT ${BUCKET_CONFLICT} DO UPDATE SET ${bucketUpsertSet(table)}`,
-      );
-      for (const b of rows) {
-        const p = b.p;
-        up.run(
-          org,
-          b.metricId,
-          b.customerKey,
-          b.grp,
-          b.bucket,
-          p.count,
-          p.sum.toString(),
-          p.sumDt.toString(),
-          p.max?.toString() ?? null,
-          p.latestTs,
-          p.latestId,
-          p.latestValue?.toString() ?? null,
-        );
-      }
+  }
+  const days = new Map<string, Bucket>();
+  for (const h of hours.values()) {
+    const bucket = Math.floor((h.bucket * HOUR_MS) / DAY_MS);
+    const bk = `${h.metricId}\u0000${h.customerKey}\u0000${h.grp}\u0000${bucket}`;
+    let b = days.get(bk);
+    if (!b) {
+      b = { metricId: h.metricId, customerKey: h.customerKey, grp: h.grp, bucket, p: new Partial() };
+      days.set(bk, b);
+    }
+    b.p.merge(h.p);
+  }
+  const stored = raw ? new StoredBuckets(ctx.env.db, raw, org) : null;
+  for (const [table, buckets] of [
+    ['usage_buckets', hours],
+    ['usage_buckets_daily', days],
+  ] as const) {
+    if (stored) {
+      // SQLite has one writer: each row gets its new values (stored-buckets.ts).
+      for (const b of buckets.values()) stored.add(table, b, b.p);
     } else {
+      // One order for every writer, so concurrent PostgreSQL transactions lock rows alike.
+      const rows = [...buckets.entries()].sort((a, b) => cmp(a[0], b[0])).map(([, v]) => v);
       const col = <T>(f: (b: (typeof rows)[number]) => T) => rows.map(f);
       pending.push(sql`INSERT INTO ${sql.raw(table)} (${sql.raw(BUCKET_COLUMNS)})
         SELECT ${org}::text, * FROM unnest(
@@ -474,6 +479,7 @@ function saveUniqueRows(
 
 /** Drops every aggregate of a metric (before a rebuild, or when it is deleted). */
 export async function clearMetricAggregates(ctx: ServiceContext, metricId: string): Promise<void> {
+  forgetStoredBuckets(ctx.env.db);
   for (const table of [...BUCKET_TABLES, 'usage_totals', 'usage_unique_values'] as const) {
     await ctx.db
       .deleteFrom(table)

@@ -400,14 +400,19 @@ export async function recordEvents(
   const subscriptionRefs = new Set<string>();
   const codes = new Set<string>();
   const agentCodes = new Set<string>();
-  const pairs: Array<{ provider: string; model: string }> = [];
+  // Each (provider, model) once: a batch of a thousand LLM calls names a handful of models.
+  const pairs = new Map<string, { provider: string; model: string }>();
+  const addPair = (provider: string, model: string) => {
+    const key = `${provider}\u0000${model}`;
+    if (!pairs.has(key)) pairs.set(key, { provider, model });
+  };
   for (const { input } of valid) {
     if (input.customer_id !== undefined) customerRefs.add(input.customer_id);
     if (input.agent_code !== undefined) agentCodes.add(input.agent_code);
     if (input.external_subscription_id !== undefined) subscriptionRefs.add(input.external_subscription_id);
     codes.add(input.code);
-    if (input.services) for (const s of input.services) pairs.push(s);
-    else if (input.model && input.provider) pairs.push({ provider: input.provider, model: input.model });
+    if (input.services) for (const s of input.services) addPair(s.provider, s.model);
+    else if (input.model && input.provider) addPair(input.provider, input.model);
   }
   const [storedFirst, customers, subscriptions, metricRows, prices, agents] = await lookUpTogether(
     ctx.db,
@@ -417,7 +422,7 @@ export async function recordEvents(
       customerRefsLookup(ctx, [...customerRefs]),
       subscriptionRefsLookup(ctx, [...subscriptionRefs]),
       metricsByCodeLookup(ctx, [...codes]),
-      pricesLookup(ctx, pairs),
+      pricesLookup(ctx, [...pairs.values()]),
       agentsByCodeLookup(ctx, [...agentCodes]),
     ] as const,
   );
@@ -432,11 +437,13 @@ export async function recordEvents(
   const fresh = stored.size ? valid.filter((v) => !stored.has(v.input.transaction_id)) : valid;
 
   const rows: UsageEventsTable[] = [];
-  const rowByIndex = new Map<number, UsageEventsTable>();
-  /** The metric value of each new event as computed (a Decimal), not parsed back from the row. */
-  const valueByIndex = new Map<number, Decimal>();
-  const unknownSubscription = new Set<number>();
+  // Of each new row, in the same order: its record's position, its metric value as computed (a
+  // Decimal, not parsed back from the row), and whether the subscription it named exists.
+  const rowIndex: number[] = [];
+  const rowValue: Array<Decimal | null> = [];
+  const rowSubscriptionKnown: boolean[] = [];
   const series = new SeriesOfBatch(ctx);
+  const emptyMetadata = '{}';
   for (const { index, input, hash } of fresh) {
     const owner = attribute(input, customers, subscriptions);
     if ('error' in owner) {
@@ -448,7 +455,6 @@ export async function recordEvents(
       };
       continue;
     }
-    if (!owner.subscriptionKnown) unknownSubscription.add(index);
     const ts = input.timestamp ?? now;
     const properties = input.properties ?? {};
     const metric = metrics.get(input.code);
@@ -470,7 +476,7 @@ export async function recordEvents(
       timestamp: ts,
       hour: bucketOf(ts),
       properties: JSON.stringify(properties),
-      metadata: JSON.stringify(input.metadata ?? {}),
+      metadata: input.metadata ? JSON.stringify(input.metadata) : emptyMetadata,
       agent_code: agentCode,
       agent_id: agentCode === null ? null : (agents.get(agentCode) ?? null),
       provider: input.services ? null : (input.provider ?? null),
@@ -490,47 +496,54 @@ export async function recordEvents(
       series: series.of(owner.customerKey, input.code),
     };
     rows.push(row);
-    rowByIndex.set(index, row);
-    if (contribution?.value) valueByIndex.set(index, contribution.value);
+    rowIndex.push(index);
+    rowValue.push(contribution?.value ?? null);
+    rowSubscriptionKnown.push(owner.subscriptionKnown);
   }
 
   const inserted = await insertRows(ctx, rows);
   const listing = listSeries(ctx, series.fresh);
 
-  // Stored by a concurrent request between the lookup and the insert.
-  const raced = rows.filter((r) => !inserted.has(r.transaction_id)).map((r) => r.transaction_id);
-  if (raced.length) for (const [txn, e] of await lookupStored(raced)) stored.set(txn, e);
-
   const byMetric = new Map<string, Contribution[]>();
-  for (const { index, input, hash } of valid) {
-    const row = rowByIndex.get(index);
-    if (row && inserted.has(row.transaction_id)) {
-      outcomes[index] = {
-        index: records[index]!.index,
-        ok: true,
-        duplicate: false,
-        row,
-        flags: eventFlags(row, row.customer_id !== null, !unknownSubscription.has(index)),
-      };
-      if (row.metric_id && !row.value_error) {
-        let list = byMetric.get(row.metric_id);
-        if (!list) {
-          list = [];
-          byMetric.set(row.metric_id, list);
-        }
-        list.push({
-          customerKey: row.customer_key,
-          grp: row.grp,
-          ts: row.timestamp,
-          id: row.id,
-          value: valueByIndex.get(index) ?? null,
-          uniqueValue: row.unique_value,
-          operation: row.operation as 'add' | 'remove' | null,
-        });
-      }
+  /** Stored by a concurrent request between the lookup and the insert. */
+  const raced: string[] = [];
+  const createdRows: UsageEventsTable[] = [];
+  for (let i = 0; i < rows.length; i++) {
+    const row = rows[i]!;
+    if (!inserted[i]) {
+      raced.push(row.transaction_id);
       continue;
     }
-    // Refused before insertion (customer and subscription disagree): its outcome is set.
+    createdRows.push(row);
+    const index = rowIndex[i]!;
+    outcomes[index] = {
+      index: records[index]!.index,
+      ok: true,
+      duplicate: false,
+      row,
+      flags: eventFlags(row, row.customer_id !== null, rowSubscriptionKnown[i]),
+    };
+    if (row.metric_id && !row.value_error) {
+      let list = byMetric.get(row.metric_id);
+      if (!list) {
+        list = [];
+        byMetric.set(row.metric_id, list);
+      }
+      list.push({
+        customerKey: row.customer_key,
+        grp: row.grp,
+        ts: row.timestamp,
+        id: row.id,
+        value: rowValue[i]!,
+        uniqueValue: row.unique_value,
+        operation: row.operation as 'add' | 'remove' | null,
+      });
+    }
+  }
+  if (raced.length) for (const [txn, e] of await lookupStored(raced)) stored.set(txn, e);
+
+  for (const { index, input, hash } of valid) {
+    // Stored now, or refused before insertion (customer and subscription disagree).
     if (outcomes[index]) continue;
     const existing = stored.get(input.transaction_id);
     outcomes[index] = existing
@@ -548,7 +561,7 @@ export async function recordEvents(
   }
   for (const r of repeats) {
     const firstOutcome = outcomes[r.first]!;
-    const firstHash = valid.find((v) => v.index === r.first)!.hash;
+    const firstHash = firstByTxn.get(r.input.transaction_id)!.hash;
     outcomes[r.index] =
       firstOutcome.ok && firstHash === r.hash
         ? {
@@ -567,10 +580,9 @@ export async function recordEvents(
             );
   }
 
-  const created = inserted.size;
+  const created = createdRows.length;
   const activity: ActivityInput[] = [];
   if (created > 0) {
-    const createdRows = rows.filter((r) => inserted.has(r.transaction_id));
     const first = createdRows[0]!;
     const oneCustomer = createdRows.every((r) => r.customer_key === first.customer_key);
     activity.push({
@@ -583,8 +595,8 @@ export async function recordEvents(
       changes: {
         first_event_id: first.id,
         created,
-        duplicates: outcomes.filter((o) => o.ok && o.duplicate).length,
-        failed: outcomes.filter((o) => !o.ok).length,
+        duplicates: outcomes.reduce((n, o) => (o.ok && o.duplicate ? n + 1 : n), 0),
+        failed: outcomes.reduce((n, o) => (o.ok ? n : n + 1), 0),
         codes: [...new Set(createdRows.map((r) => r.code))].slice(0, 20),
       },
     });
@@ -771,14 +783,15 @@ export function sqliteEventInsert(raw: BetterSqlite3.Database): BetterSqlite3.St
   );
 }
 
-/** Inserts the rows that are new; returns the transaction ids it stored. */
-async function insertRows(ctx: ServiceContext, rows: UsageEventsTable[]): Promise<Set<string>> {
-  const inserted = new Set<string>();
+/** Inserts the rows that are new; returns, for each row, whether it was stored. */
+async function insertRows(ctx: ServiceContext, rows: UsageEventsTable[]): Promise<boolean[]> {
+  const inserted: boolean[] = new Array(rows.length);
   if (rows.length === 0) return inserted;
   const raw = sqliteHandle(ctx);
   if (raw) {
     const stmt = sqliteEventInsert(raw);
-    for (const r of rows) {
+    for (let i = 0; i < rows.length; i++) {
+      const r = rows[i]!;
       const res = stmt.run(
         r.id,
         r.organization_id,
@@ -812,11 +825,12 @@ async function insertRows(ctx: ServiceContext, rows: UsageEventsTable[]): Promis
         r.created_at,
         r.series,
       );
-      if (res.changes > 0) inserted.add(r.transaction_id);
+      inserted[i] = res.changes > 0;
     }
     return inserted;
   }
-  for (const txn of await pgEventInsert(ctx.db, rows)) inserted.add(txn);
+  const stored = new Set(await pgEventInsert(ctx.db, rows));
+  for (let i = 0; i < rows.length; i++) inserted[i] = stored.has(rows[i]!.transaction_id);
   return inserted;
 }
 
