@@ -1,4 +1,5 @@
 import { DEFAULT_REDACTED_KEYS } from './domain/redaction.js';
+import { parseDurations } from './domain/durations.js';
 
 /**
  * Configuration from the environment; command-line flags override it. README documents each
@@ -58,6 +59,18 @@ export interface Config {
   toolsets: string[] | null;
   /** Expose and accept only tools that read, whatever a key's scopes. */
   readOnly: boolean;
+  /** Lets webhooks go to private, loopback and link-local addresses (tests, internal receivers). */
+  webhookAllowPrivate: boolean;
+  /** How long a receiver has to answer a webhook request in full. */
+  webhookTimeoutSeconds: number;
+  /** Milliseconds to wait after the 1st, 2nd, … failed attempt; the last repeats (for 3 days). */
+  webhookRetrySchedule: number[];
+  /** How often `billfold serve` looks for deliveries that are due; 0 turns its dispatcher off. */
+  webhookPollMs: number;
+  /** Webhook requests in flight at once per process (a quarter of them per endpoint). */
+  webhookConcurrency: number;
+  /** How long deliveries that are over (succeeded, failed) are kept. */
+  webhookRetentionDays: number;
 }
 
 export class ConfigError extends Error {}
@@ -105,6 +118,16 @@ function isHttpUrl(value: string): boolean {
   } catch {
     return false;
   }
+const DEFAULT_RETRY_SCHEDULE = '5s,5m,30m,2h,5h,10h';
+
+function durations(name: string, value: string | undefined, fallback: string): number[] {
+  const parsed = parseDurations(value === undefined || value === '' ? fallback : value);
+  if (!parsed) {
+    throw new ConfigError(
+      `${name} must be a comma-separated list of durations such as ${fallback} (units ms, s, m, h, d; got '${value}')`,
+    );
+  }
+  return parsed;
 }
 
 const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
@@ -161,6 +184,22 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, overrides: Part
     // Checked against the catalogue's groups when the runtime starts (exposure.ts).
     toolsets: env.BILLFOLD_TOOLSETS?.trim() ? list(env.BILLFOLD_TOOLSETS) : null,
     readOnly: flag('BILLFOLD_READ_ONLY', env.BILLFOLD_READ_ONLY, false),
+    webhookAllowPrivate: flag('BILLFOLD_WEBHOOK_ALLOW_PRIVATE', env.BILLFOLD_WEBHOOK_ALLOW_PRIVATE, false),
+    webhookTimeoutSeconds: int(
+      'BILLFOLD_WEBHOOK_TIMEOUT_SECONDS',
+      env.BILLFOLD_WEBHOOK_TIMEOUT_SECONDS,
+      15,
+      1,
+      60,
+    ),
+    webhookRetrySchedule: durations(
+      'BILLFOLD_WEBHOOK_RETRY_SCHEDULE',
+      env.BILLFOLD_WEBHOOK_RETRY_SCHEDULE,
+      DEFAULT_RETRY_SCHEDULE,
+    ),
+    webhookPollMs: int('BILLFOLD_WEBHOOK_POLL_MS', env.BILLFOLD_WEBHOOK_POLL_MS, 1000, 0, 600_000),
+    webhookConcurrency: int('BILLFOLD_WEBHOOK_CONCURRENCY', env.BILLFOLD_WEBHOOK_CONCURRENCY, 32, 1, 1024),
+    webhookRetentionDays: int('BILLFOLD_WEBHOOK_RETENTION_DAYS', env.BILLFOLD_WEBHOOK_RETENTION_DAYS, 30, 4),
   };
   const merged = {
     ...base,

@@ -207,6 +207,8 @@ export interface InvoicesTable {
   paid_at: number | null;
   created_at: number;
   updated_at: number;
+  /** When invoice.payment_overdue was raised for it (once); rows are written without it. */
+  overdue_noticed_at?: number | null;
 }
 
 export interface InvoiceLinesTable {
@@ -481,6 +483,8 @@ export interface SubscriptionsTable {
   metadata: string;
   created_at: number;
   updated_at: number;
+  /** When subscription.trial_ended was raised for it (once); rows are written without it. */
+  trial_end_noticed_at?: number | null;
 }
 
 export interface SubscriptionBillingsTable {
@@ -637,6 +641,76 @@ export interface PlanAgentsTable {
   created_at: number;
 }
 
+export interface WebhookEndpointsTable {
+  id: string;
+  organization_id: string;
+  url: string;
+  description: string | null;
+  /** JSON array of event types, or null for every type. */
+  event_types: string | null;
+  status: string;
+  disabled_reason: string | null;
+  disabled_at: number | null;
+  /** whsec_…: deliveries are signed with it (and with previous_secret until it expires). */
+  secret: string;
+  previous_secret: string | null;
+  previous_secret_expires_at: number | null;
+  /** The first failed attempt since the last success; three days of it disables the endpoint. */
+  failing_since: number | null;
+  last_success_at: number | null;
+  last_failure_at: number | null;
+  created_at: number;
+  updated_at: number;
+  deleted_at: number | null;
+}
+
+export interface WebhookDeliveriesTable {
+  id: string;
+  organization_id: string;
+  endpoint_id: string;
+  /** The webhook-id header: the same on every attempt, and for every endpoint of the event. */
+  event_id: string;
+  event_type: string;
+  resource_type: string;
+  resource_id: string;
+  /** The exact request body, fixed when the event was written. */
+  payload: string;
+  status: string;
+  attempts: number;
+  /** Pending: when it is due (while claimed, when the claim lapses). Null once done. */
+  next_attempt_at: number | null;
+  claim_token: string | null;
+  last_attempt_at: number | null;
+  last_response_status: number | null;
+  last_response_body: string | null;
+  last_error: string | null;
+  /** JSON: the latest attempts, [{ attempted_at, duration_ms, response_status, error }]. */
+  attempt_log: string;
+  succeeded_at: number | null;
+  created_at: number;
+  updated_at: number;
+}
+
+export interface UsageAlertsTable {
+  id: string;
+  organization_id: string;
+  code: string | null;
+  name: string | null;
+  customer_id: string;
+  /** Set for a subscription's alert: it follows the subscription across plan changes. */
+  subscription_external_id: string | null;
+  billable_metric_id: string;
+  threshold_type: string;
+  threshold: string;
+  /** The start of the period it last fired in: it fires once per period. */
+  last_period_from: number | null;
+  last_triggered_at: number | null;
+  last_value: string | null;
+  created_at: number;
+  updated_at: number;
+  deleted_at: number | null;
+}
+
 export interface Database {
   organizations: OrganizationsTable;
   api_keys: ApiKeysTable;
@@ -673,6 +747,9 @@ export interface Database {
   order_allocations: OrderAllocationsTable;
   agents: AgentsTable;
   plan_agents: PlanAgentsTable;
+  webhook_endpoints: WebhookEndpointsTable;
+  webhook_deliveries: WebhookDeliveriesTable;
+  usage_alerts: UsageAlertsTable;
   billfold_meta: { key: string; value: string };
 }
 

@@ -33,6 +33,10 @@ export const ID_PREFIX = {
   order_line: 'ol',
   order_allocation: 'oal',
   agent: 'agt',
+  webhook_endpoint: 'we',
+  webhook_event: 'whe',
+  webhook_delivery: 'whd',
+  usage_alert: 'ua',
 } as const;
 export type IdKind = keyof typeof ID_PREFIX;
 

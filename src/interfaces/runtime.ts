@@ -78,6 +78,12 @@ export async function createRuntime(config: Config, options: RuntimeOptions = {}
     servingAt(url) {
       servedUrl = url;
     },
+    webhooks: {
+      allowPrivate: config.webhookAllowPrivate,
+      timeoutMs: config.webhookTimeoutSeconds * 1000,
+      retrySchedule: config.webhookRetrySchedule,
+      concurrency: config.webhookConcurrency,
+    },
     services: {},
     catalogue,
     exposure,

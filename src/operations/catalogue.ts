@@ -11,6 +11,7 @@ import { invoiceOperations } from './invoices.js';
 import { invoicePrompts } from './invoice-prompts.js';
 import { invoiceResources } from './invoice-resources.js';
 import { logOperations } from './logs.js';
+import { registerObjectKeys } from './objects.js';
 import { meteringPrompts, meteringResources } from './metering-resources.js';
 import { orderOperations } from './orders.js';
 import { organizationOperations } from './organization.js';
@@ -24,6 +25,8 @@ import { taxOperations } from './taxes.js';
 import { subscriptionOperations } from './subscriptions.js';
 import { systemOperations } from './system.js';
 import { usageEventOperations } from './usage-events.js';
+import { usageAlertOperations } from './usage-alerts.js';
+import { webhookOperations } from './webhooks.js';
 
 /** Everything Billfold can do, in the order README and tools/list present it. */
 export interface Catalogue {
@@ -48,6 +51,7 @@ export function buildCatalogue(): Catalogue {
     ...orderOperations,
     ...billableMetricOperations,
     ...usageEventOperations,
+    ...usageAlertOperations,
     ...subscriptionOperations,
     ...aiCostOperations,
     ...agentOperations,
@@ -56,7 +60,9 @@ export function buildCatalogue(): Catalogue {
     ...billingOperations,
     ...revenueOperations,
     ...portalSessionOperations,
+    ...webhookOperations,
   ];
+  registerObjectKeys(operations);
   const byName = new Map<string, AnyOperation>();
   for (const op of operations) {
     if (byName.has(op.name)) throw new Error(`operation ${op.name} is defined twice`);

@@ -16,6 +16,8 @@ import {
   type ServiceEnv,
 } from '../services/context.js';
 import type { AnyOperation } from './define.js';
+import { objectsOf } from './objects.js';
+import { deferWebhookEvents, flushWebhookEvents } from '../services/webhooks/outbox.js';
 import { validationErrorFrom, type SchemaLookup } from './validation.js';
 
 /**
@@ -60,11 +62,15 @@ export async function invokeOperation(
     const db = inv.env.db.kysely;
     const hooks: CommitHooks = [];
     const run = async (conn: Kysely<Database>) => {
+      // A writing operation's webhook deliveries are written with its change, just before it
+      // commits, reusing the objects its output already holds (services/webhooks/outbox.ts).
+      if (conn.isTransaction) deferWebhookEvents(conn);
       const result = await op.handler(
         createServiceContext(inv.env, conn, inv.principal, inv.door, inv.requestId, hooks),
         parsed.data,
       );
       const output = checkOutput(inv, op, result);
+      if (conn.isTransaction) await flushWebhookEvents(conn, objectsOf(op, output));
       if (alsoInTransaction) await alsoInTransaction(conn, output);
       return output;
     };

@@ -8,10 +8,12 @@ import { preparedInsert } from '../db/prepared.js';
 import { countAll } from '../db/sql.js';
 import type { ServiceContext } from './context.js';
 import { findCustomer } from './customers.js';
+import { noteWebhookEvents, noteWebhookEventsDeferred } from './webhooks/outbox.js';
 
 /**
  * The audit trail. Every change writes one entry inside the transaction that made it, so an
- * entry exists exactly when the change does.
+ * entry exists exactly when the change does — and so do the webhook events the entry stands
+ * for (webhooks/event-types.ts maps entries onto events).
  */
 
 export interface ActivityInput {
@@ -49,7 +51,13 @@ export async function recordActivities(
   if (entries.length === 0) return;
   // One entry, the usual case on every change: an insert compiled once.
   if (entries.length === 1) await insertEntry(ctx.db, activityRow(ctx, entries[0]!));
-  else await activityInsert(ctx, entries).execute();
+  else
+    await ctx.db
+      .insertInto('activity_logs')
+      .values(entries.map((a) => activityRow(ctx, a)))
+      .execute();
+  // The webhook events the change produces go in the same transaction (webhooks/outbox.ts).
+  await noteWebhookEvents(ctx, entries);
 }
 
 const insertEntry = preparedInsert('activity_logs', {
@@ -74,9 +82,11 @@ const insertEntry = preparedInsert('activity_logs', {
 
 /**
  * The insert of an entry, not yet run: for a writer that sends it to PostgreSQL together with
- * its own writes (writeTogether), saving a round trip.
+ * its own writes (writeTogether), saving a round trip. Its webhook events are written when the
+ * transaction commits, which must be an operation's or ctx.transaction's.
  */
 export function activityInsert(ctx: ServiceContext, entries: readonly ActivityInput[]) {
+  noteWebhookEventsDeferred(ctx, entries);
   return ctx.db.insertInto('activity_logs').values(entries.map((a) => activityRow(ctx, a)));
 }
 

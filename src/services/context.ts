@@ -5,6 +5,8 @@ import type { Logger } from 'pino';
 import { prepared } from '../db/prepared.js';
 import type { Mailer } from './mailer.js';
 import type { PdfFonts } from './pdf-fonts.js';
+import type { WebhookSettings } from './webhooks/settings.js';
+import { deferWebhookEvents, flushWebhookEvents } from './webhooks/outbox.js';
 
 /** How a request reached Billfold; recorded in the activity and API logs. */
 export type Door = 'mcp_stdio' | 'mcp_http' | 'mcp_sse' | 'http_api' | 'cli' | 'portal' | 'system';
@@ -43,6 +45,8 @@ export interface ServiceEnv {
   publicUrl(): string;
   /** Which tools this process offers (toolsets, read-only mode), for verify to report. */
   readonly exposure?: { readonly toolsets: readonly string[] | null; readonly readOnly: boolean };
+  /** How webhooks are sent (BILLFOLD_WEBHOOK_*); defaults when absent. */
+  readonly webhooks?: WebhookSettings;
   /** Extension point for later resources (mailer, PDF renderer, ...); keyed by name. */
   readonly services: Record<string, unknown>;
 }
@@ -116,7 +120,13 @@ export function createServiceContext(
       const hooks: CommitHooks = [];
       return db
         .transaction()
-        .execute((trx) => fn(createServiceContext(env, trx, principal, door, requestId, hooks)))
+        .execute(async (trx) => {
+          // The change's webhook deliveries go in with it (services/webhooks/outbox.ts).
+          deferWebhookEvents(trx);
+          const result = await fn(createServiceContext(env, trx, principal, door, requestId, hooks));
+          await flushWebhookEvents(trx);
+          return result;
+        })
         .then((result) => {
           runCommitHooks(hooks);
           return result;
@@ -132,6 +142,21 @@ export function createServiceContext(
 
 export function runCommitHooks(hooks: CommitHooks): void {
   for (const fn of hooks.splice(0)) fn();
+}
+
+/** Billfold acting by itself in an organization (a billing run, the scheduler), with every scope. */
+export function systemContext(
+  env: ServiceEnv,
+  organizationId: string,
+  requestId: string,
+  name: string,
+): ServiceContext {
+  const principal: Principal = {
+    organizationId,
+    actor: { type: 'system', id: null, name },
+    scopes: new Set(['read', 'write', 'admin']),
+  };
+  return createServiceContext(env, env.db.kysely, principal, 'system', requestId);
 }
 
 /** Scopes nest: admin may do what write may, write what read may. */

@@ -8,6 +8,7 @@ import * as m006 from './006_org_id_indexes.js';
 import * as m008 from './008_orders.js';
 import * as m009 from './009_agents.js';
 import * as m009b from './009b_pricing.js';
+import * as m010 from './010_webhooks.js';
 import * as m012 from './012_portal.js';
 import * as m012b from './012b_invoices_by_customer_status.js';
 import * as m014 from './014_usage_series.js';
@@ -29,6 +30,7 @@ const MIGRATIONS: Array<[string, MigrationModule]> = [
   ['008_orders', m008],
   ['009_agents', m009],
   ['009b_pricing', m009b],
+  ['010_webhooks', m010],
   ['012_portal', m012],
   ['012b_invoices_by_customer_status', m012b],
   ['014_usage_series', m014],

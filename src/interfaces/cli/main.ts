@@ -18,6 +18,7 @@ import { keysCommand } from './admin.js';
 import { argsToInput, CliError } from './args.js';
 import { bill, startBillingScheduler } from './bill.js';
 import { loadDemo, loadDemoCustomers } from './demo.js';
+import { startWebhookDispatcher, webhooksCommand } from './webhooks.js';
 import { conformanceSurfaces } from '../mcp/fixtures.js';
 import { checkProfile } from '../mcp/profiles/registry.js';
 
@@ -39,6 +40,7 @@ Administration
   demo [--customers]                           load sample customers and data (--customers: only
                                                the ten sample customers of the customer profile)
   bill [--at TIMESTAMP]                        invoice every subscription period due by then (default now)
+  webhooks deliver                             send every webhook delivery that is due, once
   operations                                   list every operation
 
 Operations (the same ones MCP and the HTTP API serve)
@@ -73,6 +75,8 @@ async function main(argv: string[]): Promise<number> {
       return keysCommand(rest);
     case 'bill':
       return bill(rest);
+    case 'webhooks':
+      return webhooksCommand(rest);
     case 'demo': {
       const customersOnly = rest.includes('--customers');
       return withRuntime(
@@ -204,6 +208,7 @@ async function serve(args: string[]): Promise<number> {
   rt.disposers.push(() => running.close());
   startHousekeeping(rt);
   startBillingScheduler(rt);
+  startWebhookDispatcher(rt);
   await waitForSignal();
   rt.logger.info('shutting down');
   await rt.close();
@@ -240,13 +245,19 @@ function maskPassword(url: string): string {
   }
 }
 
-/** Daily: drop API log entries past their retention. */
+/** Daily: drop API log entries and finished webhook deliveries past their retention. */
 function startHousekeeping(rt: Runtime): void {
   const run = async () => {
     const cutoff = rt.now() - rt.config.apiLogRetentionDays * 86_400_000;
     const { pruneApiLogs } = await import('../../services/api-logs.js');
     const n = await pruneApiLogs(rt.db.kysely, cutoff).catch(() => 0);
     if (n) rt.logger.info({ removed: n }, 'pruned API logs');
+    const { pruneDeliveries } = await import('../../services/webhooks/deliveries.js');
+    const d = await pruneDeliveries(
+      rt.db.kysely,
+      rt.now() - rt.config.webhookRetentionDays * 86_400_000,
+    ).catch(() => 0);
+    if (d) rt.logger.info({ removed: d }, 'pruned webhook deliveries');
   };
   const timer = setInterval(() => void run(), 86_400_000);
   timer.unref();

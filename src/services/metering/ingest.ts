@@ -598,6 +598,7 @@ export async function recordEvents(
         duplicates: outcomes.reduce((n, o) => (o.ok && o.duplicate ? n + 1 : n), 0),
         failed: outcomes.reduce((n, o) => (o.ok ? n : n + 1), 0),
         codes: [...new Set(createdRows.map((r) => r.code))].slice(0, 20),
+        ...needsAttentionOf(createdRows),
       },
     });
   }
@@ -622,6 +623,47 @@ export async function recordEvents(
     lease?.release();
   }
   return outcomes;
+}
+
+/** Events a batch listed in a usage.needs_attention webhook event. */
+const ATTENTION_IDS = 100;
+
+/**
+ * The batch's events stored without a cost (an unknown model, or volume missing), for its
+ * activity entry — and so for the one usage.needs_attention webhook event of the batch. Absent
+ * when there are none, as for almost every batch.
+ */
+function needsAttentionOf(rows: readonly UsageEventsTable[]): { needs_attention?: Record<string, unknown> } {
+  let waiting: UsageEventsTable[] | undefined;
+  for (const r of rows)
+    if (r.cost_status === 'NEEDS_COST_BACKFILL' || r.cost_status === 'MISSING_VOLUME_DATA')
+      (waiting ??= []).push(r);
+  if (!waiting) return {};
+  const models = new Map<string, { provider: string; model: string; event_count: number }>();
+  let missingVolume = 0;
+  for (const r of waiting) {
+    if (r.cost_status === 'MISSING_VOLUME_DATA') {
+      missingVolume++;
+      continue;
+    }
+    const unknown = r.services
+      ? (JSON.parse(r.services) as StoredService[]).filter((s) => s.cost_status === 'NEEDS_COST_BACKFILL')
+      : [{ provider: r.provider ?? '', model: r.model ?? '' }];
+    for (const k of new Set(unknown.map((u) => priceKey(u.provider, u.model)))) {
+      const u = unknown.find((x) => priceKey(x.provider, x.model) === k)!;
+      const m = models.get(k) ?? { provider: u.provider, model: u.model, event_count: 0 };
+      m.event_count++;
+      models.set(k, m);
+    }
+  }
+  return {
+    needs_attention: {
+      event_count: waiting.length,
+      unknown_models: [...models.values()].sort((a, b) => b.event_count - a.event_count),
+      missing_volume: { event_count: missingVolume },
+      event_ids: waiting.slice(0, ATTENTION_IDS).map((r) => r.id),
+    },
+  };
 }
 
 type Attribution =
