@@ -118,6 +118,8 @@ function isHttpUrl(value: string): boolean {
   } catch {
     return false;
   }
+}
+
 const DEFAULT_RETRY_SCHEDULE = '5s,5m,30m,2h,5h,10h';
 
 function durations(name: string, value: string | undefined, fallback: string): number[] {

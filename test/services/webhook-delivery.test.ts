@@ -334,6 +334,21 @@ describeDatabases('webhook delivery', (t) => {
     await door.ok('delete_webhook_endpoint', { endpoint_id: backlog.id });
   });
 
+  it('sends portal_session.redeemed when the customer opens a portal link', async () => {
+    const portal = await endpoint(door, `portal-${t.db}`, { event_types: ['portal_session.redeemed'] });
+    const link = await door.ok('create_portal_session', { customer_id: `wh-${t.db}` });
+    const page = await fetch(`${t.env.url}/portal/${link.token}`, { redirect: 'manual' });
+    expect(page.status).toBeLessThan(400);
+    await deliverUntil(t.env.rt, () => receiver.at(portal.path).length >= 1);
+    const [p] = receiver.at(portal.path).map((r) => verified(portal.secret, r));
+    expect(p.type).toBe('portal_session.redeemed');
+    const now = await door.ok('get_portal_session', { portal_session_id: link.portal_session.id });
+    expect(now.portal_session.status).toBe('redeemed');
+    expect(p.data).toEqual(now);
+    expect(JSON.stringify(p)).not.toContain(link.token);
+    await door.ok('delete_webhook_endpoint', { endpoint_id: portal.id });
+  });
+
   it('writes nothing for a change that rolls back', async () => {
     const ctx = createServiceContext(
       t.env.rt,

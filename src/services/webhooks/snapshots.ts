@@ -6,6 +6,7 @@ import { customerView } from '../customers.js';
 import { loadLines, viewsOf } from '../invoices.js';
 import { paymentView } from '../payments.js';
 import { usageAlertViews } from '../metering/alerts.js';
+import { getPortalSession } from '../portal-sessions.js';
 
 /**
  * The objects events carry, read by id inside the change's transaction and shaped by the view
@@ -81,11 +82,16 @@ const readers: Record<string, ObjectReader> = {
     const views = await usageAlertViews(ctx, ids);
     return new Map(views.map((v) => [v.id, v]));
   },
+  async portal_session(ctx, ids) {
+    const out = new Map<string, unknown>();
+    for (const id of ids) out.set(id, await getPortalSession(ctx, id));
+    return out;
+  },
 };
 
 /**
- * For objects of resources defined elsewhere (a portal session): the reader that shapes them as
- * their get_ operation does.
+ * For objects of resources added later: the reader that shapes them as their get_ operation
+ * does (without one, an event's object is only its id).
  */
 export function registerObjectReader(object: string, reader: ObjectReader): void {
   readers[object] = reader;
