@@ -75,7 +75,8 @@ export const listUsageAlerts = defineOperation({
 export const deleteUsageAlert = defineOperation({
   name: 'delete_usage_alert',
   title: 'Delete a usage alert',
-  description: 'Deletes a usage alert (by id or code): it fires no more.',
+  description:
+    'Deletes a usage alert, named by its id (ua_…) or its code: it is measured no more and sends no more usage.threshold_reached events.',
   group,
   scope: 'write',
   annotations: DELETE,

@@ -29,7 +29,10 @@ interface Noted {
   ctx: ServiceContext;
   event: ChangeEvent;
   id: string;
+  /** When the event happened, as the change's clock says (its created_at). */
   at: number;
+  /** When its ids were made: its deliveries' ids begin with the same instant as its own. */
+  idAt: number;
 }
 
 const deferred = new WeakMap<object, Noted[]>();
@@ -41,7 +44,9 @@ export function deferWebhookEvents(trx: Kysely<Database>): void {
 
 function note(ctx: ServiceContext, events: readonly ChangeEvent[]): Noted[] {
   const at = ctx.now();
-  return events.map((event) => ({ ctx, event, id: newId('webhook_event', at), at }));
+  // Ids sort by when they were made, as the activity log's do (the change's clock may be set).
+  const idAt = Date.now();
+  return events.map((event) => ({ ctx, event, id: newId('webhook_event', idAt), at, idAt }));
 }
 
 /** The events of activity entries just recorded: deferred to the commit, or written now. */
@@ -147,7 +152,7 @@ async function writeDeliveries(
     )},"organization_id":${JSON.stringify(n.ctx.organizationId)},"data":${data.get(n)!}}`;
     for (const e of endpoints) {
       rows.push({
-        id: newId('webhook_delivery', n.at),
+        id: newId('webhook_delivery', n.idAt),
         organization_id: n.ctx.organizationId,
         endpoint_id: e.id,
         event_id: n.id,
