@@ -175,4 +175,19 @@ describe('usage event payload hash', async () => {
       hash({ transaction_id: 't', customer_id: 'c', code: 'x', properties: { a: 2 } }),
     );
   });
+
+  it('tells apart payloads whose fields only run into each other, or are empty rather than absent', () => {
+    expect(hash({ transaction_id: 't', customer_id: 'ab', code: 'c' })).not.toBe(
+      hash({ transaction_id: 't', customer_id: 'a', code: 'bc' }),
+    );
+    expect(hash({ transaction_id: 't', customer_id: 'c', code: 'x' })).not.toBe(
+      hash({ transaction_id: 't', customer_id: 'c', code: 'x', properties: {} }),
+    );
+    expect(
+      hash({ transaction_id: 't', customer_id: 'c', code: 'x', input_tokens: 5, model: 'm', provider: 'p' }),
+    ).not.toBe(
+      hash({ transaction_id: 't', customer_id: 'c', code: 'x', output_tokens: 5, model: 'm', provider: 'p' }),
+    );
+    expect(hash({ transaction_id: 't', customer_id: 'c', code: 'x' })).toMatch(/^2[\w-]{27}$/);
+  });
 });

@@ -48,6 +48,37 @@ describeDoors('usage events', (t) => {
     expect(listed.events.map((e: { id: string }) => e.id)).toEqual([first.event.id]);
   });
 
+  it('tells retries of events stored with the earlier fingerprint from new payloads', async () => {
+    const { legacyPayloadHash } = await import('../../src/services/metering/ingest.js');
+    const { UsageEventInput } = await import('../../src/operations/schemas/metering.js');
+    const event = {
+      transaction_id: `ev-legacy-${t.door.name}`,
+      customer_id: 'ev-cust',
+      code: 'ev_calls',
+      timestamp: T,
+      properties: { b: 2, a: { y: 1, x: [1, 2] } },
+      metadata: { request: 'r-2' },
+      quantity: '1.50',
+    };
+    const first = await t.door.ok('record_usage', event);
+    expect(first.event.id).toMatch(/^evt_/);
+    // As an earlier release stored it: the whole validated input's SHA-1, 27 characters.
+    const legacy = legacyPayloadHash(UsageEventInput.parse(event));
+    expect(legacy).toHaveLength(27);
+    await t.env.rt.db.kysely
+      .updateTable('usage_events')
+      .set({ payload_hash: legacy })
+      .where('id', '=', first.event.id)
+      .execute();
+    // The same payload, keys and number forms otherwise: a retry.
+    const retry = await t.door.ok('record_usage_batch', {
+      events: [{ ...event, properties: { a: { x: [1, 2], y: 1 }, b: 2 }, quantity: 1.5 }],
+    });
+    expect(retry.results[0]).toMatchObject({ ok: true, duplicate: true, event_id: first.event.id });
+    const other = await t.door.ok('record_usage_batch', { events: [{ ...event, quantity: '2' }] });
+    expect(other.results[0]).toMatchObject({ ok: false, error: { code: 'CONFLICT' } });
+  });
+
   it('lists the events sent with one external_subscription_id', async () => {
     await t.door.ok('create_customer', { external_id: 'ev-sub-cust', name: 'Subs Inc' });
     const base = { customer_id: 'ev-sub-cust', code: 'ev_sub_calls', timestamp: T };

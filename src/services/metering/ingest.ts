@@ -116,17 +116,69 @@ function flatAndSorted(o: Record<string, unknown> | undefined): boolean {
   return true;
 }
 
+/** JSON with every object's keys in sorted order: equal maps give equal text. */
+function canonicalJson(o: Record<string, unknown>): string {
+  return JSON.stringify(flatAndSorted(o) ? o : sortDeep(o));
+}
+
+/** A field of the fingerprint: its length first, so that no two payloads give the same text. */
+function field(v: string | number | undefined): string {
+  if (v === undefined) return '-';
+  const text = String(v);
+  return `${text.length}:${text}`;
+}
+
 /**
- * The hash of what the caller sent: equal payloads hash alike. The validated input has its
- * fields in schema order; only the free-form maps (properties, metadata) can arrive in any key
- * order, so they are put in sorted order — copied only when they are not already.
+ * The fingerprint of what the caller sent, which tells a retry (the same payload) from another
+ * event under a used transaction_id: every field the event was given, in one order, and the
+ * free-form maps (properties, metadata) as JSON with their keys sorted. `properties` is that
+ * JSON when the caller has it (ingestion stores it: serialized once for both). "2" and a
+ * SHA-1: 28 characters; events stored before carry legacyPayloadHash's 27.
  */
-export function payloadHash(input: UsageEventInput): string {
+export function payloadHash(input: UsageEventInput, properties?: string): string {
+  const props =
+    input.properties === undefined
+      ? undefined
+      : properties !== undefined && flatAndSorted(input.properties)
+        ? properties
+        : canonicalJson(input.properties);
+  const text =
+    field(input.transaction_id) +
+    field(input.customer_id) +
+    field(input.external_subscription_id) +
+    field(input.code) +
+    field(input.timestamp) +
+    field(props) +
+    field(input.metadata === undefined ? undefined : canonicalJson(input.metadata)) +
+    field(input.agent_code) +
+    field(input.model) +
+    field(input.provider) +
+    field(input.input_tokens) +
+    field(input.output_tokens) +
+    field(input.quantity?.toString()) +
+    field(input.services === undefined ? undefined : JSON.stringify(input.services));
+  return `2${digest('sha1', text, 'base64url')}`;
+}
+
+/** How long legacyPayloadHash's fingerprints are (payloadHash's are one longer). */
+const LEGACY_HASH_LENGTH = 27;
+
+/**
+ * The fingerprint events were stored with before payloadHash: the validated input serialized
+ * whole (its fields in schema order, its maps' keys sorted). Kept to compare retries of those
+ * events.
+ */
+export function legacyPayloadHash(input: UsageEventInput): string {
   const canonical =
     flatAndSorted(input.properties) && flatAndSorted(input.metadata)
       ? input
       : { ...input, properties: sortDeep(input.properties), metadata: sortDeep(input.metadata) };
   return digest('sha1', JSON.stringify(canonical), 'base64url');
+}
+
+/** Whether a stored event's fingerprint is this payload's, whichever kind it has. */
+function samePayload(stored: string, hash: string, input: UsageEventInput): boolean {
+  return stored.length === LEGACY_HASH_LENGTH ? stored === legacyPayloadHash(input) : stored === hash;
 }
 
 /**
@@ -364,7 +416,8 @@ export async function recordEvents(
 ): Promise<RecordOutcome[]> {
   const now = ctx.now();
   const outcomes: RecordOutcome[] = new Array(records.length);
-  const valid: Array<{ index: number; input: UsageEventInput; hash: string }> = [];
+  /** `properties`: the JSON the row stores, serialized once for the row and the fingerprint. */
+  const valid: Array<{ index: number; input: UsageEventInput; hash: string; properties: string }> = [];
   const firstByTxn = new Map<string, { index: number; hash: string }>();
   const repeats: Array<{ index: number; input: UsageEventInput; hash: string; first: number }> = [];
   records.forEach((r, i) => {
@@ -372,14 +425,15 @@ export async function recordEvents(
       outcomes[i] = { index: r.index, ok: false, transaction_id: r.transactionId, error: r.error };
       return;
     }
-    const hash = payloadHash(r.input);
+    const properties = JSON.stringify(r.input.properties ?? {});
+    const hash = payloadHash(r.input, properties);
     const first = firstByTxn.get(r.input.transaction_id);
     if (first) {
       repeats.push({ index: i, input: r.input, hash, first: first.index });
       return;
     }
     firstByTxn.set(r.input.transaction_id, { index: i, hash });
-    valid.push({ index: i, input: r.input, hash });
+    valid.push({ index: i, input: r.input, hash, properties });
   });
 
   const columns = options.fullRows ? INSERT_COLUMNS : REPLY_COLUMNS;
@@ -444,7 +498,7 @@ export async function recordEvents(
   const rowSubscriptionKnown: boolean[] = [];
   const series = new SeriesOfBatch(ctx);
   const emptyMetadata = '{}';
-  for (const { index, input, hash } of fresh) {
+  for (const { index, input, hash, properties: propertiesJson } of fresh) {
     const owner = attribute(input, customers, subscriptions);
     if ('error' in owner) {
       outcomes[index] = {
@@ -475,7 +529,7 @@ export async function recordEvents(
       external_subscription_id: input.external_subscription_id ?? null,
       timestamp: ts,
       hour: bucketOf(ts),
-      properties: JSON.stringify(properties),
+      properties: propertiesJson,
       metadata: input.metadata ? JSON.stringify(input.metadata) : emptyMetadata,
       agent_code: agentCode,
       agent_id: agentCode === null ? null : (agents.get(agentCode) ?? null),
@@ -547,7 +601,7 @@ export async function recordEvents(
     if (outcomes[index]) continue;
     const existing = stored.get(input.transaction_id);
     outcomes[index] = existing
-      ? sameOrConflict(records[index]!.index, input.transaction_id, hash, existing, customers)
+      ? sameOrConflict(records[index]!.index, input, hash, existing, customers)
       : {
           index: records[index]!.index,
           ok: false,
@@ -745,12 +799,13 @@ function conflictOutcome(index: number, transactionId: string, existingId: strin
 
 function sameOrConflict(
   index: number,
-  transactionId: string,
+  input: UsageEventInput,
   hash: string,
   existing: UsageEventsTable,
   customers: Map<string, string>,
 ): RecordOutcome {
-  if (existing.payload_hash !== hash) return conflictOutcome(index, transactionId, existing.id);
+  if (!samePayload(existing.payload_hash, hash, input))
+    return conflictOutcome(index, input.transaction_id, existing.id);
   const known = existing.customer_id !== null || customers.has(existing.customer_ref);
   return { index, ok: true, duplicate: true, row: existing, flags: eventFlags(existing, known) };
 }
