@@ -38,6 +38,10 @@ export interface OrganizationsTable {
   logo_url: string | null;
   /** `#rrggbb`. */
   accent_color: string | null;
+  /** The organization's id in another system (an identity provider's organization claim); unique. */
+  external_id: string | null;
+  /** Set while the organization is disabled: its keys and tokens are refused. */
+  disabled_at: number | null;
   created_at: number;
   updated_at: number;
 }

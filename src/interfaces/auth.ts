@@ -33,6 +33,8 @@ export async function authenticate(rt: Runtime, headers: IncomingHttpHeaders): P
   try {
     principal = await authenticateApiKey(rt.db.kysely, key, rt.now(), rt.config.authCacheMs);
   } catch (e) {
+    // A refusal that names its reason (a disabled organization) reaches the caller as it is.
+    if (e instanceof BillfoldError) throw e;
     rt.logger.error({ err: (e as Error).message }, 'API key check failed');
     throw new BillfoldError(
       'INTERNAL_ERROR',

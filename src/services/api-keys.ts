@@ -5,6 +5,7 @@ import type { ApiKeysTable, Database } from '../db/schema.js';
 import { BillfoldError, notFound } from '../domain/errors.js';
 import { newId } from '../domain/ids.js';
 import { SCOPES, type Principal, type Scope } from './context.js';
+import { organizationDisabledError } from './organization-access.js';
 
 /**
  * API keys: `bfk_` and 32 random base62 characters. Only a SHA-256 hash is stored; the full
@@ -148,13 +149,35 @@ const authCache = new Map<
 const keyByHash = prepared((db, p: { hash: string }) =>
   db
     .selectFrom('api_keys')
-    .select(['id', 'organization_id', 'name', 'prefix', 'hash', 'scopes', 'revoked_at', 'expires_at'])
-    .where('hash', '=', p.hash),
+    .innerJoin('organizations', 'organizations.id', 'api_keys.organization_id')
+    .select([
+      'api_keys.id',
+      'api_keys.organization_id',
+      'api_keys.name',
+      'api_keys.prefix',
+      'api_keys.hash',
+      'api_keys.scopes',
+      'api_keys.revoked_at',
+      'api_keys.expires_at',
+      'organizations.disabled_at as organization_disabled_at',
+    ])
+    .where('api_keys.hash', '=', p.hash),
 );
 
 /**
- * Resolves a presented key to its principal, or null when it is unknown, revoked or expired.
- * The hash lookup is indexed; comparison of the stored hash is constant-time.
+ * Drops this instance's cached keys of an organization that was just disabled, so they are
+ * refused here at once (elsewhere within the cache time, as a revoked key is).
+ */
+export function forgetOrganizationKeys(organizationId: string): void {
+  for (const [hash, entry] of authCache) {
+    if (entry.principal.organizationId === organizationId) authCache.delete(hash);
+  }
+}
+
+/**
+ * Resolves a presented key to its principal, or null when it is unknown, revoked or expired;
+ * a key of a disabled organization throws organizationDisabledError. The hash lookup is
+ * indexed; comparison of the stored hash is constant-time.
  */
 export async function authenticateApiKey(
   db: Kysely<Database>,
@@ -172,6 +195,11 @@ export async function authenticateApiKey(
   if (row.revoked_at !== null || (row.expires_at !== null && row.expires_at <= now)) {
     authCache.delete(hash);
     return null;
+  }
+  // A valid key of a disabled organization is refused with why, not as an unknown key.
+  if (row.organization_disabled_at !== null) {
+    authCache.delete(hash);
+    throw organizationDisabledError({ id: row.organization_id, disabled_at: row.organization_disabled_at });
   }
   const last = lastUsedWritten.get(row.id) ?? 0;
   if (now - last > LAST_USED_RESOLUTION_MS) {

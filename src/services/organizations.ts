@@ -1,7 +1,17 @@
 import type { Kysely } from 'kysely';
 import type { Database, OrganizationsTable } from '../db/schema.js';
 import { isUniqueViolation } from '../db/sql.js';
+import { BillfoldError, notFound, validation } from '../domain/errors.js';
 import { newId } from '../domain/ids.js';
+import { createApiKey, forgetOrganizationKeys, type ApiKeyView } from './api-keys.js';
+
+export { assertOrganizationEnabled, organizationDisabledError } from './organization-access.js';
+
+/**
+ * The organizations of an installation: each one a tenant whose data no other sees. They are
+ * made, listed, disabled and enabled by the installation's operator (the CLI on the server's
+ * machine, or a `platform` key); an organization's own admin only reads and edits its own.
+ */
 
 /** The organization a fresh installation creates and that stdio and the CLI act for. */
 export async function findDefaultOrganization(db: Kysely<Database>): Promise<OrganizationsTable | undefined> {
@@ -14,13 +24,47 @@ export async function findDefaultOrganization(db: Kysely<Database>): Promise<Org
     .executeTakeFirst();
 }
 
+const EXTERNAL_ID_MAX = 255;
+
+/**
+ * An external id as another system writes it (an identity provider's `org_2abc…`, a UUID, a
+ * customer number): compared exactly, so it is only trimmed and checked for what cannot be
+ * meant (empty, control characters, absurd length).
+ */
+export function normalizeExternalId(value: string, field = 'external_id'): string {
+  const v = value.trim();
+  if (v.length === 0)
+    throw validation(field, 'must not be empty', 'Give the id the other system uses, e.g. org_2abc.');
+  if (v.length > EXTERNAL_ID_MAX) throw validation(field, `must be at most ${EXTERNAL_ID_MAX} characters`);
+  // eslint-disable-next-line no-control-regex
+  if (/[\u0000-\u001f\u007f]/.test(v)) throw validation(field, 'must not contain control characters');
+  return v;
+}
+
+function normalizeName(value: string): string {
+  const v = value.trim();
+  if (v.length === 0)
+    throw validation('name', 'must not be empty', 'Give the name printed on invoices, e.g. "Acme Ltd".');
+  if (v.length > 200) throw validation('name', 'must be at most 200 characters');
+  return v;
+}
+
+function externalIdTaken(externalId: string): BillfoldError {
+  return new BillfoldError(
+    'CONFLICT',
+    `external_id: an organization with external_id '${externalId}' already exists`,
+    { field: 'external_id', value: externalId },
+    'Each external id names one organization; list organizations to find it, or choose another.',
+  );
+}
+
 export async function createOrganization(
   db: Kysely<Database>,
-  input: { name: string; isDefault?: boolean; now: number },
+  input: { name: string; externalId?: string | null; isDefault?: boolean; now: number },
 ): Promise<OrganizationsTable> {
   const row: OrganizationsTable = {
     id: newId('organization', input.now),
-    name: input.name,
+    name: input.isDefault ? input.name : normalizeName(input.name),
     is_default: input.isDefault ? 1 : 0,
     legal_name: null,
     email: null,
@@ -44,10 +88,130 @@ export async function createOrganization(
     past_due_grace_period_days: 0,
     logo_url: null,
     accent_color: null,
+    external_id: input.externalId == null ? null : normalizeExternalId(input.externalId),
+    disabled_at: null,
     created_at: input.now,
     updated_at: input.now,
   };
-  await db.insertInto('organizations').values(row).execute();
+  try {
+    await db.insertInto('organizations').values(row).execute();
+  } catch (e) {
+    if (row.external_id !== null && isUniqueViolation(e)) throw externalIdTaken(row.external_id);
+    throw e;
+  }
+  return row;
+}
+
+/**
+ * A new organization and its first admin key, in one transaction: an organization nobody can
+ * act for is never left behind. The key is returned in full only here.
+ */
+export async function createOrganizationWithAdminKey(
+  db: Kysely<Database>,
+  input: { name: string; externalId?: string | null; now: number },
+): Promise<{ organization: OrganizationsTable; key: string; apiKey: ApiKeyView }> {
+  const run = async (trx: Kysely<Database>) => {
+    const organization = await createOrganization(trx, input);
+    const { key, apiKey } = await createApiKey(trx, {
+      organizationId: organization.id,
+      name: 'first admin key',
+      scopes: ['admin'],
+      now: input.now,
+    });
+    return { organization, key, apiKey };
+  };
+  return db.isTransaction ? run(db) : db.transaction().execute(run);
+}
+
+/** Every organization, oldest first; `status` narrows to enabled or disabled ones. */
+export async function listOrganizations(
+  db: Kysely<Database>,
+  filter: { status?: 'active' | 'disabled' } = {},
+): Promise<OrganizationsTable[]> {
+  let q = db.selectFrom('organizations').selectAll().orderBy('id');
+  if (filter.status === 'active') q = q.where('disabled_at', 'is', null);
+  if (filter.status === 'disabled') q = q.where('disabled_at', 'is not', null);
+  return q.execute();
+}
+
+/** The organization whose Billfold id or external id is `ref`, or undefined. */
+export async function findOrganization(
+  db: Kysely<Database>,
+  ref: string,
+): Promise<OrganizationsTable | undefined> {
+  const byId = await db.selectFrom('organizations').selectAll().where('id', '=', ref).executeTakeFirst();
+  if (byId) return byId;
+  return findOrganizationByExternalId(db, ref);
+}
+
+/** The organization another system names `externalId` (a token's organization claim), or undefined. */
+export async function findOrganizationByExternalId(
+  db: Kysely<Database>,
+  externalId: string,
+): Promise<OrganizationsTable | undefined> {
+  return db.selectFrom('organizations').selectAll().where('external_id', '=', externalId).executeTakeFirst();
+}
+
+/** Like findOrganization, or a NOT_FOUND that says how to find one. */
+export async function getOrganizationByRef(db: Kysely<Database>, ref: string): Promise<OrganizationsTable> {
+  const row = await findOrganization(db, ref);
+  if (!row)
+    throw notFound(
+      'organization',
+      ref,
+      'Give its id (org_…) or its external_id; `billfold orgs list` lists every organization.',
+    );
+  return row;
+}
+
+/**
+ * Disables an organization: every key and token of it is refused from now on (on other
+ * instances once their short key cache expires), and nothing is deleted. The default
+ * organization is the one stdio and the CLI act for, so it is never disabled.
+ */
+export async function disableOrganization(
+  db: Kysely<Database>,
+  ref: string,
+  now: number,
+): Promise<OrganizationsTable> {
+  const row = await getOrganizationByRef(db, ref);
+  if (row.is_default === 1)
+    throw new BillfoldError(
+      'INVALID_STATUS',
+      `organization '${row.id}' is the default organization of this installation and cannot be disabled`,
+      { organization_id: row.id },
+      'Revoke its API keys with `billfold keys revoke` instead.',
+    );
+  if (row.disabled_at === null) {
+    await db
+      .updateTable('organizations')
+      .set({ disabled_at: now, updated_at: now })
+      .where('id', '=', row.id)
+      .where('disabled_at', 'is', null)
+      .execute();
+    row.disabled_at = now;
+    row.updated_at = now;
+  }
+  forgetOrganizationKeys(row.id);
+  return row;
+}
+
+/** Enables a disabled organization again: its keys that are not revoked or expired work again. */
+export async function enableOrganization(
+  db: Kysely<Database>,
+  ref: string,
+  now: number,
+): Promise<OrganizationsTable> {
+  const row = await getOrganizationByRef(db, ref);
+  if (row.disabled_at !== null) {
+    await db
+      .updateTable('organizations')
+      .set({ disabled_at: null, updated_at: now })
+      .where('id', '=', row.id)
+      .execute();
+    row.disabled_at = null;
+    row.updated_at = now;
+  }
   return row;
 }
 
