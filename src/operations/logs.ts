@@ -1,5 +1,11 @@
 import * as z from 'zod';
-import { ACTIVITY_SOURCES, getActivityLog, listActivityLogs } from '../services/activity.js';
+import {
+  ACTIVITY_RESOURCE_TYPES,
+  ACTIVITY_SOURCES,
+  activityResourceType,
+  getActivityLog,
+  listActivityLogs,
+} from '../services/activity.js';
 import { getApiLog, listApiLogs } from '../services/api-logs.js';
 import { READ, defineOperation } from './define.js';
 import { CustomerRef, DateOnly, Iso, Pagination, page } from './schemas/common.js';
@@ -16,6 +22,10 @@ const ActivityLog = z.object({
     .string()
     .describe('How the change arrived: mcp_stdio, mcp_http, mcp_sse, http_api, cli, portal or system'),
   actor: z.object({ type: z.string(), id: z.string().nullable(), name: z.string().nullable() }),
+  user_email: z
+    .string()
+    .nullable()
+    .describe("The acting API key's name when it is an email (keys named for their holder), else null"),
   resource_type: z.string(),
   resource_id: z.string(),
   customer_id: z.string().nullable(),
@@ -28,6 +38,31 @@ const ActivityLog = z.object({
   request_id: z.string().nullable(),
   logged_at: Iso,
 });
+
+/** A resource type in any case, or as Lago's class name (BillableMetric); one that is none is refused. */
+const ResourceType = z
+  .string()
+  .trim()
+  .min(1)
+  .transform((written, ctx) => {
+    const type = activityResourceType(written);
+    if (type) return type;
+    ctx.addIssue({
+      code: 'custom',
+      input: written,
+      message: `must be a resource type: ${ACTIVITY_RESOURCE_TYPES.join(', ')} (any case; Lago's class names such as BillableMetric work too)`,
+    });
+    return z.NEVER;
+  });
+
+/** `<resource>.<verb>` in any case; anything else could never match an entry. */
+const ActivityType = z
+  .string()
+  .trim()
+  .refine((t) => /^[a-z][a-z0-9_]*\.[a-z][a-z0-9_]*$/i.test(t), {
+    message: 'must be <resource>.<verb>, e.g. invoice.created',
+  })
+  .transform((t) => t.toLowerCase());
 
 const dateRange = {
   from_date: DateOnly.optional().describe('Only entries logged on or after this date (UTC), YYYY-MM-DD'),
@@ -58,24 +93,43 @@ export const listActivityLogsOp = defineOperation({
   title: 'List activity log entries',
   description:
     'The audit trail, newest first: every change made in the organization, who made it and through which door. ' +
-    'Filter by activity type (e.g. customer.created), source (api, front, system), door, actor (API key id), ' +
-    'customer, subscription, resource ids or types, and dates.',
+    'Filter by activity type (e.g. customer.created), source (api, front, system), door, actor (API key id or ' +
+    'the email a key is named with), customer, subscription, resource ids or types (invoice, Invoice or ' +
+    'BillableMetric alike), and dates. A filter value that could never match is refused, not answered empty.',
   group,
   scope: 'read',
   annotations: READ,
   input: z.strictObject({
     activity_types: z
-      .array(z.string().min(1))
+      .array(ActivityType)
       .max(50)
       .optional()
       .describe('e.g. ["invoice.created", "customer.updated"]'),
     activity_sources: z.array(z.enum(ACTIVITY_SOURCES)).optional(),
     doors: z.array(z.enum(DOORS)).optional(),
     actor_ids: z.array(z.string().min(1)).max(50).optional().describe('API key ids (key_…)'),
+    user_emails: z
+      .array(z.email())
+      .max(50)
+      .optional()
+      .describe('Changes made by the API keys named with these emails (any case), as Lago filters by user'),
     customer_id: CustomerRef.optional(),
+    external_customer_id: z
+      .string()
+      .trim()
+      .min(1)
+      .max(255)
+      .optional()
+      .describe(
+        "Entries recorded for this customer's external id, exactly (found after the customer is deleted)",
+      ),
     subscription_id: z.string().min(1).optional().describe('Subscription id or external_id'),
     resource_ids: z.array(z.string().min(1)).max(100).optional(),
-    resource_types: z.array(z.string().min(1)).max(20).optional().describe('e.g. ["customer", "invoice"]'),
+    resource_types: z
+      .array(ResourceType)
+      .max(20)
+      .optional()
+      .describe('e.g. ["customer", "invoice"]; any case, or Lago\'s class names ("BillableMetric")'),
     ...dateRange,
     ...page,
   }),
@@ -136,7 +190,15 @@ export const listApiLogsOp = defineOperation({
       )
       .optional(),
     api_version: z.string().optional().describe('e.g. "v1"'),
-    request_paths: z.array(z.string().min(1)).optional().describe('e.g. ["/api/v1/create_invoice", "/mcp"]'),
+    request_paths: z
+      .array(z.string().trim().min(1))
+      .max(20)
+      .optional()
+      .describe(
+        'A resource path matches every request about it through any door ("/invoices": create_invoice, ' +
+          'mark_invoice_paid, …; Lago\'s "/api/v1/customers/acme" too); a door path matches exactly ("/mcp", ' +
+          '"/api/v1/create_invoice"). A path naming no resource is refused.',
+      ),
     operations: z.array(z.string().min(1)).optional(),
     doors: z.array(z.enum(DOORS)).optional(),
     ...dateRange,

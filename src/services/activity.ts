@@ -1,6 +1,6 @@
 import type { ActivityLogsTable } from '../db/schema.js';
 import { BillfoldError } from '../domain/errors.js';
-import { newId } from '../domain/ids.js';
+import { ID_PREFIX, newId } from '../domain/ids.js';
 import { pageOffset, pagination, type PageRequest, type Pagination } from '../domain/pagination.js';
 import { toIso } from '../domain/time.js';
 import { insertRows } from '../db/bulk.js';
@@ -30,6 +30,55 @@ export interface ActivityInput {
 }
 
 export const ACTIVITY_SOURCES = ['api', 'front', 'system'] as const;
+
+/** Kinds of id whose objects are parts of another's change, or logs themselves: no entry is about one. */
+const UNLOGGED_KINDS = new Set([
+  'event',
+  'activity',
+  'api_log',
+  'api_key',
+  'invoice_line',
+  'order_line',
+  'order_allocation',
+  'coupon_redemption',
+  'billing_run',
+  'webhook_event',
+  'email',
+  'charge',
+]);
+
+/**
+ * The resource types entries are written for: each is the kind of the resource's id, except
+ * usage events, logged as a batch under `usage_event`. A filter on any other type can never
+ * match (a test holds every `resourceType` the services write to this list).
+ */
+export const ACTIVITY_RESOURCE_TYPES: readonly string[] = [
+  ...Object.keys(ID_PREFIX).filter((k) => !UNLOGGED_KINDS.has(k)),
+  'usage_event',
+].sort();
+
+/**
+ * A resource type as people write it — `invoice`, `Invoice`, Lago's class name `BillableMetric`,
+ * `BILLABLE_METRIC`, a plural `invoices` — as the type entries record; undefined when it is
+ * none of them.
+ */
+export function activityResourceType(written: string): string | undefined {
+  const t = written.trim();
+  const snake = (/[a-z]/.test(t) ? t.replace(/([a-z0-9])([A-Z])/g, '$1_$2') : t).toLowerCase();
+  if (ACTIVITY_RESOURCE_TYPES.includes(snake)) return snake;
+  if (snake.endsWith('s') && ACTIVITY_RESOURCE_TYPES.includes(snake.slice(0, -1))) return snake.slice(0, -1);
+  return undefined;
+}
+
+/**
+ * The email of the person an entry's actor stands for, when Billfold knows one: an API key
+ * named with its holder's email (`billfold keys create --name ops@acme.com`) or the local
+ * operator named so. Billfold's actors are API keys, not user accounts.
+ */
+export function actorEmail(actor: { name: string | null }): string | null {
+  const n = actor.name?.trim();
+  return n && /^[^\s@]+@[^\s@]+\.[^\s@]+$/.test(n) ? n.toLowerCase() : null;
+}
 export type ActivitySource = (typeof ACTIVITY_SOURCES)[number];
 
 /** Lago's vocabulary for where an action came from. */
@@ -131,6 +180,8 @@ export interface ActivityLogView {
   activity_source: ActivitySource;
   door: string;
   actor: { type: string; id: string | null; name: string | null };
+  /** The actor's email, when it is named with one (actorEmail). */
+  user_email: string | null;
   resource_type: string;
   resource_id: string;
   customer_id: string | null;
@@ -149,6 +200,7 @@ function view(row: ActivityLogsTable): ActivityLogView {
     activity_source: row.activity_source as ActivitySource,
     door: row.door,
     actor: { type: row.actor_type, id: row.actor_id, name: row.actor_name },
+    user_email: actorEmail({ name: row.actor_name }),
     resource_type: row.resource_type,
     resource_id: row.resource_id,
     customer_id: row.customer_id,
@@ -184,7 +236,11 @@ export interface ActivityLogFilter {
   activity_sources?: ActivitySource[];
   doors?: string[];
   actor_ids?: string[];
+  /** Emails of the actors (actorEmail), matched without regard to case. */
+  user_emails?: string[];
   customer_id?: string;
+  /** The customer's external id as the entry recorded it (found after the customer is deleted or renamed). */
+  external_customer_id?: string;
   subscription_id?: string;
   resource_ids?: string[];
   resource_types?: string[];
@@ -202,6 +258,11 @@ export async function listActivityLogs(
   if (f.activity_sources?.length) q = q.where('activity_source', 'in', f.activity_sources);
   if (f.doors?.length) q = q.where('door', 'in', f.doors);
   if (f.actor_ids?.length) q = q.where('actor_id', 'in', f.actor_ids);
+  if (f.user_emails?.length) {
+    const emails = f.user_emails.map((e) => e.trim().toLowerCase());
+    q = q.where((eb) => eb(eb.fn('lower', ['actor_name']), 'in', emails));
+  }
+  if (f.external_customer_id) q = q.where('external_customer_id', '=', f.external_customer_id);
   if (f.resource_ids?.length) q = q.where('resource_id', 'in', f.resource_ids);
   if (f.resource_types?.length) q = q.where('resource_type', 'in', f.resource_types);
   if (f.customer_id) {

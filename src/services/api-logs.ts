@@ -5,7 +5,9 @@ import { MAX_JSON_DEPTH } from '../domain/json-depth.js';
 import { secretKeyMatcher } from '../domain/redaction.js';
 import { pageOffset, pagination, type PageRequest, type Pagination } from '../domain/pagination.js';
 import { toIso } from '../domain/time.js';
-import { countAll } from '../db/sql.js';
+import { countAll, escapeLike } from '../db/sql.js';
+import { sql, type Expression, type SqlBool } from 'kysely';
+import { ACTIVITY_RESOURCE_TYPES } from './activity.js';
 import { preparedInsert } from '../db/prepared.js';
 import type { ServiceContext } from './context.js';
 
@@ -198,6 +200,72 @@ export async function getApiLog(ctx: ServiceContext, requestId: string): Promise
   return view(row);
 }
 
+/**
+ * Resources whose writing operations do not carry their name: Lago's `POST /events` is
+ * Billfold's record_usage, a payment is recorded by mark_invoice_paid.
+ */
+const OPERATIONS_OF: Record<string, readonly string[]> = {
+  event: ['record_usage', 'record_usage_batch'],
+  usage_event: ['record_usage', 'record_usage_batch'],
+  payment: ['mark_invoice_paid'],
+};
+
+/** The resources a request path may name: those the activity log knows, and payments and events. */
+export const API_LOG_RESOURCES: readonly string[] = [
+  ...new Set([...ACTIVITY_RESOURCE_TYPES, ...Object.keys(OPERATIONS_OF)]),
+].sort();
+
+/** What a request_paths value matches: one exact path, or every request about one resource. */
+type PathMatch = { exact: string } | { resource: string; lagoPrefix: string; whole: boolean };
+
+const DOOR_PATH = /^\/(mcp|sse)(\/[a-z0-9_-]+)?$|^\/messages$/;
+const OPERATION_PATH = /^\/api\/v1\/[a-z]+(_[a-z0-9]+)+$/;
+const STDIO_PATH = /^[a-z_]+:[a-z]+(_[a-z0-9]+)+$/;
+
+/**
+ * Reads a request_paths value. A door's own path (`/mcp`, `/api/v1/create_invoice`,
+ * `mcp_stdio:create_invoice`) matches exactly; a resource path — `/invoices`, Lago's
+ * `/api/v1/billable_metrics/storage_gb` or Billfold's `/lago/api/v1/customers` — matches every
+ * request about that resource through any door: the operations whose name has the resource's
+ * word (create_invoice, mark_invoice_paid, …) and the Lago door's requests below its path.
+ * A path that can never match is refused by name, never answered with an empty list.
+ */
+export function requestPathMatch(path: string): PathMatch | { error: string } {
+  const p = path.trim();
+  if (DOOR_PATH.test(p) || STDIO_PATH.test(p)) return { exact: p };
+  if (!p.startsWith('/'))
+    return {
+      error: `must be a path starting with / such as /invoices or /api/v1/create_invoice (got '${path}')`,
+    };
+  const rest = p.replace(/^\/lago(?=\/)/, '').replace(/^\/api\/v1(?=\/)/, '');
+  const word = rest.split('/')[1]?.toLowerCase() ?? '';
+  const singular = API_LOG_RESOURCES.includes(word) ? word : word.replace(/s$/, '');
+  if (API_LOG_RESOURCES.includes(singular))
+    return { resource: singular, lagoPrefix: `/lago/api/v1${rest}`, whole: rest.split('/').length === 2 };
+  if (OPERATION_PATH.test(p)) return { exact: p };
+  return {
+    error: `names no resource Billfold logs requests for (got '${path}'); give a resource path such as /invoices (resources: ${API_LOG_RESOURCES.join(', ')}) or a door's path such as /mcp or /api/v1/create_invoice`,
+  };
+}
+
+function pathCondition(m: PathMatch): Expression<SqlBool> {
+  if ('exact' in m) return sql<SqlBool>`${sql.ref('request_path')} = ${m.exact}`;
+  const ors: Expression<SqlBool>[] = [
+    sql<SqlBool>`${sql.ref('request_path')} like ${`${escapeLike(m.lagoPrefix)}%`} escape '\\'`,
+  ];
+  // A path below one object (/invoices/INV-7) is only the Lago door's: other doors' paths name
+  // the operation, not the object.
+  if (!m.whole) return ors[0]!;
+  // The operation name as words: _create_billable_metric_ has _billable_metric_.
+  for (const word of [m.resource, `${m.resource}s`])
+    ors.push(
+      sql<SqlBool>`('_' || ${sql.ref('operation')} || '_') like ${`%\\_${escapeLike(word)}\\_%`} escape '\\'`,
+    );
+  const named = OPERATIONS_OF[m.resource];
+  if (named) ors.push(sql<SqlBool>`${sql.ref('operation')} in (${sql.join(named)})`);
+  return sql<SqlBool>`(${sql.join(ors, sql` or `)})`;
+}
+
 export interface ApiLogFilter {
   http_methods?: string[];
   /** Numeric codes ("404") or outcomes ("succeeded", "failed"). */
@@ -229,7 +297,17 @@ export async function listApiLogs(
     });
   }
   if (f.api_version) q = q.where('api_version', '=', f.api_version);
-  if (f.request_paths?.length) q = q.where('request_path', 'in', f.request_paths);
+  if (f.request_paths?.length) {
+    const matches = f.request_paths.map((p, i) => {
+      const m = requestPathMatch(p);
+      if ('error' in m)
+        throw new BillfoldError('VALIDATION_ERROR', `request_paths[${i}] ${m.error}`, {
+          issues: [{ field: `request_paths[${i}]`, message: `request_paths[${i}] ${m.error}` }],
+        });
+      return m;
+    });
+    q = q.where(() => sql<SqlBool>`(${sql.join(matches.map(pathCondition), sql` or `)})`);
+  }
   if (f.operations?.length) q = q.where('operation', 'in', f.operations);
   if (f.doors?.length) q = q.where('door', 'in', f.doors);
   if (f.from !== undefined) q = q.where('logged_at', '>=', f.from);

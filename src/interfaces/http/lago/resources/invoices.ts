@@ -130,15 +130,20 @@ function feeObject(invoice: Record<string, any>, l: Record<string, any>): Record
   };
 }
 
-export function fileUrl(call: LagoCall, invoice: Record<string, any>): string {
-  return `${call.baseUrl}/api/v1/invoices/${encodeURIComponent(invoice.id)}.pdf`;
+/** Where an invoice's PDF is served (with the same API key), below Billfold's base URL. */
+export function invoiceFileUrl(baseUrl: string, invoice: Record<string, any>): string {
+  return `${baseUrl}/api/v1/invoices/${encodeURIComponent(invoice.id)}.pdf`;
 }
 
-export async function invoiceObject(
-  call: LagoCall,
+/**
+ * Billfold's invoice as Lago's invoice object, with its customer (Billfold's customer object,
+ * which Lago embeds whole). `baseUrl` is where file_url points.
+ */
+export function invoiceObject(
   inv: Record<string, any>,
-): Promise<Record<string, unknown>> {
-  const customer = await call.memo(`customer:${inv.customer_id}`, () => getCustomer(call, inv.customer_id));
+  customer: Record<string, any>,
+  baseUrl: string,
+): Record<string, unknown> {
   const created = lagoTime(inv.created_at);
   return {
     lago_id: lagoId(inv.id),
@@ -171,7 +176,7 @@ export async function invoiceObject(
     total_paid_amount_cents: inv.amount_paid_cents,
     version_number: 4,
     self_billed: false,
-    file_url: inv.status === 'draft' ? null : fileUrl(call, inv),
+    file_url: inv.status === 'draft' ? null : invoiceFileUrl(baseUrl, inv),
     web_url: null,
     created_at: created,
     updated_at: lagoTime(inv.updated_at),
@@ -212,6 +217,12 @@ export async function invoiceObject(
     applied_usage_thresholds: [],
     error_details: [],
   };
+}
+
+/** An invoice as this request answers it: its customer read once per request. */
+async function invoiceReply(call: LagoCall, inv: Record<string, any>): Promise<Record<string, unknown>> {
+  const customer = await call.memo(`customer:${inv.customer_id}`, () => getCustomer(call, inv.customer_id));
+  return invoiceObject(inv, customer, call.baseUrl);
 }
 
 async function getInvoice(call: LagoCall, ref: string) {
@@ -264,7 +275,7 @@ async function listInvoices(call: LagoCall, customer: string | undefined) {
     search: 'search_term',
   });
   const invoices = [];
-  for (const inv of out.invoices) invoices.push(await invoiceObject(call, inv));
+  for (const inv of out.invoices) invoices.push(await invoiceReply(call, inv));
   return { invoices, meta: meta(out.pagination) };
 }
 
@@ -314,7 +325,7 @@ async function oneOffInvoice(call: LagoCall) {
     quantity: 'units',
     unit_amount: 'unit_amount_cents',
   });
-  return { invoice: await invoiceObject(call, invoice) };
+  return { invoice: await invoiceReply(call, invoice) };
 }
 
 async function updateInvoice(call: LagoCall, ref: string) {
@@ -344,7 +355,7 @@ async function updateInvoice(call: LagoCall, ref: string) {
       });
     invoice = (await call.op('mark_invoice_paid', { invoice_id: id }, 'invoice')).invoice;
   }
-  return { invoice: await invoiceObject(call, invoice) };
+  return { invoice: await invoiceReply(call, invoice) };
 }
 
 export const invoiceRoutes: LagoRoute[] = [
@@ -360,7 +371,7 @@ export const invoiceRoutes: LagoRoute[] = [
     path: '/invoices/{lago_id}',
     async handle(call, [ref]) {
       call.query.done();
-      return { invoice: await invoiceObject(call, await getInvoice(call, ref!)) };
+      return { invoice: await invoiceReply(call, await getInvoice(call, ref!)) };
     },
   },
   { method: 'PUT', path: '/invoices/{lago_id}', handle: (call, [ref]) => updateInvoice(call, ref!) },
@@ -374,7 +385,7 @@ export const invoiceRoutes: LagoRoute[] = [
         { invoice_id: billfoldRef('invoice', ref!) },
         'invoice',
       );
-      return { invoice: await invoiceObject(call, invoice) };
+      return { invoice: await invoiceReply(call, invoice) };
     },
   },
   {
@@ -394,7 +405,7 @@ export const invoiceRoutes: LagoRoute[] = [
         { invoice_id: billfoldRef('invoice', ref!) },
         'invoice',
       );
-      return { invoice: await invoiceObject(call, invoice) };
+      return { invoice: await invoiceReply(call, invoice) };
     },
   },
   {
@@ -407,7 +418,7 @@ export const invoiceRoutes: LagoRoute[] = [
         { invoice_id: billfoldRef('invoice', ref!) },
         'invoice',
       );
-      return { invoice: await invoiceObject(call, invoice) };
+      return { invoice: await invoiceReply(call, invoice) };
     },
   },
   {
@@ -416,7 +427,7 @@ export const invoiceRoutes: LagoRoute[] = [
     async handle(call, [ref]) {
       call.query.done();
       // Billfold renders the PDF on request; file_url serves it with the same API key.
-      return { invoice: await invoiceObject(call, await getInvoice(call, ref!)) };
+      return { invoice: await invoiceReply(call, await getInvoice(call, ref!)) };
     },
   },
 ];

@@ -1,15 +1,14 @@
 import { billfoldRef, isUuid, lagoId } from '../ids.js';
 import { LAGO_PREFIX, meta, type LagoCall } from '../call.js';
-import { invalidFields } from '../errors.js';
 import type { LagoRoute } from '../router.js';
 import { lagoTime } from '../shapes.js';
 
-/** Billfold's resource types are snake_case (`billable_metric`); Lago's are class names. */
+/**
+ * Billfold's resource types are snake_case (`billable_metric`); Lago's are class names.
+ * list_activity_logs reads Lago's names itself.
+ */
 function lagoType(t: string): string {
   return t.replace(/(^|_)([a-z])/g, (_, __, c: string) => c.toUpperCase());
-}
-function billfoldType(t: string): string {
-  return t.replace(/[A-Z]/g, (c, i: number) => (i ? '_' : '') + c.toLowerCase());
 }
 
 /** Lago's request paths read `/api/v1/…`; Billfold logs its Lago door under /lago/api/v1. */
@@ -21,12 +20,35 @@ function billfoldPath(p: string): string {
   return p.startsWith('/') ? `${LAGO_PREFIX}${p}` : p;
 }
 
+/**
+ * Resource ids come back from Lago as UUIDs; the activity log keeps Billfold ids, whose kind
+ * the UUID does not say, so a UUID is tried as each kind Lago's resource types name.
+ */
+export function resourceIdCandidates(ids: readonly string[]): string[] {
+  return ids.flatMap((id) => (isUuid(id) ? RESOURCE_KINDS.map((k) => billfoldRef(k, id)) : [id]));
+}
+
+const RESOURCE_KINDS = [
+  'customer',
+  'invoice',
+  'billable_metric',
+  'plan',
+  'subscription',
+  'coupon',
+  'applied_coupon',
+  'credit_note',
+  'tax',
+  'product',
+  'payment',
+  'event',
+] as const;
+
 export function activityLogObject(a: Record<string, any>, organizationId: string): Record<string, unknown> {
   return {
     activity_id: lagoId(a.activity_id),
     activity_type: a.activity_type,
     activity_source: a.activity_source,
-    user_email: null,
+    user_email: a.user_email ?? null,
     activity_object: a.changes,
     activity_object_changes: a.changes,
     external_customer_id: a.external_customer_id,
@@ -78,41 +100,15 @@ export const logRoutes: LagoRoute[] = [
       const ids = q.list('resource_ids');
       if (ids.length) args.resource_ids = ids;
       const resourceTypes = q.list('resource_types');
-      if (resourceTypes.length) args.resource_types = resourceTypes.map(billfoldType);
+      if (resourceTypes.length) args.resource_types = resourceTypes;
       const customer = q.str('external_customer_id');
       if (customer) args.customer_id = customer;
       const sub = q.str('external_subscription_id');
       if (sub) args.subscription_id = sub;
-      if (q.list('user_emails').length)
-        throw invalidFields({
-          'user_emails[]':
-            "Billfold's changes are made by API keys, not users: filter by activity_sources instead",
-        });
+      const emails = q.list('user_emails');
+      if (emails.length) args.user_emails = emails;
       q.done();
-      // Resource ids come back from Lago as UUIDs; the activity log keeps Billfold ids, whose
-      // kind the UUID does not say, so a UUID is tried as each kind Lago's resource types name.
-      if (Array.isArray(args.resource_ids)) {
-        args.resource_ids = (args.resource_ids as string[]).flatMap((id) =>
-          isUuid(id)
-            ? (
-                [
-                  'customer',
-                  'invoice',
-                  'billable_metric',
-                  'plan',
-                  'subscription',
-                  'coupon',
-                  'applied_coupon',
-                  'credit_note',
-                  'tax',
-                  'product',
-                  'payment',
-                  'event',
-                ] as const
-              ).map((k) => billfoldRef(k, id))
-            : [id],
-        );
-      }
+      if (Array.isArray(args.resource_ids)) args.resource_ids = resourceIdCandidates(args.resource_ids);
       const out = await call.op('list_activity_logs', args, 'activity_log', {
         customer_id: 'external_customer_id',
         subscription_id: 'external_subscription_id',
@@ -120,6 +116,7 @@ export const logRoutes: LagoRoute[] = [
         activity_sources: 'activity_sources[]',
         resource_ids: 'resource_ids[]',
         resource_types: 'resource_types[]',
+        user_emails: 'user_emails[]',
       });
       return {
         activity_logs: out.activity_logs.map((a: Record<string, any>) =>
