@@ -16,6 +16,8 @@ export class Metrics {
   private readonly http = new Map<string, number>();
   private readonly started = Date.now();
   private readonly gauges = new Map<string, () => number>();
+  /** tools/call requests answered by mcp/direct-tool-call.ts rather than the SDK's handler. */
+  directToolCalls = 0;
 
   recordCall(operation: string, door: string, outcome: string, seconds: number): void {
     const key = `operation="${operation}",door="${door}",outcome="${outcome}"`;
@@ -59,6 +61,11 @@ export class Metrics {
     lines.push('# HELP billfold_http_requests_total HTTP requests by route and status.');
     lines.push('# TYPE billfold_http_requests_total counter');
     for (const [k, v] of this.http) lines.push(`billfold_http_requests_total{${k}} ${v}`);
+    lines.push(
+      '# HELP billfold_mcp_direct_tool_calls_total MCP tools/call requests answered without the SDK handler.',
+    );
+    lines.push('# TYPE billfold_mcp_direct_tool_calls_total counter');
+    lines.push(`billfold_mcp_direct_tool_calls_total ${this.directToolCalls}`);
     for (const [name, read] of this.gauges) {
       lines.push(`# TYPE ${name} gauge`);
       lines.push(`${name} ${read()}`);

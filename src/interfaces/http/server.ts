@@ -11,6 +11,7 @@ import type { Principal } from '../../services/context.js';
 import { authenticate } from '../auth.js';
 import { buildMcpServer, mcpServerFactory, type SurfaceProvider } from '../mcp/server.js';
 import { bodyDepthRejection } from '../mcp/message-depth.js';
+import { answerToolCallDirectly } from '../mcp/direct-tool-call.js';
 import { serveMcp } from '../mcp/node-adapter.js';
 import { DEFAULT_PROFILE, PROFILE_NAMES, isProfileName } from '../mcp/profiles/registry.js';
 import { LegacySseTransport, SseSessions } from '../mcp/sse.js';
@@ -25,6 +26,11 @@ import { handleLago, LAGO_PREFIX } from './lago/index.js';
 export interface HttpServerOptions {
   /** Extra MCP surfaces (the conformance fixtures in tests). */
   mcpExtras?: readonly SurfaceProvider[];
+  /**
+   * Whether a plain tools/call of the catalogue is answered by mcp/direct-tool-call.ts instead
+   * of the SDK's handler (default true; its test turns it off to compare the two answers).
+   */
+  directToolCalls?: boolean;
 }
 
 export interface RunningHttpServer {
@@ -56,6 +62,7 @@ function authInfoOf(principal: Principal): AuthInfo {
 export function createHttpServer(rt: Runtime, options: HttpServerOptions = {}): NodeServer {
   const guard = createGuard(rt.config);
   const extras = options.mcpExtras ?? [];
+  const directToolCalls = (options.directToolCalls ?? true) && extras.length === 0;
   // One Streamable HTTP handler per tool surface: /mcp serves the catalogue, /mcp/<profile> a
   // replaced system's profile; each is made on first use and kept.
   const mcpHandlers = new Map<string, McpHttpHandler>();
@@ -208,6 +215,12 @@ export function createHttpServer(rt: Runtime, options: HttpServerOptions = {}): 
         sendJson(res, 400, tooDeep);
         return ['mcp', 400];
       }
+      if (
+        directToolCalls &&
+        profile === DEFAULT_PROFILE &&
+        (await answerToolCallDirectly(rt, req.headers, res, principal, 'mcp_http', parsed, path))
+      )
+        return ['mcp', res.statusCode];
       await serveMcp(mcpHandler, req, res, authInfoOf(principal), parsed);
       return ['mcp', res.statusCode];
     }

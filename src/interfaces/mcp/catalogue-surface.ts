@@ -4,6 +4,7 @@ import {
   ProtocolErrorCode,
   ResourceNotFoundError,
   type ResourceTemplateType,
+  type CallToolResult,
   type ServerContext,
   type Tool,
 } from '@modelcontextprotocol/server';
@@ -14,6 +15,7 @@ import type { Catalogue } from '../../operations/catalogue.js';
 import type { ResourceDefinition } from '../../operations/define.js';
 import { runRead } from '../../operations/invoke.js';
 import type { Door, Principal } from '../../services/context.js';
+import { type Call } from '../dispatch.js';
 import { dispatch } from '../dispatch.js';
 import type { Runtime } from '../runtime.js';
 import type { McpSurface } from './surface.js';
@@ -110,6 +112,31 @@ export function clientName(ctx: ServerContext, fallback?: string): string | null
   return fallback ?? null;
 }
 
+/**
+ * Runs one catalogue operation as an MCP tool call. `json` is the output serialized once: the
+ * result's text, and what the direct tools/call path (direct-tool-call.ts) writes again as
+ * structuredContent instead of serializing the object a second time.
+ */
+export async function callCatalogueTool(
+  rt: Runtime,
+  call: Call,
+): Promise<{ result: CallToolResult; json: string | null }> {
+  const { outcome } = await dispatch(rt, call);
+  if (outcome.ok) {
+    const json = JSON.stringify(outcome.output);
+    return {
+      result: { content: [{ type: 'text', text: json }], structuredContent: outcome.output },
+      json,
+    };
+  }
+  // The error travels as JSON text, not structuredContent: clients of the 2025 SDKs validate
+  // any structuredContent against the tool's output schema, errors included.
+  return {
+    result: { content: [{ type: 'text', text: JSON.stringify({ error: outcome.error }) }], isError: true },
+    json: null,
+  };
+}
+
 export function catalogueSurface(
   rt: Runtime,
   principal: Principal,
@@ -142,26 +169,14 @@ export function catalogueSurface(
           { tool: name, suggestions },
         );
       }
-      return dispatch(rt, {
+      return callCatalogueTool(rt, {
         principal,
         door,
         operation: name,
         args,
         client: clientName(ctx, legacyClient()),
         http: httpPath ? { method: 'post', path: httpPath, origin: null } : undefined,
-      }).then(({ outcome }) =>
-        outcome.ok
-          ? {
-              content: [{ type: 'text' as const, text: JSON.stringify(outcome.output) }],
-              structuredContent: outcome.output,
-            }
-          : // The error travels as JSON text, not structuredContent: clients of the 2025 SDKs
-            // validate any structuredContent against the tool's output schema, errors included.
-            {
-              isError: true,
-              content: [{ type: 'text' as const, text: JSON.stringify({ error: outcome.error }) }],
-            },
-      );
+      }).then((r) => r.result);
     },
     resources: [],
     resourceTemplates: s.templates,

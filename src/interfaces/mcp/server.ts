@@ -18,6 +18,18 @@ import type { McpSurface } from './surface.js';
 /** Extra surfaces a deployment adds (the conformance fixtures, in tests). */
 export type SurfaceProvider = (server: Server) => McpSurface;
 
+/** The name a server gives itself (serverInfo), for the catalogue or a profile. */
+export function serverInfo(
+  rt: Runtime,
+  profileTitle?: string,
+): { name: string; title: string; version: string } {
+  return {
+    name: 'billfold',
+    title: profileTitle ? `Billfold (${profileTitle} profile)` : 'Billfold',
+    version: rt.version,
+  };
+}
+
 /**
  * Builds one MCP server for one caller. It is cheap — handlers close over precomputed tool
  * lists — because Streamable HTTP builds one per request so that any instance can serve any
@@ -33,17 +45,10 @@ export function buildMcpServer(
   profile: string = DEFAULT_PROFILE,
 ): Server {
   const tools = profile === DEFAULT_PROFILE ? undefined : profileToolSurface(rt, profile);
-  const server = new Server(
-    {
-      name: 'billfold',
-      title: tools ? `Billfold (${tools.profile.title} profile)` : 'Billfold',
-      version: rt.version,
-    },
-    {
-      capabilities: { tools: {}, resources: {}, prompts: {}, logging: {}, completions: {} },
-      instructions: tools ? tools.profile.instructions : SERVER_INSTRUCTIONS,
-    },
-  );
+  const server = new Server(serverInfo(rt, tools?.profile.title), {
+    capabilities: { tools: {}, resources: {}, prompts: {}, logging: {}, completions: {} },
+    instructions: tools ? tools.profile.instructions : SERVER_INSTRUCTIONS,
+  });
   const legacyClient = () => {
     const v = server.getClientVersion();
     return v ? `${v.name}/${v.version}` : undefined;
