@@ -79,12 +79,42 @@ export function buildCatalogue(): Catalogue {
   };
 }
 
+/**
+ * Verbs other systems use for what Billfold calls create_, get_, update_, delete_ and list_
+ * (seed 003's add_customer, seed 004's get_invoice_details): a name rewritten with them that
+ * is an operation comes first among the suggestions, before names that are merely close.
+ */
+const VERB_REWRITES: ReadonlyArray<[RegExp, string]> = [
+  [/^(?:add|new|make|insert|register)_/, 'create_'],
+  [/^(?:fetch|show|retrieve|read|find|view|describe)_/, 'get_'],
+  [/^(?:edit|modify|change|patch|set)_/, 'update_'],
+  [/^(?:remove|destroy|erase)_/, 'delete_'],
+  [/^(?:search|find_all|get_all|all)_/, 'list_'],
+  [/_(?:details|detail|info|information|by_id)$/, ''],
+  [/pricing_plan/, 'plan'], // MarginFront's create_pricing_plan
+];
+
+function verbRewrites(name: string): string[] {
+  const forms = new Set<string>([name]);
+  for (const [pattern, replacement] of VERB_REWRITES)
+    for (const f of [...forms]) if (pattern.test(f)) forms.add(f.replace(pattern, replacement));
+  for (const f of [...forms]) {
+    if (!/^(?:get|create|update|delete|list)_/.test(f)) forms.add(`get_${f}`); // invoice_details → get_invoice
+    if (/^get_\w+s$/.test(f)) forms.add(f.replace(/^get_/, 'list_')); // get_invoices → list_invoices
+  }
+  forms.delete(name);
+  return [...forms];
+}
+
 function suggestNames(name: string, names: string[]): string[] {
+  const known = new Set(names);
+  const rewritten = verbRewrites(name).filter((n) => known.has(n));
   const scored = names
+    .filter((n) => !rewritten.includes(n))
     .map((n) => ({ n, d: editDistance(name, n) }))
     .filter(({ n, d }) => d <= Math.max(2, Math.floor(n.length / 4)) || n.includes(name) || name.includes(n))
     .sort((a, b) => a.d - b.d);
-  return scored.slice(0, 3).map((s) => s.n);
+  return [...rewritten, ...scored.map((s) => s.n)].slice(0, 3);
 }
 
 function editDistance(a: string, b: string): number {

@@ -53,6 +53,51 @@ const TYPE_WORDS: Record<string, string> = {
   record: 'an object',
 };
 
+/**
+ * Words the systems Billfold replaces use for values Billfold names otherwise (Orvion's sent
+ * and paid invoices, Lago's add_on invoices, MarginFront's signals). Each hint is given only
+ * where the value it names is one the field takes.
+ */
+const SEED_WORDS: Record<string, ReadonlyArray<readonly [value: string, why: string]>> = {
+  sent: [['finalized', "Billfold calls a sent invoice 'finalized'"]],
+  issued: [['finalized', "Billfold calls an issued invoice 'finalized'"]],
+  open: [['finalized', "an open invoice is 'finalized' with payment_status 'pending'"]],
+  unpaid: [['pending', "an unpaid invoice has payment_status 'pending'"]],
+  paid: [
+    ['succeeded', "a paid invoice has payment_status 'succeeded'"],
+    ['finalized', "a paid invoice is 'finalized' with payment_status 'succeeded'"],
+  ],
+  overdue: [
+    ['finalized', "an overdue invoice is 'finalized' and past its due date: filter with overdue: true"],
+  ],
+  canceled: [
+    ['voided', "Billfold calls a canceled invoice 'voided'"],
+    ['terminated', "Billfold calls a canceled subscription or coupon 'terminated'"],
+  ],
+  cancelled: [
+    ['voided', "Billfold calls a cancelled invoice 'voided'"],
+    ['terminated', "Billfold calls a cancelled subscription or coupon 'terminated'"],
+  ],
+  void: [['voided', "Billfold calls a void invoice 'voided'"]],
+  add_on: [['one_off', "Lago's add-on invoice is Billfold's 'one_off' invoice"]],
+  one_time: [['one_off', "Billfold calls a one-time invoice 'one_off'"]],
+  signal: [['metric', "MarginFront's signal is Billfold's billable metric"]],
+  inactive: [['disabled', "Billfold calls an inactive customer 'disabled'"]],
+};
+
+/** What a refused enum word most likely meant: another spelling of a value, or a seed's word. */
+function wordHint(input: unknown, values: readonly string[]): string {
+  if (typeof input !== 'string') return '';
+  const spelled = input
+    .trim()
+    .replace(/([a-z0-9])([A-Z])/g, '$1_$2')
+    .replace(/[\s-]+/g, '_')
+    .toLowerCase();
+  if (spelled !== input && values.includes(spelled)) return `; did you mean '${spelled}'?`;
+  const hints = (SEED_WORDS[spelled] ?? []).filter(([value]) => values.includes(value));
+  return hints.length ? `; ${hints.map(([, why]) => why).join('; ')}` : '';
+}
+
 function describe(issue: Issue, field: string, lookup?: SchemaLookup): string {
   const subject = field || 'input';
   switch (issue.code) {
@@ -66,9 +111,10 @@ function describe(issue: Issue, field: string, lookup?: SchemaLookup): string {
     case 'invalid_value': {
       const values = issue.values.map((v) => String(v)).join(', ');
       if (issue.input === undefined) return `${subject} is required: one of ${values}`;
+      const got = `got ${show(issue.input)}${wordHint(issue.input, issue.values.map(String))}`;
       return issue.values.length === 1
-        ? `${subject} must be ${values} (got ${show(issue.input)})`
-        : `${subject} must be one of ${values} (got ${show(issue.input)})`;
+        ? `${subject} must be ${values} (${got})`
+        : `${subject} must be one of ${values} (${got})`;
     }
     case 'too_big': {
       const max = String(issue.maximum);

@@ -479,12 +479,16 @@ async function loadInvoice(ctx: ServiceContext, ref: string, lock = false): Prom
   return { row, lines };
 }
 
-/** Customer summaries for views: the frozen snapshot when finalized, the live row for drafts. */
+/**
+ * Customer summaries for views: the frozen snapshot when finalized, the live row for drafts;
+ * and for drafts the customer's payment term, from which a draft's due date is foreseen.
+ */
 async function customerSummaries(
   ctx: ServiceContext,
   rows: readonly InvoicesTable[],
-): Promise<Map<string, CustomerSummary>> {
+): Promise<{ summaries: Map<string, CustomerSummary>; terms: Map<string, number | null> }> {
   const out = new Map<string, CustomerSummary>();
+  const terms = new Map<string, number | null>();
   const live = [...new Set(rows.filter((r) => !r.billing_snapshot).map((r) => r.customer_id))];
   const customers = live.length
     ? await ctx.db
@@ -501,6 +505,7 @@ async function customerSummaries(
       out.set(r.id, { id: s.id, external_id: s.external_id, name: s.name, email: s.email });
     } else {
       const c = byId.get(r.customer_id);
+      terms.set(r.id, c?.net_payment_term ?? null);
       out.set(r.id, {
         id: r.customer_id,
         external_id: c?.external_id ?? null,
@@ -509,16 +514,30 @@ async function customerSummaries(
       });
     }
   }
-  return out;
+  return { summaries: out, terms };
 }
 
 export async function viewsOf(ctx: ServiceContext, loaded: readonly LoadedInvoice[]): Promise<InvoiceView[]> {
-  const summaries = await customerSummaries(
+  const { summaries, terms } = await customerSummaries(
     ctx,
     loaded.map((l) => l.row),
   );
   const now = ctx.now();
-  return loaded.map((l) => invoiceView(l.row, l.lines, summaries.get(l.row.id)!, now));
+  const views = loaded.map((l) => invoiceView(l.row, l.lines, summaries.get(l.row.id)!, now));
+  // A draft shows the due date it will get, as Lago's drafts do: its issue date (today when it
+  // has none) plus the payment term finalization would use (the invoice's, else the
+  // customer's, else the organization's). Nothing is stored: finalization sets the real one.
+  const drafts = views.filter((v) => v.status === 'draft' && v.due_date === null);
+  if (drafts.length) {
+    const org = await ctx.organization();
+    const today = dateInZone(now, org.timezone);
+    for (const v of drafts) {
+      const term = v.net_payment_term ?? terms.get(v.id) ?? org.net_payment_term;
+      v.net_payment_term = term;
+      v.due_date = addDaysToDate(v.issuing_date ?? today, term);
+    }
+  }
+  return views;
 }
 
 export async function viewOf(ctx: ServiceContext, loaded: LoadedInvoice): Promise<InvoiceView> {

@@ -260,7 +260,10 @@ describeDoors('sales orders', (t) => {
       [{ lines: [{ position: 1, order_line_id: draft.lines[0].id }] }, /^lines\[0\]: name the order line by/],
       [{ lines: [{ position: 1 }, { position: 1 }] }, /^lines\[1\]: line 1 is named twice/],
       [{ lines: [{ position: 1, quantity: 0 }] }, /^lines\[0\]\.quantity must be greater than 0 \(got 0\)/],
-      [{ status: 'sent' }, /^status must be one of draft, finalized \(got 'sent'\)/],
+      [
+        { status: 'sent' },
+        /^status must be one of draft, finalized \(got 'sent'; Billfold calls a sent invoice 'finalized'\)/,
+      ],
     ] as const;
     for (const [args, message] of bad) {
       const e = await t.door.fail('invoice_order', { order_id: draft.id, ...args }, 'VALIDATION_ERROR');
