@@ -97,9 +97,9 @@ describeDatabases('Lago API errors', (t) => {
       status: 405,
       body: { code: 'method_not_allowed' },
     });
-    const hooks = await raw('GET', '/webhook_endpoints');
-    expect(hooks).toMatchObject({ status: 405, body: { code: 'not_supported' } });
-    expect(hooks.body.message).toContain('webhook endpoints');
+    const entities = await raw('GET', '/billing_entities');
+    expect(entities).toMatchObject({ status: 405, body: { code: 'not_supported' } });
+    expect(entities.body.message).toContain('billing entities');
   });
 
   it('refuses a query parameter it cannot apply instead of ignoring it', async () => {

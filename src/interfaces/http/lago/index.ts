@@ -12,6 +12,7 @@ import { customerRoutes } from './resources/customers.js';
 import { eventRoutes } from './resources/events.js';
 import { organizationRoutes } from './resources/organizations.js';
 import { taxRoutes } from './resources/taxes.js';
+import { webhookEndpointRoutes } from './resources/webhook-endpoints.js';
 import { lagoHandler, type LagoRoute } from './router.js';
 
 export { LAGO_PREFIX } from './call.js';
@@ -32,6 +33,7 @@ export const lagoRoutes: readonly LagoRoute[] = [
   ...creditNoteRoutes,
   ...paymentRoutes,
   ...logRoutes,
+  ...webhookEndpointRoutes,
 ];
 
 export const handleLago = lagoHandler(lagoRoutes);

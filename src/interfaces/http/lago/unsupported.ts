@@ -7,8 +7,10 @@ import { LagoError } from './errors.js';
  */
 const MISSING: Array<[RegExp, string]> = [
   [/\/wallets?(\/|$)|^\/wallet_transactions/, "Lago's wallets and wallet transactions (prepaid credits)"],
-  [/^\/webhook_endpoints/, "Lago's webhook endpoints"],
-  [/^\/webhooks\//, "Lago's webhook signing keys"],
+  [
+    /^\/webhooks\//,
+    "an organization's webhook signing key (each endpoint has its own secret: signing_secret in POST /webhook_endpoints' reply, or rotate_webhook_secret)",
+  ],
   [/\/alerts(\/|$)/, "Lago's usage alerts"],
   [/entitlements|^\/features/, "Lago's features and entitlements"],
   [/fixed_charges/, "Lago's fixed charges (Billfold's plans have a base fee and usage charges)"],
