@@ -26,6 +26,10 @@ export interface Operations {
   call<T = Record<string, any>>(operation: string, args: Record<string, unknown>): Promise<T>;
   /** The server's clock (defaults such as "30 days ago" are computed from it). */
   now(): number;
+  /** The organization the caller acts for. */
+  readonly organizationId: string;
+  /** Where links Billfold hands out point (BILLFOLD_PUBLIC_URL, else the served address). */
+  publicUrl(): string;
 }
 
 /** A catalogue operation refused or failed; the profile maps its error into the seed's shape. */

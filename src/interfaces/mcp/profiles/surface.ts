@@ -168,6 +168,8 @@ function buildSurface(rt: Runtime, profile: Profile): ToolSurface {
       return outcome.output as never;
     },
     now: rt.now,
+    organizationId: caller.principal.organizationId,
+    publicUrl: () => rt.publicUrl(),
   });
 
   const toBody = (e: unknown, what: string, fields?: Readonly<Record<string, string>>): ProfileErrorBody => {

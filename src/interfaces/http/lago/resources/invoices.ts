@@ -16,6 +16,13 @@ const INVOICE_TYPE: Record<string, string> = {
   credit: 'credit',
 };
 
+/**
+ * Lago's invoice types and statuses Billfold never makes (add-on and progressive-billing
+ * invoices; invoices whose generation is pending or failed): a filter on one matches none.
+ */
+export const UNMADE_INVOICE_TYPES: readonly string[] = ['add_on', 'advance_charges', 'progressive_billing'];
+export const UNMADE_INVOICE_STATUSES: readonly string[] = ['pending', 'failed'];
+
 /** A draft has no number in Billfold (numbers are given at finalization, gapless). */
 const DRAFT_NUMBER = 'DRAFT';
 
@@ -259,14 +266,14 @@ async function listInvoices(call: LagoCall, customer: string | undefined) {
   if (type) {
     // Billfold makes no add-on, advance-charge or progressive-billing invoices: none match.
     if (!['subscription', 'one_off', 'credit'].includes(type)) {
-      if (['add_on', 'advance_charges', 'progressive_billing'].includes(type)) return empty;
+      if (UNMADE_INVOICE_TYPES.includes(type)) return empty;
       throw invalidFields({
         invoice_type: `must be one of subscription, add_on, credit, one_off, advance_charges, progressive_billing (got '${type}')`,
       });
     }
     args.invoice_type = type;
   }
-  if (status && ['failed', 'pending'].includes(status)) return empty;
+  if (status && UNMADE_INVOICE_STATUSES.includes(status)) return empty;
   const out = await call.op('list_invoices', args, 'invoice', {
     customer_id: 'external_customer_id',
     status: 'statuses[]',
