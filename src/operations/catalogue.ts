@@ -7,6 +7,7 @@ import { billingOperations } from './billing.js';
 import { couponOperations } from './coupons.js';
 import { creditNoteOperations } from './credit-notes.js';
 import { customerOperations } from './customers.js';
+import { financeOperations } from './finance.js';
 import { invoiceOperations } from './invoices.js';
 import { invoicePrompts } from './invoice-prompts.js';
 import { invoiceResources } from './invoice-resources.js';
@@ -59,6 +60,7 @@ export function buildCatalogue(): Catalogue {
     ...couponOperations,
     ...billingOperations,
     ...revenueOperations,
+    ...financeOperations,
     ...portalSessionOperations,
     ...webhookOperations,
   ];

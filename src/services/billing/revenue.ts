@@ -351,6 +351,45 @@ async function earnedRevenue(
 const minorOf = (d: Decimal, currency: string) => toMinor(roundToCurrency(d, currency), currency);
 
 /**
+ * MRR per currency from what subscriptions earned in [from, to): the canonical reading for a
+ * calendar month, the run rate (scaled from 30 days to an average month) otherwise.
+ */
+export async function earnedMrr(
+  ctx: ServiceContext,
+  variant: 'canonical' | 'run_rate',
+  f: { from: number; to: number; customerId?: string; subscriptionIds?: string[] },
+) {
+  const earned = await earnedRevenue(ctx, f);
+  return [...earned.entries()]
+    .sort(([a], [b]) => a.localeCompare(b))
+    .map(([currency, e]) => {
+      let total = Decimal.sum(RECURRING_TYPES.map((k) => e.exact[k])).sub(fromMinor(e.credited, currency));
+      if (variant === 'run_rate') total = total.mul('365.25').div(360, 12, 'half_up');
+      const byType: Record<RevenueType, bigint> = {
+        recurring: minorOf(e.exact.recurring, currency),
+        usage: minorOf(e.exact.usage, currency),
+        seat: minorOf(e.exact.seat, currency),
+        one_off: 0n,
+      };
+      return {
+        currency,
+        subscription_count: null,
+        ...moneyFields('mrr', minorOf(total, currency), currency),
+        by_type: byTypeView(byType, currency),
+      };
+    });
+}
+
+/** The canonical MRR window: the calendar month before the one `now` falls in (org time zone). */
+export function canonicalMrrWindow(now: number, tz: string, monthsBack = 1): { from: number; to: number } {
+  const thisMonth = `${dateInZone(now, tz).slice(0, 7)}-01`;
+  return {
+    from: startOfDayInZone(addMonthsToDate(thisMonth, -monthsBack), tz),
+    to: startOfDayInZone(addMonthsToDate(thisMonth, 1 - monthsBack), tz),
+  };
+}
+
+/**
  * Monthly recurring revenue three ways: `canonical` — recurring, usage and seat revenue earned in
  * the last completed calendar month (organization's time zone); `run_rate` — the same over the
  * last 30 days, scaled to an average month (× 365.25 / 12 / 30); `committed` — the contractual
@@ -394,32 +433,11 @@ export async function getMrr(
   let from: number;
   let to: number;
   if (variant === 'canonical') {
-    const tz = (await ctx.organization()).timezone;
-    const thisMonth = `${dateInZone(now, tz).slice(0, 7)}-01`;
-    from = startOfDayInZone(addMonthsToDate(thisMonth, -1), tz);
-    to = startOfDayInZone(thisMonth, tz);
+    ({ from, to } = canonicalMrrWindow(now, (await ctx.organization()).timezone));
   } else {
     to = now;
     from = now - 30 * 86_400_000;
   }
-  const earned = await earnedRevenue(ctx, { from, to, customerId: customer?.id, subscriptionIds });
-  const currencies = [...earned.entries()]
-    .sort(([a], [b]) => a.localeCompare(b))
-    .map(([currency, e]) => {
-      let total = Decimal.sum(RECURRING_TYPES.map((k) => e.exact[k])).sub(fromMinor(e.credited, currency));
-      if (variant === 'run_rate') total = total.mul('365.25').div(360, 12, 'half_up');
-      const byType: Record<RevenueType, bigint> = {
-        recurring: minorOf(e.exact.recurring, currency),
-        usage: minorOf(e.exact.usage, currency),
-        seat: minorOf(e.exact.seat, currency),
-        one_off: 0n,
-      };
-      return {
-        currency,
-        subscription_count: null,
-        ...moneyFields('mrr', minorOf(total, currency), currency),
-        by_type: byTypeView(byType, currency),
-      };
-    });
+  const currencies = await earnedMrr(ctx, variant, { from, to, customerId: customer?.id, subscriptionIds });
   return { ...base, from: toIso(from), to: toIso(to), currencies };
 }

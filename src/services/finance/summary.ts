@@ -1,0 +1,347 @@
+import { sql } from 'kysely';
+import type { StoredTaxLine } from '../invoice-views.js';
+import { Decimal } from '../../domain/decimal.js';
+import { formatMinor, moneyFields, roundToCurrency, toMinor } from '../../domain/money.js';
+import { dateInZone, toIso } from '../../domain/time.js';
+import type { ServiceContext } from '../context.js';
+import { getUsageAnalytics } from '../metering/analytics.js';
+import { receivablesAt } from './receivables-at.js';
+import { monthIndex, reportWindow, type ReportWindow } from './window.js';
+
+/**
+ * The financial summary of a window, per currency and never adding currencies together:
+ * finalized invoices issued in it (net of discounts, tax per rate), credit notes issued in it,
+ * net revenue (the first less the second, as get_customer_revenue counts it), payments and
+ * refunds, what was owed and overdue at its end, and the usage cost of its events (USD, as
+ * get_cost_metrics counts it) with the margin on USD revenue. Each figure is also given month
+ * by month. Every sum is taken in SQL over integer minor units.
+ */
+
+const n = (v: unknown) => BigInt(String(v ?? 0));
+
+export interface Flows {
+  invoiceCount: number;
+  net: bigint;
+  tax: bigint;
+  total: bigint;
+  creditCount: number;
+  creditNet: bigint;
+  creditTax: bigint;
+  creditTotal: bigint;
+  refundCount: number;
+  refunds: bigint;
+  paymentCount: number;
+  payments: bigint;
+}
+
+const noFlows = (): Flows => ({
+  invoiceCount: 0,
+  net: 0n,
+  tax: 0n,
+  total: 0n,
+  creditCount: 0,
+  creditNet: 0n,
+  creditTax: 0n,
+  creditTotal: 0n,
+  refundCount: 0,
+  refunds: 0n,
+  paymentCount: 0,
+  payments: 0n,
+});
+
+/** Flows per currency and month index of the window. */
+export async function flowsByMonth(
+  ctx: ServiceContext,
+  w: ReportWindow,
+  currency?: string,
+): Promise<Map<string, Flows[]>> {
+  const out = new Map<string, Flows[]>();
+  const at = (c: string, i: number) => {
+    let months = out.get(c);
+    if (!months) out.set(c, (months = w.months.map(noFlows)));
+    return months[Number(i)]!;
+  };
+  let invoices = ctx.db
+    .selectFrom('invoices')
+    .select([
+      'currency',
+      monthIndex('issued_at', w).as('m'),
+      sql<string>`count(*)`.as('count'),
+      sql<string>`sum(sub_total_amount_cents - coupons_amount_cents)`.as('net'),
+      sql<string>`sum(taxes_amount_cents)`.as('tax'),
+      sql<string>`sum(total_amount_cents)`.as('total'),
+    ])
+    .where('organization_id', '=', ctx.organizationId)
+    .where('status', '=', 'finalized')
+    .where('issued_at', '>=', w.from)
+    .where('issued_at', '<', w.to);
+  let notes = ctx.db
+    .selectFrom('credit_notes')
+    .select([
+      'currency',
+      'credit_note_type',
+      monthIndex('issued_at', w).as('m'),
+      sql<string>`count(*)`.as('count'),
+      sql<string>`sum(sub_total_amount_cents)`.as('net'),
+      sql<string>`sum(taxes_amount_cents)`.as('tax'),
+      sql<string>`sum(total_amount_cents)`.as('total'),
+    ])
+    .where('organization_id', '=', ctx.organizationId)
+    .where('status', '=', 'finalized')
+    .where('issued_at', '>=', w.from)
+    .where('issued_at', '<', w.to);
+  let payments = ctx.db
+    .selectFrom('payments')
+    .select([
+      'currency',
+      monthIndex('paid_at', w).as('m'),
+      sql<string>`count(*)`.as('count'),
+      sql<string>`sum(amount_cents)`.as('amount'),
+    ])
+    .where('organization_id', '=', ctx.organizationId)
+    .where('paid_at', '>=', w.from)
+    .where('paid_at', '<', w.to);
+  if (currency) {
+    invoices = invoices.where('currency', '=', currency);
+    notes = notes.where('currency', '=', currency);
+    payments = payments.where('currency', '=', currency);
+  }
+  for (const r of await invoices.groupBy(['currency', 'm']).execute()) {
+    const f = at(r.currency, r.m);
+    f.invoiceCount += Number(r.count);
+    f.net += n(r.net);
+    f.tax += n(r.tax);
+    f.total += n(r.total);
+  }
+  for (const r of await notes.groupBy(['currency', 'credit_note_type', 'm']).execute()) {
+    const f = at(r.currency, r.m);
+    f.creditCount += Number(r.count);
+    f.creditNet += n(r.net);
+    f.creditTax += n(r.tax);
+    f.creditTotal += n(r.total);
+    if (r.credit_note_type === 'refund') {
+      f.refundCount += Number(r.count);
+      f.refunds += n(r.total);
+    }
+  }
+  for (const r of await payments.groupBy(['currency', 'm']).execute()) {
+    const f = at(r.currency, r.m);
+    f.paymentCount += Number(r.count);
+    f.payments += n(r.amount);
+  }
+  return out;
+}
+
+interface TaxRate {
+  currency: string;
+  code: string;
+  name: string;
+  rate: string;
+  taxable: bigint;
+  amount: bigint;
+  creditedTaxable: bigint;
+  credited: bigint;
+}
+
+/** Tax per rate of the invoices and credit notes issued in the window, from their breakdowns. */
+async function taxesByRate(ctx: ServiceContext, w: ReportWindow, currency?: string): Promise<TaxRate[]> {
+  const byKey = new Map<string, TaxRate>();
+  const entry = (c: string, code: string, name: string, rate: string) => {
+    const key = `${c}|${code}|${rate}`;
+    let t = byKey.get(key);
+    if (!t)
+      byKey.set(
+        key,
+        (t = { currency: c, code, name, rate, taxable: 0n, amount: 0n, creditedTaxable: 0n, credited: 0n }),
+      );
+    return t;
+  };
+  const cur = currency ? sql`and i.currency = ${currency}` : sql``;
+  // The breakdown is JSON text; each database reads it in SQL so no row crosses to JavaScript.
+  const rows =
+    ctx.dialect === 'sqlite'
+      ? await sql<{
+          currency: string;
+          code: string;
+          name: string;
+          rate: string;
+          taxable: string;
+          amount: string;
+        }>`
+          select i.currency, json_extract(t.value, '$.code') as code, max(json_extract(t.value, '$.name')) as name,
+                 cast(json_extract(t.value, '$.rate') as text) as rate,
+                 sum(json_extract(t.value, '$.taxable_amount_cents')) as taxable,
+                 sum(json_extract(t.value, '$.amount_cents')) as amount
+          from invoices i, json_each(i.tax_breakdown) t
+          where i.organization_id = ${ctx.organizationId} and i.status = 'finalized'
+            and i.issued_at >= ${w.from} and i.issued_at < ${w.to} ${cur}
+          group by 1, 2, 4`.execute(ctx.db)
+      : await sql<{
+          currency: string;
+          code: string;
+          name: string;
+          rate: string;
+          taxable: string;
+          amount: string;
+        }>`
+          select i.currency, t->>'code' as code, max(t->>'name') as name, t->>'rate' as rate,
+                 sum((t->>'taxable_amount_cents')::bigint) as taxable, sum((t->>'amount_cents')::bigint) as amount
+          from invoices i cross join lateral jsonb_array_elements(i.tax_breakdown::jsonb) t
+          where i.organization_id = ${ctx.organizationId} and i.status = 'finalized'
+            and i.issued_at >= ${w.from} and i.issued_at < ${w.to} ${cur}
+          group by 1, 2, 4`.execute(ctx.db);
+  for (const r of rows.rows) {
+    const t = entry(r.currency, r.code, r.name, r.rate);
+    t.taxable += n(r.taxable);
+    t.amount += n(r.amount);
+  }
+  // Credit notes are few beside invoices: their breakdowns are read here.
+  let notes = ctx.db
+    .selectFrom('credit_notes')
+    .select(['currency', 'tax_breakdown'])
+    .where('organization_id', '=', ctx.organizationId)
+    .where('status', '=', 'finalized')
+    .where('issued_at', '>=', w.from)
+    .where('issued_at', '<', w.to);
+  if (currency) notes = notes.where('currency', '=', currency);
+  for (const c of await notes.execute())
+    for (const line of JSON.parse(c.tax_breakdown) as StoredTaxLine[]) {
+      const t = entry(c.currency, line.code, line.name, String(line.rate));
+      t.creditedTaxable += BigInt(line.taxable_amount_cents);
+      t.credited += BigInt(line.amount_cents);
+    }
+  return [...byKey.values()].sort(
+    (a, b) =>
+      a.currency.localeCompare(b.currency) || a.code.localeCompare(b.code) || a.rate.localeCompare(b.rate),
+  );
+}
+
+export function sumFlows(months: readonly Flows[]): Flows {
+  const t = noFlows();
+  for (const f of months) for (const k of Object.keys(t) as (keyof Flows)[]) (t as any)[k] += f[k] as never;
+  return t;
+}
+
+function flowFields(f: Flows, c: string) {
+  return {
+    invoice_count: f.invoiceCount,
+    ...moneyFields('invoiced_net', f.net, c),
+    ...moneyFields('invoiced_tax', f.tax, c),
+    ...moneyFields('invoiced_total', f.total, c),
+    credit_note_count: f.creditCount,
+    ...moneyFields('credit_notes_net', f.creditNet, c),
+    ...moneyFields('credit_notes_tax', f.creditTax, c),
+    ...moneyFields('credit_notes_total', f.creditTotal, c),
+    ...moneyFields('net_revenue', f.net - f.creditNet, c),
+    payment_count: f.paymentCount,
+    ...moneyFields('payments_received', f.payments, c),
+    refund_count: f.refundCount,
+    ...moneyFields('refunds', f.refunds, c),
+  };
+}
+
+/** Margin on USD revenue (usage cost is known in USD only): revenue − cost rounded to the cent. */
+export function marginFields(netRevenueCents: bigint | null, cost: Decimal) {
+  if (netRevenueCents === null) return { margin: null, margin_cents: null, margin_percent: null };
+  const revenue = Decimal.fromMinor(netRevenueCents, 2);
+  const margin = revenue.sub(roundToCurrency(cost, 'USD'));
+  const cents = toMinor(margin, 'USD');
+  return {
+    margin: formatMinor(cents, 'USD'),
+    margin_cents: Number(cents),
+    margin_percent: revenue.isZero() ? null : margin.mul(100).div(revenue, 2, 'half_up').toFixed(2),
+  };
+}
+
+export function costFields(cost: Decimal, events: number, unpriced: number) {
+  return {
+    cost: cost.toString(),
+    cost_cents: cost.round(2, 'half_up').toMinorNumber(2),
+    cost_currency: 'USD' as const,
+    event_count: events,
+    unpriced_event_count: unpriced,
+  };
+}
+
+export async function getFinancialSummary(
+  ctx: ServiceContext,
+  input: { period?: string; from?: number; to?: number; currency?: string },
+) {
+  const w = await reportWindow(ctx, input);
+  // Balances at the end of the window; for a window not yet ended, today's (never a forecast):
+  // invoices issued up to its end, and overdue by today's date.
+  const asOf = Math.min(w.to, ctx.now());
+  const asOfDate = dateInZone(asOf === w.to ? w.to - 1 : asOf, w.timezone);
+  const [flows, taxes, owed, usage] = await Promise.all([
+    flowsByMonth(ctx, w, input.currency),
+    taxesByRate(ctx, w, input.currency),
+    receivablesAt(ctx, w.to, asOfDate, input.currency),
+    getUsageAnalytics(ctx, { from: w.from, to: w.to, group_by: 'day', timezone: w.timezone }),
+  ]);
+  const costByMonth = new Map<string, { cost: Decimal; events: number; unpriced: number }>();
+  for (const d of usage.breakdown) {
+    const month = String(d.key).slice(0, 7);
+    const m = costByMonth.get(month) ?? { cost: Decimal.ZERO, events: 0, unpriced: 0 };
+    costByMonth.set(month, {
+      cost: m.cost.add(d.cost),
+      events: m.events + d.event_count,
+      unpriced: m.unpriced + d.unpriced_event_count,
+    });
+  }
+  const totalCost = Decimal.parse(usage.totals.cost);
+  const currencies = [...new Set([...flows.keys(), ...owed.keys()])].sort();
+  const empty = w.months.map(noFlows);
+  return {
+    period: w.period,
+    from: toIso(w.from),
+    to: toIso(w.to),
+    timezone: w.timezone,
+    as_of: toIso(asOf),
+    as_of_date: asOfDate,
+    currencies: currencies.map((c) => {
+      const total = sumFlows(flows.get(c) ?? empty);
+      const ar = owed.get(c) ?? { count: 0, due: 0n, overdueCount: 0, overdue: 0n };
+      return {
+        currency: c,
+        ...flowFields(total, c),
+        taxes: taxes
+          .filter((t) => t.currency === c)
+          .map((t) => ({
+            tax_code: t.code,
+            name: t.name,
+            rate: t.rate,
+            ...moneyFields('taxable_amount', t.taxable, c),
+            ...moneyFields('tax_amount', t.amount, c),
+            ...moneyFields('credited_taxable_amount', t.creditedTaxable, c),
+            ...moneyFields('credited_tax_amount', t.credited, c),
+            ...moneyFields('net_tax_amount', t.amount - t.credited, c),
+          })),
+        outstanding_count: ar.count,
+        ...moneyFields('outstanding', ar.due, c),
+        overdue_count: ar.overdueCount,
+        ...moneyFields('overdue', ar.overdue, c),
+        ...marginFields(c === 'USD' ? total.net - total.creditNet : null, totalCost),
+      };
+    }),
+    ...costFields(totalCost, usage.totals.event_count, usage.totals.unpriced_event_count),
+    by_month: w.months.map((m, i) => {
+      const cost = costByMonth.get(m.month) ?? { cost: Decimal.ZERO, events: 0, unpriced: 0 };
+      return {
+        month: m.month,
+        from: toIso(m.from),
+        to: toIso(m.to),
+        currencies: [...flows.entries()]
+          .filter(
+            ([, months]) => months[i]!.invoiceCount || months[i]!.creditCount || months[i]!.paymentCount,
+          )
+          .sort(([a], [b]) => a.localeCompare(b))
+          .map(([c, months]) => ({
+            currency: c,
+            ...flowFields(months[i]!, c),
+            ...marginFields(c === 'USD' ? months[i]!.net - months[i]!.creditNet : null, cost.cost),
+          })),
+        ...costFields(cost.cost, cost.events, cost.unpriced),
+      };
+    }),
+  };
+}
