@@ -715,6 +715,17 @@ export interface UsageAlertsTable {
   deleted_at: number | null;
 }
 
+/** An organization's key for its invoices' verification codes (migration 016). */
+export interface SigningKeysTable {
+  organization_id: string;
+  /** Short and unique within the organization; printed in each code so rotation keeps old codes valid. */
+  id: string;
+  /** 32 random bytes, base64url. Read only to sign and to check; never returned by an operation. */
+  secret: string;
+  created_at: number;
+  retired_at: number | null;
+}
+
 export interface Database {
   organizations: OrganizationsTable;
   api_keys: ApiKeysTable;
@@ -754,6 +765,7 @@ export interface Database {
   webhook_endpoints: WebhookEndpointsTable;
   webhook_deliveries: WebhookDeliveriesTable;
   usage_alerts: UsageAlertsTable;
+  signing_keys: SigningKeysTable;
   billfold_meta: { key: string; value: string };
 }
 

@@ -9,6 +9,7 @@ import { creditNoteOperations } from './credit-notes.js';
 import { customerOperations } from './customers.js';
 import { financeOperations } from './finance.js';
 import { invoiceOperations } from './invoices.js';
+import { invoiceCodeOperations } from './invoice-codes.js';
 import { invoicePrompts } from './invoice-prompts.js';
 import { invoiceResources } from './invoice-resources.js';
 import { logOperations } from './logs.js';
@@ -48,6 +49,7 @@ export function buildCatalogue(): Catalogue {
     ...productOperations,
     ...taxOperations,
     ...invoiceOperations,
+    ...invoiceCodeOperations,
     ...creditNoteOperations,
     ...orderOperations,
     ...billableMetricOperations,

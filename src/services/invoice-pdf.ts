@@ -1,4 +1,5 @@
 import PDFDocument from 'pdfkit';
+import QRCode from 'qrcode';
 import type { CustomersTable } from '../db/schema.js';
 import { formatIban } from '../domain/iban.js';
 import { formatMinor } from '../domain/money.js';
@@ -6,6 +7,7 @@ import type { ServiceContext } from './context.js';
 import { getCreditNote } from './credit-notes.js';
 import { addressLines, customerParty, type BillingSnapshot, type InvoiceView } from './invoice-views.js';
 import { getInvoiceForDocument, viewOf } from './invoices.js';
+import { codesOf } from './invoicing/invoice-codes.js';
 import { BOLD, REGULAR, useFonts } from './pdf-fonts.js';
 
 /**
@@ -68,8 +70,26 @@ export async function renderInvoicePdf(
     Author: snapshot.organization.legal_name ?? snapshot.organization.name,
     Subject: `Invoice for ${snapshot.customer.name}`,
   });
-  drawInvoice(doc, invoice, snapshot);
+  const codes = await codesOf(ctx, loaded.row);
+  drawInvoice(doc, invoice, snapshot, {
+    verification: codes.verification_code ? await qrPng(codes.verification_code) : null,
+    epc: codes.epc_code ? await qrPng(codes.epc_code) : null,
+  });
   return { pdf: await done, invoice };
+}
+
+/** The QR codes the document prints, as images the `qrcode` library drew. */
+interface CodeImages {
+  verification: Buffer | null;
+  epc: Buffer | null;
+}
+
+/**
+ * A QR code as a PNG of 8 pixels per module, without its margin (the page around it is white):
+ * printed 90 points wide that is about 400 dpi, sharp on any printer.
+ */
+function qrPng(text: string): Promise<Buffer> {
+  return QRCode.toBuffer(text, { type: 'png', errorCorrectionLevel: 'M', margin: 0, scale: 8 });
 }
 
 export function invoiceFileName(invoice: Pick<InvoiceView, 'number' | 'id'>): string {
@@ -114,7 +134,7 @@ function startDocument(
   return { doc, done };
 }
 
-function drawInvoice(doc: PDFKit.PDFDocument, inv: InvoiceView, s: BillingSnapshot): void {
+function drawInvoice(doc: PDFKit.PDFDocument, inv: InvoiceView, s: BillingSnapshot, codes: CodeImages): void {
   const money = (cents: number) => formatMoney(cents, inv.currency);
   const org = s.organization;
 
@@ -240,6 +260,7 @@ function drawInvoice(doc: PDFKit.PDFDocument, inv: InvoiceView, s: BillingSnapsh
     doc.font(BOLD).text('Notes');
     doc.font(REGULAR).text(inv.memo, { width: WIDTH });
   }
+  drawCodes(doc, inv, codes);
   if (org.invoice_footer) {
     doc.moveDown(2);
     doc
@@ -248,6 +269,41 @@ function drawInvoice(doc: PDFKit.PDFDocument, inv: InvoiceView, s: BillingSnapsh
       .text(org.invoice_footer, MARGIN, doc.y, { width: WIDTH, align: 'center' });
   }
   doc.end();
+}
+
+const QR_SIZE = 90;
+
+/**
+ * The codes, side by side under the payment instructions: the verification code (anyone can
+ * check the invoice is genuine) and, when there is one, the SEPA transfer to pay it.
+ */
+function drawCodes(doc: PDFKit.PDFDocument, inv: InvoiceView, codes: CodeImages): void {
+  const shown: Array<[Buffer, string]> = [];
+  if (codes.verification)
+    shown.push([
+      codes.verification,
+      `Scan to check that invoice ${inv.number} is genuine and see its status.`,
+    ]);
+  if (codes.epc) shown.push([codes.epc, 'Scan with your banking app to pay by SEPA transfer.']);
+  if (shown.length === 0) return;
+  let y = doc.y + 18;
+  if (y + QR_SIZE + 30 > 841.89 - MARGIN) {
+    doc.addPage();
+    y = MARGIN;
+  }
+  const column = WIDTH / 2;
+  shown.forEach(([png, caption], i) => {
+    const x = MARGIN + i * column;
+    doc.image(png, x, y, { width: QR_SIZE, height: QR_SIZE });
+    doc
+      .font(REGULAR)
+      .fontSize(8)
+      .fillColor('#333333')
+      .text(caption, x + QR_SIZE + 10, y + 4, { width: column - QR_SIZE - 20 });
+  });
+  doc.fillColor('#000000');
+  doc.x = MARGIN;
+  doc.y = y + QR_SIZE + 6;
 }
 
 const REASONS: Record<string, string> = {

@@ -122,6 +122,21 @@ export function isOverdue(row: InvoicesTable, now: number): boolean {
   return row.status === 'finalized' && row.amount_due_cents > 0 && row.due_at !== null && row.due_at < now;
 }
 
+/** An issued invoice's standing today, as a payer reads it. */
+export const INVOICE_STANDINGS = ['paid', 'due', 'overdue', 'voided'] as const;
+export type InvoiceStanding = (typeof INVOICE_STANDINGS)[number];
+
+/** Voided; else paid once nothing is left to pay (payments and credit notes); else overdue or due. */
+export function standingOf(inv: {
+  status: string;
+  amount_due_cents: number;
+  overdue: boolean;
+}): InvoiceStanding {
+  if (inv.status === 'voided') return 'voided';
+  if (inv.amount_due_cents <= 0) return 'paid';
+  return inv.overdue ? 'overdue' : 'due';
+}
+
 export function invoiceView(
   row: InvoicesTable,
   lines: readonly InvoiceLinesTable[],

@@ -4,6 +4,7 @@ import { isUniqueViolation } from '../db/sql.js';
 import { BillfoldError, notFound, validation } from '../domain/errors.js';
 import { newId } from '../domain/ids.js';
 import { createApiKey, forgetOrganizationKeys, type ApiKeyView } from './api-keys.js';
+import { createSigningKey } from './signing-keys.js';
 
 export { assertOrganizationEnabled, organizationDisabledError } from './organization-access.js';
 
@@ -99,6 +100,7 @@ export async function createOrganization(
     if (row.external_id !== null && isUniqueViolation(e)) throw externalIdTaken(row.external_id);
     throw e;
   }
+  await createSigningKey(db, row.id, input.now);
   return row;
 }
 

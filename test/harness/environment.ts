@@ -61,6 +61,19 @@ export async function createPostgresDatabase(): Promise<{ url: string; drop(): P
   };
 }
 
+/** An empty database of either kind (a temporary SQLite file, or a new PostgreSQL database) and how to remove it. */
+export async function scratchDatabase(db: DbName): Promise<{ database: string; drop(): Promise<void> }> {
+  if (db === 'postgres') {
+    const created = await createPostgresDatabase();
+    return { database: created.url, drop: created.drop };
+  }
+  const dir = mkdtempSync(join(tmpdir(), 'billfold-test-'));
+  return {
+    database: join(dir, 'billfold.db'),
+    drop: async () => rmSync(dir, { recursive: true, force: true }),
+  };
+}
+
 export async function startEnvironment(
   db: DbName,
   options: {
@@ -70,17 +83,7 @@ export async function startEnvironment(
     variables?: Record<string, string>;
   } = {},
 ): Promise<TestEnvironment> {
-  let database: string;
-  let cleanup: () => Promise<void>;
-  if (db === 'postgres') {
-    const created = await createPostgresDatabase();
-    database = created.url;
-    cleanup = created.drop;
-  } else {
-    const dir = mkdtempSync(join(tmpdir(), 'billfold-test-'));
-    database = join(dir, 'billfold.db');
-    cleanup = async () => rmSync(dir, { recursive: true, force: true });
-  }
+  const { database, drop: cleanup } = await scratchDatabase(db);
   const variables = { ...options.variables };
   const config = loadConfig(
     { BILLFOLD_LOG_LEVEL: process.env.BILLFOLD_TEST_LOG_LEVEL ?? 'silent', ...variables },

@@ -1,3 +1,4 @@
+import QRCode from 'qrcode';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadConfig } from '../../src/config.js';
 import { caller } from '../harness/billing.js';
@@ -212,10 +213,40 @@ describeDatabases('portal', (t) => {
       /<div class="qr" role="img" aria-label="QR code for a SEPA transfer of 1,923.45 EUR/,
     );
     expect(flat(page.text)).toContain('<svg aria-hidden="true"');
-    // A paid invoice has nothing to pay: no bank details, no code.
+    // A paid invoice has nothing to pay: no bank details, no transfer code (its verification code stays).
     const paid = await getPage(t.env, `/portal/invoices/${s.invoices[s.invoices.length - 1].id}`, l.cookie);
     expect(textOf(paid.text)).toContain('Paid');
-    expect(paid.text).not.toContain('class="qr"');
+    expect(paid.text).not.toContain('QR code for a SEPA transfer');
+    expect(paid.text).toContain('QR code to check that invoice');
+  });
+
+  it('shows the invoice’s verification code, as on its PDF, and the page it opens says the invoice is genuine', async () => {
+    const l = await signIn(t.env, s);
+    const page = await getPage(t.env, `/portal/invoices/${s.credited.id}`, l.cookie);
+    const { verification_code: code } = await s.c.call('get_invoice_qr_codes', { invoice_id: s.credited.id });
+    // The drawn code is the qrcode library's drawing of exactly that text: the same modules.
+    const svg = await QRCode.toString(code, { type: 'svg', errorCorrectionLevel: 'M', margin: 2 });
+    const section = page.text.slice(page.text.indexOf('id="verify-h"'));
+    const modules = (markup: string) => {
+      const drawn = markup.slice(markup.indexOf('<svg'), markup.indexOf('</svg>'));
+      return [...drawn.matchAll(/ d="([^"]+)"/g)].map((m) => m[1]);
+    };
+    expect(modules(svg)).toHaveLength(2); // the white square, then the dark modules
+    expect(modules(section)).toEqual(modules(svg));
+    expect(section).toContain(`href="${code.replaceAll('&', '&amp;')}"`);
+
+    // Opened on a phone, without any session: genuine, with what the invoice prints, not whether it is paid.
+    const url = new URL(code);
+    const verified = await fetch(`${t.env.url}${url.pathname}${url.search}`);
+    expect(verified.status).toBe(200);
+    const text = textOf(await verified.text());
+    expect(text).toContain(`Invoice ${s.credited.number} is genuine`);
+    expect(text).toContain('Total 2,523.45 EUR');
+    expect(text).not.toMatch(/To pay|Paid|Overdue/);
+    url.searchParams.set('t', '1.00');
+    const altered = await fetch(`${t.env.url}${url.pathname}${url.search}`);
+    expect(textOf(await altered.text())).toContain('This code was altered');
+    expect((await fetch(`${t.env.url}/portal/verify?v=1`)).status).toBe(404);
   });
 
   it('shows subscriptions with the next invoice preview_invoice computes', async () => {

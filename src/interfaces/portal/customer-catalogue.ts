@@ -133,6 +133,11 @@ export class CustomerCatalogue {
     return out;
   }
 
+  /** The texts of the invoice's QR codes (get_invoice_qr_codes), for one of this customer's invoices. */
+  async codes(invoiceId: string): Promise<{ verification_code: string | null; epc_code: string | null }> {
+    return this.call('get_invoice_qr_codes', { invoice_id: invoiceId });
+  }
+
   async creditNotesOf(invoiceId: string): Promise<CreditNoteOut[]> {
     const r = await this.call<{ credit_notes: CreditNoteOut[] }>('list_credit_notes', {
       invoice_id: invoiceId,

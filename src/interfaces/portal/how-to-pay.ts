@@ -1,6 +1,6 @@
 import QRCode from 'qrcode';
-import { EpcError, epcPayload } from '../../domain/epc-qr.js';
 import { formatIban } from '../../domain/iban.js';
+import { epcTransferFor, payeeName } from '../../services/invoicing/invoice-codes.js';
 import type { InvoiceOut, OrganizationOut } from './customer-catalogue.js';
 import { money } from './format.js';
 import { html, trusted, type Html } from './html.js';
@@ -8,28 +8,12 @@ import { html, trusted, type Html } from './html.js';
 /**
  * "How to pay": the organization's bank details with the invoice's number as the reference and,
  * for an invoice in euros with an IBAN to pay to, the EPC069-12 SEPA credit transfer QR code a
- * banking app scans to fill in the transfer (payee, IBAN, amount, reference).
+ * banking app scans to fill in the transfer (payee, IBAN, amount, reference). The portal shows
+ * today's bank details, so its code pays to them.
  */
 
 export function payee(org: OrganizationOut): string {
-  return org.legal_name ?? org.name;
-}
-
-/** The EPC payload of what is left to pay, or null when no code can be made for it. */
-export function epcTransferFor(invoice: InvoiceOut, org: OrganizationOut): string | null {
-  if (invoice.currency !== 'EUR' || !org.bank_iban || invoice.amount_due_cents <= 0) return null;
-  try {
-    return epcPayload({
-      name: payee(org).slice(0, 70),
-      iban: org.bank_iban,
-      bic: org.bank_bic,
-      amountCents: invoice.amount_due_cents,
-      remittance: invoice.number ?? invoice.id,
-    });
-  } catch (e) {
-    if (e instanceof EpcError) return null;
-    throw e;
-  }
+  return payeeName(org);
 }
 
 /** A QR code as inline SVG, drawn by the `qrcode` library (its output holds no user text). */
@@ -92,5 +76,25 @@ export async function howToPay(invoice: InvoiceOut, org: OrganizationOut): Promi
       ${qr}
     </div>
     <p>Quote the reference so your payment is matched to this invoice.</p>
+  </section>`;
+}
+
+/**
+ * The invoice's verification code, as on its PDF: scanned (or opened), it shows that the
+ * invoice is genuine and how it stands.
+ */
+export async function verification(invoice: InvoiceOut, code: string | null): Promise<Html> {
+  if (!code) return html``;
+  return html`<section aria-labelledby="verify-h">
+    <h2 id="verify-h">Check this invoice</h2>
+    <div class="pay">
+      <div class="qr" role="img" aria-label="${`QR code to check that invoice ${invoice.number} is genuine`}">
+        ${await qrSvg(code)}
+      </div>
+      <p>
+        The code on the PDF is the same: scanned with a phone, or opened <a href="${code}">here</a>, it shows
+        that invoice ${invoice.number} was issued by us and what it says.
+      </p>
+    </div>
   </section>`;
 }

@@ -1,11 +1,12 @@
 import type { ServerResponse } from 'node:http';
 import { formatIban } from '../../domain/iban.js';
 import { invoiceFileName } from '../../services/invoice-pdf.js';
+import { standingOf, type InvoiceStanding } from '../../services/invoice-views.js';
 import type { HttpRoute } from '../http/routes.js';
 import type { Runtime } from '../runtime.js';
 import type { BalanceOut, CreditNoteOut, InvoiceOut } from './customer-catalogue.js';
 import { date, dayOf, money, pathParam, period } from './format.js';
-import { howToPay, payee } from './how-to-pay.js';
+import { howToPay, payee, verification } from './how-to-pay.js';
 import { html, type Html } from './html.js';
 import { portalHeaders, newNonce } from './security.js';
 import { sendPage, withSession, type PortalPage } from './session.js';
@@ -19,11 +20,16 @@ const PER_PAGE = 20;
 
 /** Paid, due, overdue or void, as the customer reads an invoice's standing. */
 export function standing(inv: InvoiceOut): { label: string; cls: string } {
-  if (inv.status === 'voided') return { label: 'Void', cls: 'void' };
-  if (inv.amount_due_cents <= 0) return { label: 'Paid', cls: 'paid' };
-  if (inv.overdue) return { label: 'Overdue', cls: 'overdue' };
-  return { label: 'Due', cls: 'due' };
+  const s = standingOf(inv);
+  return { label: STANDING_LABELS[s], cls: s === 'voided' ? 'void' : s };
 }
+
+const STANDING_LABELS: Record<InvoiceStanding, string> = {
+  paid: 'Paid',
+  due: 'Due',
+  overdue: 'Overdue',
+  voided: 'Void',
+};
 
 function badge(inv: InvoiceOut): Html {
   const s = standing(inv);
@@ -164,6 +170,7 @@ async function listPage(p: PortalPage): Promise<number> {
 
 async function invoicePage(p: PortalPage, ref: string): Promise<number> {
   const { invoice: inv, payments, credit_notes } = await p.catalogue.invoice(ref);
+  const codes = await p.catalogue.codes(inv.id);
   const m = (cents: number) => money(cents, inv.currency);
   const tz = p.customer.applicable_timezone;
   const lines = inv.lines.map(
@@ -255,7 +262,7 @@ async function invoicePage(p: PortalPage, ref: string): Promise<number> {
             </ul>`
         : ''
     }
-    ${await howToPay(inv, p.organization)}`;
+    ${await howToPay(inv, p.organization)} ${await verification(inv, codes.verification_code)}`;
   return sendPage(p, 200, title, body);
 }
 

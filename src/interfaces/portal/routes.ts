@@ -10,6 +10,7 @@ import { portalProfileRoute, portalProfileSaveRoute } from './profile-route.js';
 import { notice } from './session.js';
 import { portalSubscriptionsRoute } from './subscriptions-route.js';
 import { portalUsageRoute } from './usage-route.js';
+import { portalVerifyRoute } from './verify-route.js';
 
 /** Any other address under /portal: the portal's own "not found" page, never the API's JSON. */
 const portalNotFoundRoute: HttpRoute = {
@@ -35,6 +36,7 @@ export const portalRoutes: readonly HttpRoute[] = [
   portalProfileRoute,
   portalProfileSaveRoute,
   portalSignOutRoute,
+  portalVerifyRoute,
   portalLinkRoute,
   portalNotFoundRoute,
 ];
