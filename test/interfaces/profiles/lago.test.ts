@@ -386,7 +386,7 @@ describeProfile(
       expect(expectLagoError(required, 'get customer')).toContain('external_customer_id is required');
       const status = await t.door.fail('list_invoices', { status: 'paid' });
       expect(expectLagoError(status, 'list invoices')).toContain(
-        "status must be one of draft, finalized, voided, pending, failed (got 'paid')",
+        "status must be one of draft, finalized, voided, pending, failed (got 'paid'; a paid invoice is 'finalized' with payment_status 'succeeded')",
       );
       const customer = await t.door.fail('list_invoices', { customer_external_id: 'nobody' });
       expect(expectLagoError(customer, 'list invoices')).toMatch(
