@@ -24,11 +24,13 @@
  *   node --import tsx bench/ingest-ceiling.ts
  *   BENCH_POSTGRES_URL=postgres://… node --import tsx bench/ingest-ceiling.ts
  *   BENCH_EVENTS=200000 BENCH_BATCHES=1000,100 BENCH_IN_FLIGHT=1,8 …
+ *   BENCH_WATCH_THRESHOLDS=0 …   (without the usage-threshold watch billfold serve runs)
  */
 import { cpus } from 'node:os';
 import { openDatabase, type Db } from '../src/db/connection.js';
 import { migrateToLatest } from '../src/db/migrate.js';
 import type { UsageEventsTable } from '../src/db/schema.js';
+import { watchThresholds } from '../src/services/billing/threshold-watch.js';
 import { INSERT_COLUMNS, pgEventInsert, sqliteEventInsert } from '../src/services/metering/ingest.js';
 import { cpuSeconds, inProcess, machineBusySeconds, scratchDatabase } from './scratch.js';
 import { MIX_DESCRIPTION, mixBodies, setUpMix } from './usage-mix.js';
@@ -160,6 +162,9 @@ async function storeAgain(location: string, rows: UsageEventsTable[], batch: num
 async function main() {
   const scratch = await scratchDatabase('billfold-ceiling', PG_URL);
   const { rt, call } = await inProcess(scratch.database);
+  // As billfold serve does: each committed batch tells the usage-threshold watch its customers
+  // (BENCH_WATCH_THRESHOLDS=0 leaves it off, to compare).
+  if (process.env.BENCH_WATCH_THRESHOLDS !== '0') rt.disposers.push(watchThresholds(rt));
   try {
     await setUpMix(call);
     await rt.db.ready();

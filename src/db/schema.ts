@@ -432,6 +432,8 @@ export interface PlansTable {
   invoice_display_name: string | null;
   /** JSON array of tax codes for the plan's lines, or null for the invoicing defaults. */
   tax_codes: string | null;
+  /** JSON array of usage thresholds (progressive billing), or null for none. */
+  usage_thresholds?: string | null;
   metadata: string;
   created_at: number;
   updated_at: number;
@@ -489,6 +491,20 @@ export interface SubscriptionsTable {
   updated_at: number;
   /** When subscription.trial_ended was raised for it (once); rows are written without it. */
   trial_end_noticed_at?: number | null;
+}
+
+/** One progressive_billing invoice: the threshold level it crossed in a subscription's period. */
+export interface ProgressiveBillingsTable {
+  id: string;
+  organization_id: string;
+  subscription_id: string;
+  period_from: number;
+  /** The threshold level crossed, in the plan currency's minor unit. */
+  threshold_cents: number;
+  /** The period's usage amount when it was billed, exact. */
+  usage_amount: string;
+  invoice_id: string;
+  created_at: number;
 }
 
 export interface SubscriptionBillingsTable {
@@ -753,6 +769,7 @@ export interface Database {
   plan_charges: PlanChargesTable;
   subscriptions: SubscriptionsTable;
   subscription_billings: SubscriptionBillingsTable;
+  progressive_billings: ProgressiveBillingsTable;
   coupons: CouponsTable;
   applied_coupons: AppliedCouponsTable;
   coupon_redemptions: CouponRedemptionsTable;

@@ -37,6 +37,8 @@ export const ID_PREFIX = {
   webhook_event: 'whe',
   webhook_delivery: 'whd',
   usage_alert: 'ua',
+  usage_threshold: 'uth',
+  progressive_billing: 'pgb',
 } as const;
 export type IdKind = keyof typeof ID_PREFIX;
 

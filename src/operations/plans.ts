@@ -49,6 +49,31 @@ const fields = {
       'Taxes on the plan’s lines, by code; absent: the invoicing defaults (organization and customer taxes)',
     ),
   charges: z.array(ChargeInput).max(100).optional().describe('Usage charges, one per billable metric'),
+  usage_thresholds: z
+    .array(
+      z.strictObject({
+        amount: DecimalInput.describe(
+          'Usage amount of the period, before tax, in major units, e.g. "100.00"',
+        ),
+        threshold_display_name: text()
+          .min(1)
+          .nullable()
+          .optional()
+          .describe('Shown on the progressive invoice'),
+        recurring: z
+          .boolean()
+          .optional()
+          .describe('true: repeats every `amount` after the last step threshold (at most one per plan)'),
+      }),
+    )
+    .max(50)
+    .nullable()
+    .optional()
+    .describe(
+      'Progressive billing: when a subscription’s usage amount in its period reaches a threshold, a ' +
+        'progressive_billing invoice bills the usage so far; the period’s invoice deducts what those billed. ' +
+        'null or [] for none',
+    ),
 };
 
 export const createPlan = defineOperation({
@@ -133,6 +158,7 @@ export const updatePlan = defineOperation({
     invoice_display_name: fields.invoice_display_name,
     tax_codes: fields.tax_codes,
     charges: fields.charges,
+    usage_thresholds: fields.usage_thresholds.describe('Replaces the whole list; null or [] removes them'),
   }),
   output: z.object({ plan: Plan }),
   handler: async (ctx, { plan_code, ...patch }) => ({ plan: await plans.updatePlan(ctx, plan_code, patch) }),

@@ -9,7 +9,7 @@ export const INVOICE_STATUSES = ['draft', 'finalized', 'voided'] as const;
 export type InvoiceStatus = (typeof INVOICE_STATUSES)[number];
 export const PAYMENT_STATUSES = ['pending', 'succeeded', 'failed'] as const;
 export type PaymentStatus = (typeof PAYMENT_STATUSES)[number];
-export const INVOICE_TYPES = ['one_off', 'subscription', 'usage', 'credit'] as const;
+export const INVOICE_TYPES = ['one_off', 'subscription', 'usage', 'credit', 'progressive_billing'] as const;
 export type InvoiceType = (typeof INVOICE_TYPES)[number];
 
 export interface PartySnapshot {

@@ -17,6 +17,7 @@ import { createRuntime, type Runtime } from '../runtime.js';
 import { keysCommand } from './admin.js';
 import { argsToInput, CliError } from './args.js';
 import { bill, startBillingScheduler } from './bill.js';
+import { watchThresholds } from '../../services/billing/threshold-watch.js';
 import { loadDemo, loadDemoCustomers } from './demo.js';
 import { startWebhookDispatcher, webhooksCommand } from './webhooks.js';
 import { conformanceSurfaces } from '../mcp/fixtures.js';
@@ -208,6 +209,7 @@ async function serve(args: string[]): Promise<number> {
   rt.disposers.push(() => running.close());
   startHousekeeping(rt);
   startBillingScheduler(rt);
+  rt.disposers.push(watchThresholds(rt));
   startWebhookDispatcher(rt);
   await waitForSignal();
   rt.logger.info('shutting down');

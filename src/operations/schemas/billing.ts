@@ -200,6 +200,17 @@ export const Plan = z.object({
   invoice_display_name: z.string().nullable(),
   tax_codes: z.array(z.string()).nullable().describe('null: the invoicing defaults apply'),
   charges: z.array(Charge),
+  usage_thresholds: z
+    .array(
+      z.object({
+        id: z.string().describe('Billfold id, uth_…'),
+        amount_cents: z.int(),
+        amount: z.string(),
+        threshold_display_name: z.string().nullable(),
+        recurring: z.boolean(),
+      }),
+    )
+    .describe('Progressive billing thresholds: steps by amount, then the recurring one; empty: none'),
   agent_codes: z
     .array(z.string())
     .describe('The agents the plan is attached to (attach_plan_to_agent); empty: offered for any agent'),

@@ -4,11 +4,13 @@ import type { MetricRecord } from '../metering/aggregates.js';
 import { chargeUsage, metricsById } from './charge-usage.js';
 import { activeDates, chargeLines, commitmentLine, feeLine, oneTimeLine, type BillingLine } from './lines.js';
 import type { PlanRecord, SubscriptionRecord } from './records.js';
+import { deductBilled, progressiveBilled } from './progressive-credit.js';
 import type { BillingItem } from './schedule.js';
 
 /**
  * The lines for what one invoice covers: fees first, then a one-time fee, then each period's
- * charges and its minimum-commitment true-up, in period order.
+ * charges (less what its progressive_billing invoices billed) and its minimum-commitment
+ * true-up, in period order.
  */
 
 /** What billing one subscription needs besides the subscription itself. */
@@ -26,6 +28,11 @@ export interface BillingSubject {
   handedOver?: boolean;
   /** The code of the agent whose usage it bills; null: all of the customer's usage. */
   agentCode: string | null;
+  /**
+   * false: the subscription has no progressive_billing invoice (a billing run knows it for its
+   * chunk), so its periods' invoices need not look for any; absent: look.
+   */
+  progressive?: boolean;
 }
 
 /** The codes of agents by id, for the subscriptions a billing step loads. */
@@ -89,8 +96,24 @@ export async function buildLines(
       const u = await chargeUsage(ctx, keys, metric, charge, window, s.agentCode);
       periodCharges.push(...chargeLines(plan, charge, u, { from: it.usageFrom, to: it.usageTo }, taxCodes));
     }
-    usage.push(...periodCharges);
+    // Minimums and commitments look at the period's whole usage; then what progressive
+    // invoices billed of it comes off.
     const trueUp = commitmentLine(plan, dates, it.p, periodCharges, taxCodes);
+    const billed =
+      s.progressive === false && !plan.usageThresholds.length
+        ? null
+        : await progressiveBilled(ctx, sub.id, it.p.from);
+    usage.push(
+      ...(billed
+        ? deductBilled(
+            periodCharges,
+            billed,
+            plan.currency,
+            { from: it.usageFrom, to: it.usageTo },
+            plan.code,
+          )
+        : periodCharges),
+    );
     if (trueUp) usage.push(trueUp);
   }
   return [...fees, ...oneTime, ...usage];

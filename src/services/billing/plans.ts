@@ -22,6 +22,12 @@ import {
   validateChargeProperties,
 } from './charge-validation.js';
 import { plansById, resolvePlan } from './load.js';
+import {
+  storedUsageThresholds,
+  usageThresholdViews,
+  type UsageThresholdInput,
+  type UsageThresholdView,
+} from './usage-thresholds.js';
 import type { ChargeModelName, ChargeProperties, PlanRecord, StoredChargeFilter } from './records.js';
 
 /** Plans: a recurring base fee and the charges that price billable metrics, per interval. */
@@ -57,6 +63,7 @@ export interface PlanView {
   invoice_display_name: string | null;
   tax_codes: string[] | null;
   charges: ChargeView[];
+  usage_thresholds: UsageThresholdView[];
   agent_codes: string[];
   created_at: string;
   updated_at: string;
@@ -76,6 +83,8 @@ export interface PlanFields {
   invoice_display_name?: string | null;
   tax_codes?: string[] | null;
   charges?: ChargeInput[];
+  /** Progressive billing; null or [] for none. */
+  usage_thresholds?: UsageThresholdInput[] | null;
 }
 
 export function planView(plan: PlanRecord): PlanView {
@@ -120,6 +129,7 @@ export function planView(plan: PlanRecord): PlanView {
       prorated: c.prorated,
       invoice_display_name: c.invoiceDisplayName,
     })),
+    usage_thresholds: usageThresholdViews(plan.usageThresholds, plan.currency),
     agent_codes: plan.agents.map((a) => a.code),
     created_at: toIso(row.created_at),
     updated_at: toIso(row.updated_at),
@@ -225,6 +235,7 @@ async function reload(ctx: ServiceContext, id: string): Promise<PlanRecord> {
 function planFieldsRow(
   input: PlanFields & { name: string; interval: Interval; amount: Decimal },
   currency: string,
+  before?: PlanRecord,
 ): Omit<
   PlansTable,
   'id' | 'organization_id' | 'code' | 'metadata' | 'created_at' | 'updated_at' | 'deleted_at'
@@ -247,6 +258,7 @@ function planFieldsRow(
         : currencyAmount(input.one_time_amount, currency, 'one_time_amount'),
     invoice_display_name: input.invoice_display_name ?? null,
     tax_codes: input.tax_codes ? JSON.stringify(input.tax_codes) : null,
+    usage_thresholds: storedUsageThresholds(input.usage_thresholds, currency, before?.usageThresholds),
   };
 }
 
@@ -264,6 +276,15 @@ const PLAN_KEYS = [
   'tax_codes',
 ] as const;
 
+/** Two stored threshold lists alike but for their ids (a retried create_plan makes new ones). */
+function sameThresholds(a: string | null | undefined, b: string | null | undefined): boolean {
+  const strip = (j: string | null | undefined) =>
+    j
+      ? JSON.stringify((JSON.parse(j) as Array<Record<string, unknown>>).map(({ id: _id, ...rest }) => rest))
+      : null;
+  return strip(a) === strip(b);
+}
+
 export async function createPlan(
   ctx: ServiceContext,
   input: PlanFields & { code: string; name: string; interval: Interval; amount: Decimal },
@@ -274,7 +295,9 @@ export async function createPlan(
   const existing = await livePlanRow(ctx, input.code);
   if (existing) {
     const plan = await reload(ctx, existing.id);
-    const samePlan = PLAN_KEYS.every((k) => existing[k] === fields[k]);
+    const samePlan =
+      PLAN_KEYS.every((k) => existing[k] === fields[k]) &&
+      sameThresholds(existing.usage_thresholds, fields.usage_thresholds);
     const sameCharges =
       JSON.stringify(plan.charges.map((c) => chargeSignature(storedCharge(c)))) ===
       JSON.stringify(charges.map(chargeSignature));
@@ -422,11 +445,23 @@ export async function updatePlan(ctx: ServiceContext, ref: string, patch: PlanFi
     invoice_display_name:
       patch.invoice_display_name !== undefined ? patch.invoice_display_name : row.invoice_display_name,
     tax_codes: patch.tax_codes !== undefined ? patch.tax_codes : before.taxCodes,
+    usage_thresholds:
+      patch.usage_thresholds !== undefined
+        ? patch.usage_thresholds
+        : before.usageThresholds.map((u) => ({
+            amount: u.amount,
+            threshold_display_name: u.thresholdDisplayName,
+            recurring: u.recurring,
+          })),
   };
-  const fields = planFieldsRow(merged, currency);
+  const fields = planFieldsRow(merged, currency, before);
   if (patch.tax_codes !== undefined) await checkTaxCodes(ctx, patch.tax_codes);
   const now = ctx.now();
   const changes: Record<string, unknown> = diff(row, { ...row, ...fields }, PLAN_KEYS);
+  if ((row.usage_thresholds ?? null) !== fields.usage_thresholds)
+    changes.usage_thresholds = [row.usage_thresholds ?? null, fields.usage_thresholds].map((j) =>
+      j ? (JSON.parse(j) as Array<{ amount: string }>).map((u) => u.amount) : null,
+    );
 
   if (patch.charges !== undefined) {
     const next = await prepareCharges(ctx, patch.charges, currency);

@@ -1,5 +1,6 @@
 import type { PlanChargesTable, PlansTable, SubscriptionsTable } from '../../db/schema.js';
 import type { ChargeModel, Range } from '../../domain/charges.js';
+import { minorUnits } from '../../domain/currencies.js';
 import { Decimal } from '../../domain/decimal.js';
 import type { BillingTime, Interval } from '../../domain/periods.js';
 
@@ -104,6 +105,43 @@ export interface PlanRecord {
   charges: ChargeRecord[];
   /** The agents the plan is attached to (none: it is offered for any agent or none). */
   agents: Array<{ id: string; code: string }>;
+  /** Progressive billing: the usage amounts that make an invoice before the period ends. */
+  usageThresholds: UsageThresholdRecord[];
+}
+
+/** A usage threshold as stored in plans.usage_thresholds. */
+export interface StoredUsageThreshold {
+  id: string;
+  amount: string;
+  threshold_display_name: string | null;
+  recurring: boolean;
+}
+
+export interface UsageThresholdRecord {
+  id: string;
+  amount: Decimal;
+  /** In the plan currency's minor unit. */
+  amountCents: bigint;
+  thresholdDisplayName: string | null;
+  recurring: boolean;
+}
+
+export function usageThresholdRecords(
+  json: string | null | undefined,
+  currency: string,
+): UsageThresholdRecord[] {
+  if (!json) return [];
+  const units = minorUnits(currency);
+  return (JSON.parse(json) as StoredUsageThreshold[]).map((t) => {
+    const amount = Decimal.parse(t.amount);
+    return {
+      id: t.id,
+      amount,
+      amountCents: amount.rescale(units, 'half_up').coef,
+      thresholdDisplayName: t.threshold_display_name,
+      recurring: t.recurring,
+    };
+  });
 }
 
 /** What a subscription may change about its plan's prices. */
@@ -266,6 +304,7 @@ export function planRecord(
         ),
       ),
     agents,
+    usageThresholds: usageThresholdRecords(row.usage_thresholds, row.currency),
   };
 }
 

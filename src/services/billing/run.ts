@@ -7,6 +7,7 @@ import { usageKeysByCustomer } from '../metering/customer-keys.js';
 import { agentCodesById, metricsForPlan, type BillingSubject } from './build.js';
 import { billMoments, type BillingOutcome } from './engine.js';
 import { plansById } from './load.js';
+import { runProgressiveBilling } from './progressive.js';
 import { effectivePlan, subscriptionRecord, type PlanRecord, type SubscriptionRecord } from './records.js';
 import { endOf } from './schedule.js';
 import { applyScheduledChanges, lifecycleDueAt } from './subscriptions.js';
@@ -30,6 +31,8 @@ export interface RunSummary {
   invoices_finalized: number;
   invoices_refreshed: number;
   skipped: number;
+  /** progressive_billing invoices: usage thresholds reached in current periods (progressive.ts). */
+  progressive_invoices_created: number;
   errors: Array<{ organization_id: string; subscription_id: string; message: string }>;
   duration_ms: number;
 }
@@ -70,6 +73,7 @@ export async function runBilling(env: ServiceEnv, at: number, options: RunOption
     invoices_finalized: 0,
     invoices_refreshed: 0,
     skipped: 0,
+    progressive_invoices_created: 0,
     errors: [],
     duration_ms: 0,
   };
@@ -118,6 +122,18 @@ export async function runBilling(env: ServiceEnv, at: number, options: RunOption
         ctx,
         rows.map((r) => r.agent_id),
       );
+      // Which of them have progressive invoices at all: the others' invoices need not look.
+      const progressive = new Set(
+        (
+          await ctx.db
+            .selectFrom('progressive_billings')
+            .select('subscription_id')
+            .distinct()
+            .where('organization_id', '=', orgId)
+            .where('subscription_id', 'in', chunk)
+            .execute()
+        ).map((r) => r.subscription_id),
+      );
       const billOne = async (c: ServiceContext, row: SubscriptionsTable, out: BillingOutcome[]) => {
         // Lifecycle first: a pending subscription starts, an ended one terminates (and bills
         // what it owes), a downgrade whose time has come switches plans.
@@ -140,6 +156,8 @@ export async function runBilling(env: ServiceEnv, at: number, options: RunOption
           keys: keys.get(sub.customerId)!,
           end: endOf(sub),
           agentCode: sub.agentId ? (agentCodes.get(sub.agentId) ?? null) : null,
+          // A plan change continues on a new row, which has its own progressive invoices.
+          progressive: progressive.has(sub.id),
         };
         const from = sub.row.next_billing_at;
         const billed = await billMoments(c, s, from, at, finalize, (o) => out.push(o));
@@ -193,6 +211,10 @@ export async function runBilling(env: ServiceEnv, at: number, options: RunOption
       }
     }
   }
+  // Then the periods now running: their usage thresholds, after the ended periods are billed.
+  const progressive = await runProgressiveBilling(env, at, null, requestId);
+  summary.progressive_invoices_created = progressive.invoices_created;
+  summary.errors.push(...progressive.errors);
   summary.duration_ms = Math.round(performance.now() - started);
   return summary;
 }

@@ -1,4 +1,5 @@
 import { hash as digest } from 'node:crypto';
+import { usageCommitted, watchingThresholds } from '../billing/threshold-watch.js';
 import { sql, type Kysely } from 'kysely';
 import type BetterSqlite3 from 'better-sqlite3';
 import { inList, lookUpTogether, lookup, type Lookup } from '../../db/round-trips.js';
@@ -635,6 +636,12 @@ export async function recordEvents(
   }
 
   const created = createdRows.length;
+  if (created > 0 && watchingThresholds(ctx.env)) {
+    // Usage thresholds of these customers are checked once the batch commits.
+    const customerIds = new Set<string>();
+    for (const r of createdRows) if (r.customer_id !== null) customerIds.add(r.customer_id);
+    ctx.afterCommit(() => usageCommitted(ctx.env, ctx.organizationId, customerIds));
+  }
   const activity: ActivityInput[] = [];
   if (created > 0) {
     const first = createdRows[0]!;

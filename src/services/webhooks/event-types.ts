@@ -127,6 +127,13 @@ export const EVENT_TYPES: readonly EventTypeDefinition[] = [
     description: "An active subscription's free trial ended (sent once per subscription).",
   },
   {
+    type: 'subscription.usage_threshold_reached',
+    object: 'subscription',
+    source: 'schedule',
+    description:
+      "A subscription's usage in its period reached a usage threshold of its plan: a progressive_billing invoice (invoice.created) bills it (once per threshold and period).",
+  },
+  {
     type: 'subscription.terminated',
     object: 'subscription',
     source: 'change',
@@ -222,6 +229,7 @@ const FROM_ACTIVITY: Record<string, Mapping> = {
   'subscription.updated': same('subscription.updated'),
   'subscription.downgrade_scheduled': same('subscription.updated'),
   'subscription.trial_ended': same('subscription.trial_ended'),
+  'subscription.usage_threshold_reached': same('subscription.usage_threshold_reached'),
   'subscription.terminated': same('subscription.terminated'),
   'subscription.canceled': same('subscription.canceled'),
   'usage_events.recorded': (a) => {

@@ -138,7 +138,7 @@ describeProfile(
       });
       expect(drafts.invoices.map((i: any) => i.number)).toEqual(['DRAFT']);
       // Lago's words for invoices Billfold never makes find none, and say so by an empty page.
-      for (const filter of [{ invoice_type: 'progressive_billing' }, { status: 'failed' }]) {
+      for (const filter of [{ invoice_type: 'add_on' }, { status: 'failed' }]) {
         const none = await t.door.ok('list_invoices', filter);
         expect(none.invoices).toEqual([]);
         expect(none.pagination.total_count).toBe(0);

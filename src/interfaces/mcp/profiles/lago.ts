@@ -42,7 +42,7 @@ function pagination(out: Record<string, any>) {
   return meta(out.pagination as Parameters<typeof meta>[0]);
 }
 
-/** An empty page, for a filter on something Billfold never makes (a progressive-billing invoice). */
+/** An empty page, for a filter on something Billfold never makes (an add-on invoice). */
 function emptyPage(page: number) {
   return { current_page: page, next_page: null, prev_page: null, total_pages: 0, total_count: 0 };
 }
@@ -158,8 +158,8 @@ export const lagoProfile: Profile = {
       title: 'List invoices',
       description:
         'List invoices, newest first, with optional filtering by customer external ID, issuing dates, status, ' +
-        'payment status and invoice type, and pagination. Billfold makes no add_on or progressive_billing ' +
-        'invoices and none stays pending or failed, so those filters find none.',
+        'payment status and invoice type, and pagination. Billfold makes no add_on invoices and none ' +
+        'stays pending or failed, so those filters find none.',
       uses: ['list_invoices', 'get_customer'],
       fields: { customer_id: 'customer_external_id' },
       input: z.strictObject({

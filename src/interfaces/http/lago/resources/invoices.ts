@@ -14,13 +14,14 @@ const INVOICE_TYPE: Record<string, string> = {
   subscription: 'subscription',
   usage: 'subscription',
   credit: 'credit',
+  progressive_billing: 'progressive_billing',
 };
 
 /**
- * Lago's invoice types and statuses Billfold never makes (add-on and progressive-billing
- * invoices; invoices whose generation is pending or failed): a filter on one matches none.
+ * Lago's invoice types and statuses Billfold never makes (add-on and advance-charge invoices;
+ * invoices whose generation is pending or failed): a filter on one matches none.
  */
-export const UNMADE_INVOICE_TYPES: readonly string[] = ['add_on', 'advance_charges', 'progressive_billing'];
+export const UNMADE_INVOICE_TYPES: readonly string[] = ['add_on', 'advance_charges'];
 export const UNMADE_INVOICE_STATUSES: readonly string[] = ['pending', 'failed'];
 
 /** A draft has no number in Billfold (numbers are given at finalization, gapless). */
@@ -264,8 +265,8 @@ async function listInvoices(call: LagoCall, customer: string | undefined) {
     meta: { current_page: 1, next_page: null, prev_page: null, total_pages: 0, total_count: 0 },
   };
   if (type) {
-    // Billfold makes no add-on, advance-charge or progressive-billing invoices: none match.
-    if (!['subscription', 'one_off', 'credit'].includes(type)) {
+    // Billfold makes no add-on or advance-charge invoices: none match.
+    if (!['subscription', 'one_off', 'credit', 'progressive_billing'].includes(type)) {
       if (UNMADE_INVOICE_TYPES.includes(type)) return empty;
       throw invalidFields({
         invoice_type: `must be one of subscription, add_on, credit, one_off, advance_charges, progressive_billing (got '${type}')`,
