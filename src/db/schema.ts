@@ -213,6 +213,8 @@ export interface InvoicesTable {
   updated_at: number;
   /** When invoice.payment_overdue was raised for it (once); rows are written without it. */
   overdue_noticed_at?: number | null;
+  /** What wallets paid of it at finalization (default 0). */
+  prepaid_credit_amount_cents?: number;
 }
 
 export interface InvoiceLinesTable {
@@ -742,6 +744,69 @@ export interface SigningKeysTable {
   retired_at: number | null;
 }
 
+export interface WalletsTable {
+  id: string;
+  organization_id: string;
+  customer_id: string;
+  external_id: string | null;
+  name: string | null;
+  currency: string;
+  /** Exact decimal: the price of one credit in `currency`. */
+  rate_amount: string;
+  /** 1 is applied first. */
+  priority: number;
+  status: string;
+  balance_cents: number;
+  credits_balance: string;
+  consumed_cents: number;
+  consumed_credits: string;
+  invoice_requires_payment: number;
+  expiration_at: number | null;
+  terminated_at: number | null;
+  last_consumed_credit_at: number | null;
+  created_at: number;
+  updated_at: number;
+}
+
+export interface WalletTransactionsTable {
+  id: string;
+  organization_id: string;
+  wallet_id: string;
+  customer_id: string;
+  transaction_type: string;
+  status: string;
+  reason: string;
+  source: string;
+  credits: string;
+  amount_cents: number;
+  invoice_id: string | null;
+  rule_id: string | null;
+  external_id: string | null;
+  settled_at: number | null;
+  failed_at: number | null;
+  voided_at: number | null;
+  created_at: number;
+  updated_at: number;
+}
+
+export interface WalletRecurringRulesTable {
+  id: string;
+  organization_id: string;
+  wallet_id: string;
+  position: number;
+  trigger: string;
+  method: string;
+  interval: string | null;
+  threshold_credits: string | null;
+  target_ongoing_balance: string | null;
+  paid_credits: string;
+  granted_credits: string;
+  invoice_requires_payment: number;
+  started_at: number | null;
+  next_run_at: number | null;
+  created_at: number;
+}
+
 export interface Database {
   organizations: OrganizationsTable;
   api_keys: ApiKeysTable;
@@ -783,6 +848,9 @@ export interface Database {
   webhook_deliveries: WebhookDeliveriesTable;
   usage_alerts: UsageAlertsTable;
   signing_keys: SigningKeysTable;
+  wallets: WalletsTable;
+  wallet_transactions: WalletTransactionsTable;
+  wallet_recurring_rules: WalletRecurringRulesTable;
   billfold_meta: { key: string; value: string };
 }
 

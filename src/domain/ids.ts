@@ -39,6 +39,9 @@ export const ID_PREFIX = {
   usage_alert: 'ua',
   usage_threshold: 'uth',
   progressive_billing: 'pgb',
+  wallet: 'wal',
+  wallet_transaction: 'wtx',
+  wallet_rule: 'wrr',
 } as const;
 export type IdKind = keyof typeof ID_PREFIX;
 

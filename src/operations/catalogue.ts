@@ -28,6 +28,7 @@ import { subscriptionOperations } from './subscriptions.js';
 import { systemOperations } from './system.js';
 import { usageEventOperations } from './usage-events.js';
 import { usageAlertOperations } from './usage-alerts.js';
+import { walletOperations } from './wallets.js';
 import { webhookOperations } from './webhooks.js';
 
 /** Everything Billfold can do, in the order README and tools/list present it. */
@@ -60,6 +61,7 @@ export function buildCatalogue(): Catalogue {
     ...agentOperations,
     ...planOperations,
     ...couponOperations,
+    ...walletOperations,
     ...billingOperations,
     ...revenueOperations,
     ...financeOperations,

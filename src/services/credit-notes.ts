@@ -122,6 +122,15 @@ export async function createCreditNote(
         : 'A voided invoice is owed nothing and cannot be credited.',
     );
   }
+  if (invoice.invoice_type === 'credit') {
+    // Its credits live in a wallet: a note would leave them there, paid for or not.
+    throw new BillfoldError(
+      'INVALID_STATUS',
+      `invoice ${invoice.number} bills prepaid credits; credit notes are not issued on wallet top-ups`,
+      { invoice_id: invoice.id, invoice_type: invoice.invoice_type },
+      'Void it with void_invoice while it is unpaid (its credits are then not added), or terminate_wallet.',
+    );
+  }
   if ((input.items && input.amount !== undefined) || (!input.items && input.amount === undefined)) {
     throw validation(
       'items',

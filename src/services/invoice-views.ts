@@ -180,6 +180,7 @@ export function invoiceView(
     ...moneyFields('coupons_amount', row.coupons_amount_cents, c),
     ...moneyFields('taxes_amount', row.taxes_amount_cents, c),
     ...moneyFields('total_amount', row.total_amount_cents, c),
+    ...moneyFields('prepaid_credit_amount', row.prepaid_credit_amount_cents ?? 0, c),
     ...moneyFields('amount_paid', row.amount_paid_cents, c),
     ...moneyFields('credited_amount', row.credited_amount_cents, c),
     ...moneyFields('refunded_amount', row.refunded_amount_cents, c),

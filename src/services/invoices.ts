@@ -22,6 +22,7 @@ import {
 } from './invoice-views.js';
 import { releaseRedemptions } from './billing/coupon-ledger.js';
 import { priceInvoice, resolveLines, searchText } from './invoice-lines.js';
+import { drawFromWallets, releaseForInvoice } from './wallets/ledger.js';
 export { batchGetInvoices, listInvoices, type InvoiceListFilter } from './invoice-lists.js';
 
 /**
@@ -134,6 +135,7 @@ export async function createInvoice(ctx: ServiceContext, input: CreateInvoiceInp
     credited_amount_cents: 0,
     refunded_amount_cents: 0,
     amount_due_cents: 0,
+    prepaid_credit_amount_cents: 0,
     tax_breakdown: '[]',
     discounts: '[]',
     billing_snapshot: null,
@@ -334,6 +336,8 @@ async function applyFinalization(
     row.payment_status = 'succeeded';
     row.paid_at = now;
   }
+  // Prepaid credits pay what is due once the total is final: after coupons and taxes.
+  await drawFromWallets(ctx, row);
 }
 
 function finalizedActivity(row: InvoicesTable, customer: CustomersTable): ActivityInput {
@@ -375,6 +379,7 @@ async function finalizeLoaded(
       net_payment_term: row.net_payment_term,
       billing_snapshot: row.billing_snapshot,
       amount_due_cents: row.amount_due_cents,
+      prepaid_credit_amount_cents: row.prepaid_credit_amount_cents ?? 0,
       finalized_at: row.finalized_at,
       paid_at: row.paid_at,
       search_text: row.search_text,
@@ -1003,6 +1008,8 @@ export async function voidInvoice(ctx: ServiceContext, ref: string, reason?: str
   // A voided invoice gave the customer nothing: what it took from their coupons (an amount, a
   // period of a recurring coupon) is theirs again for the next invoice, as for a deleted draft.
   await releaseRedemptions(ctx, row.id);
+  // What it drew from wallets goes back to them; a top-up it billed no longer comes.
+  await releaseForInvoice(ctx, next);
   await runReleaseHooks(ctx, next);
   await recordActivity(ctx, {
     type: 'invoice.voided',

@@ -12,6 +12,7 @@ import type { ServiceContext } from './context.js';
 import { findCustomer, resolveCustomer } from './customers.js';
 import type { InvoiceView } from './invoice-views.js';
 import { getInvoice, loadLines, resolveInvoice, viewOf } from './invoices.js';
+import { settlePurchases } from './wallets/ledger.js';
 
 /** Payments recorded against finalized invoices: partial ones allowed, never more than is due. */
 
@@ -177,6 +178,8 @@ export async function recordPayment(
     .where('id', '=', row.id)
     .where('organization_id', '=', ctx.organizationId)
     .execute();
+  // A top-up invoice paid in full makes its credits usable.
+  if (next.amount_due_cents === 0) await settlePurchases(ctx, next);
   await recordActivity(ctx, {
     type: next.amount_due_cents === 0 ? 'invoice.paid' : 'invoice.payment_recorded',
     resourceType: 'invoice',

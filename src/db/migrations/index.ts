@@ -15,6 +15,7 @@ import * as m012b from './012b_invoices_by_customer_status.js';
 import * as m014 from './014_usage_series.js';
 import * as m015 from './015_financial_reports.js';
 import * as m016 from './016_signing_keys.js';
+import * as m017 from './017_wallets.js';
 import * as m018 from './018_progressive_billing.js';
 
 export interface MigrationContext {
@@ -41,6 +42,7 @@ const MIGRATIONS: Array<[string, MigrationModule]> = [
   ['014_usage_series', m014],
   ['015_financial_reports', m015],
   ['016_signing_keys', m016],
+  ['017_wallets', m017],
   ['018_progressive_billing', m018],
 ];
 

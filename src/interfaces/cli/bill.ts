@@ -2,12 +2,14 @@ import { parseArgs } from 'node:util';
 import { loadConfig } from '../../config.js';
 import { parseInstant, toIso } from '../../domain/time.js';
 import { runBilling, type RunProgress, type RunSummary } from '../../services/billing/run.js';
+import { runWalletSchedule } from '../../services/wallets/recurring.js';
 import { bootstrap } from '../bootstrap.js';
 import { createRuntime, type Runtime } from '../runtime.js';
 import { CliError } from './args.js';
 
 /**
- * `billfold bill [--at TIMESTAMP] [--database D]`: one billing run. Progress goes to stderr (a
+ * `billfold bill [--at TIMESTAMP] [--database D]`: one billing run, then the wallet schedule
+ * (expirations, recurring top-ups). Progress goes to stderr (a
  * bar on a terminal, a line per tenth otherwise); the summary, as JSON, to stdout. Exit code 1
  * when any subscription failed to bill.
  */
@@ -31,8 +33,10 @@ export async function bill(args: string[]): Promise<number> {
   try {
     await bootstrap(rt, { createAdminKey: false });
     const summary = await runBilling(rt, at ?? rt.now(), { onProgress: progressReporter(process.stderr) });
-    process.stdout.write(`${JSON.stringify(summary, null, 2)}\n`);
-    return summary.errors.length ? 1 : 0;
+    // Wallets after the invoices that drew on them: expirations and recurring top-ups.
+    const wallets = await runWalletSchedule(rt, at ?? rt.now());
+    process.stdout.write(`${JSON.stringify({ ...summary, wallets }, null, 2)}\n`);
+    return summary.errors.length || wallets.errors.length ? 1 : 0;
   } finally {
     await rt.close();
   }
@@ -65,7 +69,8 @@ export function progressReporter(stream: NodeJS.WriteStream): (p: RunProgress) =
 }
 
 /**
- * Inside `billfold serve`: a billing run at the current time every `intervalSeconds` (0: never).
+ * Inside `billfold serve`: a billing run at the current time every `intervalSeconds` (0: never),
+ * followed by the wallet schedule.
  * Several instances may run it at once; the billing ledger keeps each period to one invoice.
  */
 export function startBillingScheduler(rt: Runtime): void {
@@ -75,7 +80,13 @@ export function startBillingScheduler(rt: Runtime): void {
   const tick = () => {
     if (running) return;
     running = runBilling(rt, rt.now())
-      .then((s) => {
+      .then(async (s) => {
+        const w = await runWalletSchedule(rt, rt.now());
+        if (w.expired || w.topped_up || w.errors.length)
+          rt.logger.info(
+            { expired: w.expired, topped_up: w.topped_up, errors: w.errors.length },
+            'wallet schedule',
+          );
         if (s.subscriptions_examined || s.errors.length)
           rt.logger.info(
             {
