@@ -4,7 +4,10 @@ import { dispatch } from '../dispatch.js';
 import type { Runtime } from '../runtime.js';
 import { parseJsonBody, readBody, sendError, sendJson, tooLarge, BodyTooLargeError } from './respond.js';
 
-/** POST /api/v1/<operation>: the operation's input JSON in, its output JSON (or error) out. */
+/**
+ * POST /api/v1/<operation> (or seed 004's POST /tools/<name>, `path`): the operation's input
+ * JSON in, its output JSON (or error) out.
+ */
 export async function handleApiCall(
   rt: Runtime,
   req: IncomingMessage,
@@ -12,6 +15,7 @@ export async function handleApiCall(
   principal: Principal,
   operation: string,
   origin: string | null,
+  path = `/api/v1/${operation}`,
 ): Promise<number> {
   let body: Buffer;
   try {
@@ -34,7 +38,7 @@ export async function handleApiCall(
     operation,
     args: parsed.value,
     client: req.headers['user-agent'] ?? null,
-    http: { method: 'post', path: `/api/v1/${operation}`, origin },
+    http: { method: 'post', path, origin },
   });
   const headers: Record<string, string> = { 'x-request-id': requestId };
   if (retryAfterSeconds) headers['retry-after'] = String(retryAfterSeconds);

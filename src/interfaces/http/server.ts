@@ -17,6 +17,7 @@ import { DEFAULT_PROFILE, PROFILE_NAMES, isProfileName } from '../mcp/profiles/r
 import { LegacySseTransport, SseSessions } from '../mcp/sse.js';
 import type { Runtime } from '../runtime.js';
 import { handleApiCall } from './api.js';
+import { handleCatalogueRest, isCatalogueRestPath } from './catalogue-rest.js';
 import { createGuard } from './guard.js';
 import { openApiDocument } from './openapi.js';
 import { BodyTooLargeError, readBody, sendError, sendJson, tooLarge } from './respond.js';
@@ -56,8 +57,9 @@ function authInfoOf(principal: Principal): AuthInfo {
 
 /**
  * The HTTP face of Billfold: MCP over Streamable HTTP (/mcp) and legacy SSE (/sse, /messages),
- * the JSON API (/api/v1), Lago's REST API (/lago/api/v1), OpenAPI, /health and /metrics, and the
- * routes features add.
+ * the JSON API (/api/v1), Lago's REST API (/lago/api/v1), the catalogue as seed 004's REST
+ * (/tools, /resources, /prompts, /capabilities), OpenAPI, /health and /metrics, and the routes
+ * features add.
  */
 export function createHttpServer(rt: Runtime, options: HttpServerOptions = {}): NodeServer {
   const guard = createGuard(rt.config);
@@ -139,6 +141,12 @@ export function createHttpServer(rt: Runtime, options: HttpServerOptions = {}): 
         },
         api: { base: '/api/v1/<operation>', openapi: '/api/v1/openapi.json' },
         lago_api: LAGO_PREFIX,
+        rest: {
+          tools: '/tools',
+          resources: '/resources',
+          prompts: '/prompts',
+          capabilities: '/capabilities',
+        },
         health: '/health',
         metrics: '/metrics',
       });
@@ -151,6 +159,10 @@ export function createHttpServer(rt: Runtime, options: HttpServerOptions = {}): 
 
     if (path === LAGO_PREFIX || path.startsWith(`${LAGO_PREFIX}/`)) {
       return ['lago', await handleLago(rt, req, res, path, cors)];
+    }
+
+    if (isCatalogueRestPath(path)) {
+      return ['catalogue_rest', await handleCatalogueRest(rt, req, res, path, cors)];
     }
 
     for (const r of extraRoutes) {

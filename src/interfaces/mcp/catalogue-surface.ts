@@ -89,7 +89,7 @@ export function templateMatcher(template: string): (uri: string) => Record<strin
 const offered = new WeakMap<Runtime['exposure'], Tool[]>();
 
 /** The tools this process offers (its toolsets, read-only mode), computed once per process. */
-function offeredTools(rt: Runtime): Tool[] {
+export function offeredTools(rt: Runtime): Tool[] {
   let tools = offered.get(rt.exposure);
   if (!tools) {
     const all = staticSurface(rt.catalogue).tools;
