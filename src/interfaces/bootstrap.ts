@@ -63,6 +63,7 @@ export function localPrincipal(organizationId: string, name = 'local'): Principa
   return {
     organizationId,
     actor: { type: 'local', id: null, name },
-    scopes: new Set(['read', 'write', 'admin']),
+    // Whoever runs Billfold on its machine holds its database: the installation's operator.
+    scopes: new Set(['read', 'write', 'admin', 'platform']),
   };
 }

@@ -51,7 +51,9 @@ export async function invokeOperation(
         'FORBIDDEN',
         `${op.name} needs the ${op.scope} scope; this key has ${granted}`,
         { operation: op.name, required_scope: op.scope, granted_scopes: [...inv.principal.scopes] },
-        `Use a key with the ${op.scope} scope (billfold keys create --scopes ${op.scope}).`,
+        op.scope === 'platform'
+          ? "Only the installation's operator has it: a key made on the server's machine with `billfold keys create --platform`."
+          : `Use a key with the ${op.scope} scope (billfold keys create --scopes ${op.scope}).`,
       );
     }
     // Measured before anything recursive (validation, hashing, serializing) touches it.

@@ -1,9 +1,12 @@
 import * as z from 'zod';
 import { parseHexColour, toHex } from '../domain/colour.js';
 import { isValidBic, isValidIban, normalizeIban } from '../domain/iban.js';
+import { pagination } from '../domain/pagination.js';
+import { toIso } from '../domain/time.js';
 import * as settings from '../services/organization-settings.js';
-import { READ, UPDATE, defineOperation } from './define.js';
-import { Country, Currency, Email, TimeZone, Url, text } from './schemas/common.js';
+import * as orgs from '../services/organizations.js';
+import { CREATE, READ, TOGGLE, UPDATE, defineOperation } from './define.js';
+import { Country, Currency, Email, Iso, Pagination, TimeZone, Url, page, text } from './schemas/common.js';
 import { InvoiceNumbering, Organization } from './schemas/invoice.js';
 
 const group = 'organization';
@@ -15,13 +18,26 @@ export const getOrganization = defineOperation({
     'Returns your organization as it appears on invoices (name, legal name, address, email, tax id), its ' +
     'defaults (currency, time zone, net_payment_term in days) and invoicing settings (number prefix and ' +
     'numbering, footer, bank details printed as payment instructions, whether generated invoices are finalized) ' +
-    "and the customer portal's branding (logo_url, accent_color).",
+    "and the customer portal's branding (logo_url, accent_color), its external_id and whether it is disabled. " +
+    'A platform key may name another organization with organization_id.',
   group,
   scope: 'admin',
   annotations: READ,
-  input: z.strictObject({}),
+  input: z.strictObject({
+    organization_id: z
+      .string()
+      .trim()
+      .min(1)
+      .max(255)
+      .optional()
+      .describe(
+        'Platform keys only: another organization, by id (org_…) or external_id. Leave it out for your own.',
+      ),
+  }),
   output: z.object({ organization: Organization }),
-  handler: async (ctx) => ({ organization: await settings.getOrganization(ctx) }),
+  handler: async (ctx, input) => ({
+    organization: await settings.getOrganization(ctx, input.organization_id),
+  }),
 });
 
 export const updateOrganization = defineOperation({
@@ -115,4 +131,126 @@ export const updateOrganization = defineOperation({
   handler: async (ctx, input) => ({ organization: await settings.updateOrganization(ctx, input) }),
 });
 
-export const organizationOperations = [getOrganization, updateOrganization];
+const OrganizationRef = z
+  .string()
+  .trim()
+  .min(1)
+  .max(255)
+  .describe('The organization: its id (org_…) or its external_id');
+
+const ApiKey = z.object({
+  id: z.string().describe('Billfold id, key_…'),
+  name: z.string(),
+  prefix: z.string().describe('The first characters of the key, to tell keys apart'),
+  scopes: z.array(z.enum(['read', 'write', 'admin', 'platform'])),
+  created_at: Iso,
+});
+
+export const createOrganization = defineOperation({
+  name: 'create_organization',
+  title: 'Create an organization',
+  description:
+    'Platform keys only. Creates an organization — a tenant whose customers, invoices, usage and keys no other ' +
+    'organization sees — and its first admin key. The key is returned in full only in this answer: hand it to ' +
+    "the organization's administrator. external_id is the organization's id in another system (the organization " +
+    'claim of your identity provider), unique across the installation.',
+  group,
+  scope: 'platform',
+  annotations: CREATE,
+  input: z.strictObject({
+    name: text(200).min(1).describe('The name printed on its invoices, e.g. "Acme Ltd"'),
+    external_id: text(255)
+      .min(1)
+      .optional()
+      .describe("The organization's id in another system, e.g. an identity provider's org_2abc…"),
+  }),
+  output: z.object({
+    organization: Organization,
+    api_key: ApiKey,
+    key: z.string().describe('The first admin key, shown only now'),
+  }),
+  secretOutput: ['key'],
+  handler: async (ctx, input) => {
+    const made = await orgs.createOrganizationWithAdminKey(ctx.db, {
+      name: input.name,
+      externalId: input.external_id,
+      now: ctx.now(),
+    });
+    return {
+      organization: settings.organizationView(made.organization),
+      api_key: { ...made.apiKey, created_at: toIso(made.apiKey.created_at) },
+      key: made.key,
+    };
+  },
+});
+
+export const listOrganizations = defineOperation({
+  name: 'list_organizations',
+  title: 'List organizations',
+  description:
+    'Platform keys only. Every organization of this installation, oldest first; status keeps the active or ' +
+    'the disabled ones, search matches name, legal name, external_id or id.',
+  group,
+  scope: 'platform',
+  annotations: READ,
+  input: z.strictObject({
+    status: z.enum(['active', 'disabled']).optional(),
+    search: z.string().trim().min(1).max(200).optional(),
+    ...page,
+  }),
+  output: z.object({ organizations: z.array(Organization), pagination: Pagination }),
+  handler: async (ctx, { page: p, per_page, ...filter }) => {
+    const req = { page: p, per_page };
+    const { organizations, totalCount } = await orgs.listOrganizations(ctx.db, filter, req);
+    return {
+      organizations: organizations.map(settings.organizationView),
+      pagination: pagination(req, totalCount),
+    };
+  },
+});
+
+export const disableOrganization = defineOperation({
+  name: 'disable_organization',
+  title: 'Disable an organization',
+  description:
+    'Platform keys only. Every API key and token of the organization is refused from now on (FORBIDDEN, naming ' +
+    'the organization); nothing is deleted, and enable_organization restores it as it was. The default ' +
+    'organization cannot be disabled.',
+  group,
+  scope: 'platform',
+  annotations: TOGGLE,
+  input: z.strictObject({ organization_id: OrganizationRef }),
+  output: z.object({ organization: Organization }),
+  handler: async (ctx, input) => ({
+    organization: settings.organizationView(
+      await orgs.disableOrganization(ctx.db, input.organization_id, ctx.now()),
+    ),
+  }),
+});
+
+export const enableOrganization = defineOperation({
+  name: 'enable_organization',
+  title: 'Enable an organization',
+  description:
+    'Platform keys only. Enables a disabled organization again: its keys that are neither revoked nor expired ' +
+    'work again.',
+  group,
+  scope: 'platform',
+  annotations: TOGGLE,
+  input: z.strictObject({ organization_id: OrganizationRef }),
+  output: z.object({ organization: Organization }),
+  handler: async (ctx, input) => ({
+    organization: settings.organizationView(
+      await orgs.enableOrganization(ctx.db, input.organization_id, ctx.now()),
+    ),
+  }),
+});
+
+export const organizationOperations = [
+  getOrganization,
+  updateOrganization,
+  createOrganization,
+  listOrganizations,
+  disableOrganization,
+  enableOrganization,
+];

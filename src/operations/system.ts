@@ -24,7 +24,7 @@ export const verify = defineOperation({
       type: z.enum(['api_key', 'local', 'portal', 'system']),
       key_id: z.string().nullable(),
       key_name: z.string().nullable(),
-      scopes: z.array(z.enum(['read', 'write', 'admin'])),
+      scopes: z.array(z.enum(['read', 'write', 'admin', 'platform'])),
     }),
     door: z.string(),
     server: z.object({

@@ -4,7 +4,7 @@ import { prepared } from '../db/prepared.js';
 import type { ApiKeysTable, Database } from '../db/schema.js';
 import { BillfoldError, notFound } from '../domain/errors.js';
 import { newId } from '../domain/ids.js';
-import { SCOPES, type Principal, type Scope } from './context.js';
+import type { Principal, Scope } from './context.js';
 import { organizationDisabledError } from './organization-access.js';
 
 /**
@@ -26,13 +26,23 @@ export function hashApiKey(key: string): string {
   return createHash('sha256').update(key).digest('hex');
 }
 
+/** The scopes a list may grant; `platform` only comes from `billfold keys create --platform`. */
+const GRANTABLE: readonly Scope[] = ['read', 'write', 'admin'];
+
 export function parseScopes(text: string): Scope[] {
   const scopes = text
     .split(/[\s,]+/)
     .map((s) => s.trim())
     .filter(Boolean);
   for (const s of scopes) {
-    if (!SCOPES.includes(s as Scope)) {
+    if (s === 'platform') {
+      throw new BillfoldError(
+        'VALIDATION_ERROR',
+        "scopes: 'platform' is not given by a scope list; use `billfold keys create --platform` on the server's machine",
+        { field: 'scopes', value: s },
+      );
+    }
+    if (!GRANTABLE.includes(s as Scope)) {
       throw new BillfoldError('VALIDATION_ERROR', `scopes: '${s}' is not a scope; use read, write or admin`, {
         field: 'scopes',
         value: s,

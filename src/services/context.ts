@@ -11,8 +11,13 @@ import { deferWebhookEvents, flushWebhookEvents } from './webhooks/outbox.js';
 /** How a request reached Billfold; recorded in the activity and API logs. */
 export type Door = 'mcp_stdio' | 'mcp_http' | 'mcp_sse' | 'http_api' | 'cli' | 'portal' | 'system';
 
-export type Scope = 'read' | 'write' | 'admin';
-export const SCOPES: readonly Scope[] = ['read', 'write', 'admin'];
+/**
+ * read < write < admin act within the caller's own organization. `platform` is above admin: the
+ * installation's operator, who creates, lists and disables organizations; it is given only on
+ * the server's machine (`billfold keys create --platform`), never by a scope list.
+ */
+export type Scope = 'read' | 'write' | 'admin' | 'platform';
+export const SCOPES: readonly Scope[] = ['read', 'write', 'admin', 'platform'];
 
 /** Who acts: an API key, the local operator (stdio, CLI), a portal visitor, or Billfold itself. */
 export interface Actor {
@@ -159,10 +164,9 @@ export function systemContext(
   return createServiceContext(env, env.db.kysely, principal, 'system', requestId);
 }
 
-/** Scopes nest: admin may do what write may, write what read may. */
+/** Scopes nest: platform may do what admin may, admin what write may, write what read may. */
 export function hasScope(granted: ReadonlySet<Scope>, required: Scope): boolean {
-  if (granted.has(required)) return true;
-  if (required === 'read') return granted.has('write') || granted.has('admin');
-  if (required === 'write') return granted.has('admin');
+  const rank = SCOPES.indexOf(required);
+  for (const g of granted) if (SCOPES.indexOf(g) >= rank) return true;
   return false;
 }

@@ -1,7 +1,9 @@
 import type { OrganizationsTable } from '../db/schema.js';
+import { BillfoldError } from '../domain/errors.js';
 import { toIso } from '../domain/time.js';
 import { diff, recordActivity } from './activity.js';
-import type { ServiceContext } from './context.js';
+import { hasScope, type ServiceContext } from './context.js';
+import { getOrganizationByRef } from './organizations.js';
 
 /** The organization's identity and invoicing settings, as get_organization shows them. */
 export interface OrganizationView {
@@ -29,12 +31,19 @@ export interface OrganizationView {
   past_due_grace_period_days: number;
   logo_url: string | null;
   accent_color: string | null;
+  /** Set only by the installation's operator: it maps another system's organization to this one. */
+  external_id: string | null;
+  status: 'active' | 'disabled';
+  disabled_at: string | null;
   created_at: string;
   updated_at: string;
 }
 
 export type OrganizationPatch = Partial<
-  Omit<OrganizationView, 'id' | 'created_at' | 'updated_at' | 'finalize_invoices'> & {
+  Omit<
+    OrganizationView,
+    'id' | 'created_at' | 'updated_at' | 'finalize_invoices' | 'external_id' | 'status' | 'disabled_at'
+  > & {
     finalize_invoices: boolean;
   }
 >;
@@ -91,13 +100,31 @@ export function organizationView(row: OrganizationsTable): OrganizationView {
     past_due_grace_period_days: row.past_due_grace_period_days,
     logo_url: row.logo_url,
     accent_color: row.accent_color,
+    external_id: row.external_id,
+    status: row.disabled_at === null ? 'active' : 'disabled',
+    disabled_at: row.disabled_at === null ? null : toIso(row.disabled_at),
     created_at: toIso(row.created_at),
     updated_at: toIso(row.updated_at),
   };
 }
 
-export async function getOrganization(ctx: ServiceContext): Promise<OrganizationView> {
-  return organizationView(await ctx.organization());
+/**
+ * The caller's own organization, or with `ref` (an id or external id) the one it names. Only
+ * the platform scope reaches another organization; anyone else naming one is refused the same
+ * way whether it exists or not, so the answer tells nothing about other organizations.
+ */
+export async function getOrganization(ctx: ServiceContext, ref?: string): Promise<OrganizationView> {
+  const own = await ctx.organization();
+  if (ref === undefined || ref === own.id || (own.external_id !== null && ref === own.external_id))
+    return organizationView(own);
+  if (!hasScope(ctx.scopes, 'platform'))
+    throw new BillfoldError(
+      'FORBIDDEN',
+      'organization_id: only a platform key reads another organization than its own',
+      { field: 'organization_id', required_scope: 'platform' },
+      'Leave organization_id out to read your own organization.',
+    );
+  return organizationView(await getOrganizationByRef(ctx.db, ref));
 }
 
 export async function updateOrganization(

@@ -1,6 +1,7 @@
-import type { Kysely } from 'kysely';
+import { sql, type Kysely, type SqlBool } from 'kysely';
 import type { Database, OrganizationsTable } from '../db/schema.js';
-import { isUniqueViolation } from '../db/sql.js';
+import { countAll, escapeLike, isUniqueViolation } from '../db/sql.js';
+import { pageOffset, type PageRequest } from '../domain/pagination.js';
 import { BillfoldError, notFound, validation } from '../domain/errors.js';
 import { newId } from '../domain/ids.js';
 import { createApiKey, forgetOrganizationKeys, type ApiKeyView } from './api-keys.js';
@@ -125,15 +126,34 @@ export async function createOrganizationWithAdminKey(
   return db.isTransaction ? run(db) : db.transaction().execute(run);
 }
 
-/** Every organization, oldest first; `status` narrows to enabled or disabled ones. */
+export interface OrganizationFilter {
+  status?: 'active' | 'disabled';
+  /** Matches name, legal name, external id or id, ignoring case. */
+  search?: string;
+}
+
+/** Organizations oldest first, narrowed by `filter`; one page of them when `page` is given. */
 export async function listOrganizations(
   db: Kysely<Database>,
-  filter: { status?: 'active' | 'disabled' } = {},
-): Promise<OrganizationsTable[]> {
-  let q = db.selectFrom('organizations').selectAll().orderBy('id');
+  filter: OrganizationFilter = {},
+  page?: PageRequest,
+): Promise<{ organizations: OrganizationsTable[]; totalCount: number }> {
+  let q = db.selectFrom('organizations');
   if (filter.status === 'active') q = q.where('disabled_at', 'is', null);
   if (filter.status === 'disabled') q = q.where('disabled_at', 'is not', null);
-  return q.execute();
+  if (filter.search) {
+    const pattern = `%${escapeLike(filter.search.toLowerCase())}%`;
+    q = q.where(
+      sql<SqlBool>`lower(name || ' ' || coalesce(legal_name, '') || ' ' || coalesce(external_id, '') || ' ' || id) like ${pattern} escape '\\'`,
+    );
+  }
+  let rows = q.selectAll().orderBy('id');
+  if (page) rows = rows.limit(page.per_page).offset(pageOffset(page));
+  const organizations = await rows.execute();
+  const totalCount = page
+    ? Number((await q.select(countAll()).executeTakeFirstOrThrow()).count)
+    : organizations.length;
+  return { organizations, totalCount };
 }
 
 /** The organization whose Billfold id or external id is `ref`, or undefined. */

@@ -44,19 +44,19 @@ describeDatabases('organizations', (t) => {
     expect((await getOrganizationByRef(db(), organization.id)).id).toBe(organization.id);
     expect((await getOrganizationByRef(db(), externalId)).id).toBe(organization.id);
     expect((await findOrganizationByExternalId(db(), externalId))?.id).toBe(organization.id);
-    expect((await listOrganizations(db())).map((o) => o.id)).toContain(organization.id);
+    expect((await listOrganizations(db())).organizations.map((o) => o.id)).toContain(organization.id);
   });
 
   it('refuses a second organization with the same external id, and leaves no organization behind', async () => {
     const externalId = unique('dup');
     await createOrganization(db(), { name: 'First', externalId, now: Date.now() });
-    const before = (await listOrganizations(db())).length;
+    const before = (await listOrganizations(db())).totalCount;
     const e = await refusal(
       createOrganizationWithAdminKey(db(), { name: 'Second', externalId, now: Date.now() }),
     );
     expect(e.code).toBe('CONFLICT');
     expect(e.message).toContain('external_id');
-    expect((await listOrganizations(db())).length).toBe(before);
+    expect((await listOrganizations(db())).totalCount).toBe(before);
   });
 
   it('allows any number of organizations without an external id', async () => {
@@ -104,12 +104,12 @@ describeDatabases('organizations', (t) => {
       .where('organization_id', '=', organization.id)
       .execute();
     expect(keys).toHaveLength(2);
-    expect((await listOrganizations(db(), { status: 'disabled' })).map((o) => o.id)).toContain(
+    expect((await listOrganizations(db(), { status: 'disabled' })).organizations.map((o) => o.id)).toContain(
       organization.id,
     );
-    expect((await listOrganizations(db(), { status: 'active' })).map((o) => o.id)).not.toContain(
-      organization.id,
-    );
+    expect(
+      (await listOrganizations(db(), { status: 'active' })).organizations.map((o) => o.id),
+    ).not.toContain(organization.id);
 
     await enableOrganization(db(), organization.id, now + 10);
     expect((await authenticateApiKey(db(), key, now + 11))?.organizationId).toBe(organization.id);

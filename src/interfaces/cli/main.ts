@@ -14,7 +14,7 @@ import { isLoopback } from '../http/guard.js';
 import { createHttpServer, listen } from '../http/server.js';
 import { serveStdio } from '../mcp/stdio.js';
 import { createRuntime, type Runtime } from '../runtime.js';
-import { keysCommand } from './admin.js';
+import { keysCommand, orgsCommand } from './admin.js';
 import { argsToInput, CliError } from './args.js';
 import { bill, startBillingScheduler } from './bill.js';
 import { watchThresholds } from '../../services/billing/threshold-watch.js';
@@ -35,9 +35,14 @@ Server
   migrate [--database D]                       bring the database schema up to date
 
 Administration
-  keys create [--name N] [--scopes read,write,admin] [--expires-in-days N]
+  keys create [--name N] [--scopes read,write,admin | --platform] [--expires-in-days N]
   keys list
   keys revoke <key id or prefix>
+        keys takes [--organization ORG] for another organization than the default one
+  orgs create --name NAME [--external-id ID] [--json]   an organization and its first admin key
+  orgs list [--status active|disabled] [--search TEXT]
+  orgs disable <organization>                  refuse its keys and tokens; nothing is deleted
+  orgs enable <organization>
   demo [--customers]                           load sample customers and data (--customers: only
                                                the ten sample customers of the customer profile)
   bill [--at TIMESTAMP]                        invoice every subscription period due by then (default now)
@@ -74,6 +79,8 @@ async function main(argv: string[]): Promise<number> {
       return migrate(rest);
     case 'keys':
       return keysCommand(rest);
+    case 'orgs':
+      return orgsCommand(rest);
     case 'bill':
       return bill(rest);
     case 'webhooks':
@@ -101,7 +108,7 @@ async function main(argv: string[]): Promise<number> {
     case 'operations':
       return withRuntime(rest, async (rt) => {
         for (const op of rt.catalogue.operations) {
-          process.stdout.write(`${op.name.padEnd(28)} ${op.scope.padEnd(6)} ${op.title}\n`);
+          process.stdout.write(`${op.name.padEnd(28)} ${op.scope.padEnd(8)} ${op.title}\n`);
         }
         return 0;
       });

@@ -43,6 +43,16 @@ export const Organization = z.object({
     .string()
     .nullable()
     .describe("The customer portal's accent colour, #rrggbb; null for the default"),
+  external_id: z
+    .string()
+    .nullable()
+    .describe(
+      "The organization's id in another system (an identity provider's organization); set by the operator",
+    ),
+  status: z
+    .enum(['active', 'disabled'])
+    .describe('disabled: every key and token of the organization is refused'),
+  disabled_at: IsoNullable,
   created_at: Iso,
   updated_at: Iso,
 });
