@@ -137,8 +137,8 @@ describe('billfold administration commands', () => {
       const bogus = await runCli(['keys', 'create', '--bogus'], { BILLFOLD_DATABASE: tempDb() });
       expect(bogus.code).toBe(1);
       expect(bogus.stderr).toBe(
-        'billfold: keys create: unknown option --bogus; it takes --name, --scopes, --expires-in-days, --database\n' +
-          'Usage: billfold keys create [--name N] [--scopes read,write,admin] [--expires-in-days N]\n',
+        'billfold: keys create: unknown option --bogus; it takes --name, --scopes, --platform, --expires-in-days, --organization, --database\n' +
+          'Usage: billfold keys create [--name N] [--scopes read,write,admin | --platform] [--expires-in-days N] [--organization ORG]\n',
       );
       // The same checks in this process: they all fail before the database is opened.
       const refusal = (args: string[]) =>
@@ -148,10 +148,10 @@ describe('billfold administration commands', () => {
         );
       expect(await refusal(['create', '--name'])).toContain('keys create: --name needs a value');
       expect(await refusal(['list', 'extra'])).toBe(
-        "keys list: unexpected argument 'extra'\nUsage: billfold keys list",
+        "keys list: unexpected argument 'extra'\nUsage: billfold keys list [--organization ORG]",
       );
       expect(await refusal(['list', '--scopes', 'read'])).toContain(
-        'keys list: unknown option --scopes; it takes --database',
+        'keys list: unknown option --scopes; it takes --organization, --database',
       );
       expect(await refusal(['rotate'])).toContain(
         "keys needs a subcommand: create, list, revoke (got 'rotate')",
