@@ -42,3 +42,21 @@ export function moneyFields<N extends string>(
     [K in N]: string;
   };
 }
+
+/**
+ * Exact parts of a total, each rounded to the minor unit so that the rounded parts add up to
+ * the total rounded once (half-up): each part is rounded down, and the minor units that leaves
+ * go to the parts that lost most (largest remainder; ties to the earlier part). Parts may be
+ * negative (a credit subtracted from the total).
+ */
+export function roundParts(parts: readonly Decimal[], currency: string): bigint[] {
+  const units = minorUnits(currency);
+  const floors = parts.map((p) => p.rescale(units, 'floor').coef);
+  const target = Decimal.sum([...parts]).rescale(units, 'half_up').coef;
+  let left = target - floors.reduce((a, b) => a + b, 0n);
+  const order = parts
+    .map((p, i) => ({ i, rem: p.sub(Decimal.fromMinor(floors[i]!, units)) }))
+    .sort((a, b) => b.rem.cmp(a.rem) || a.i - b.i);
+  for (let k = 0; left > 0n && order.length; k = (k + 1) % order.length, left--) floors[order[k]!.i]! += 1n;
+  return floors;
+}

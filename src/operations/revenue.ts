@@ -64,7 +64,8 @@ export const getMrr = defineOperation({
     'finalized subscription invoice counts for the share of its period inside the month, so an advance fee ' +
     'counts for the month it pays for and usage for the month it was used — net of coupons and of credit notes ' +
     'issued in the month, before tax, split into recurring (fees, commitment true-ups), usage and seat. ' +
-    '`run_rate`: the same over the last 30 days, scaled to an average month (× 365.25 / 12 / 30). `committed`: ' +
+    '`run_rate`: the same over the last 30 days, scaled to an average month (× 365.25 / 12 / 30), each type and ' +
+    'the credit notes alike, so the breakdown adds up to the total. `committed`: ' +
     'the contractual floor of active subscriptions — per subscription the higher of its base fee and its ' +
     'minimum commitment, brought to a month (weekly × 52 / 12, quarterly ÷ 3, yearly ÷ 12). Filter by ' +
     'customer_id or subscription_id (id or external_id, every plan of it). One-off invoices never count.',
@@ -86,8 +87,18 @@ export const getMrr = defineOperation({
       z.object({
         currency: z.string(),
         subscription_count: z.int().nullable().describe('Active subscriptions counted (committed only)'),
-        ...moneyOut('mrr', 'Monthly recurring revenue'),
-        by_type: ByType.nullable().describe('What the window earned, by type (null for committed)'),
+        ...moneyOut(
+          'mrr',
+          'Monthly recurring revenue: by_type recurring + usage + seat − credited, to the cent',
+        ),
+        credited: z
+          .string()
+          .nullable()
+          .describe('Credit notes of the window, scaled as the rest (null for committed)'),
+        credited_cents: z.int().nullable(),
+        by_type: ByType.nullable().describe(
+          'What the window earned, by type, scaled as the total (run_rate) (null for committed)',
+        ),
       }),
     ),
   }),

@@ -3,7 +3,7 @@ import { describe, expect, it } from 'vitest';
 import { isCountry } from '../../src/domain/countries.js';
 import { isCurrency, minorUnits } from '../../src/domain/currencies.js';
 import { Decimal } from '../../src/domain/decimal.js';
-import { formatMinor, moneyFields, roundToCurrency } from '../../src/domain/money.js';
+import { formatMinor, moneyFields, roundParts, roundToCurrency } from '../../src/domain/money.js';
 
 describe('currencies and money', () => {
   it('takes minor units from ISO 4217, not from display conventions', () => {
@@ -50,5 +50,34 @@ describe('currencies and money', () => {
         },
       ),
     );
+  });
+});
+
+describe('roundParts', () => {
+  it('rounds parts so they add up to the total rounded once', () => {
+    fc.assert(
+      fc.property(
+        fc.array(fc.bigInt({ min: -1_000_000_000n, max: 1_000_000_000n }), { minLength: 1, maxLength: 6 }),
+        (coefs) => {
+          const parts = coefs.map((c) => Decimal.fromMinor(c, 6));
+          const rounded = roundParts(parts, 'USD');
+          const total = Decimal.sum(parts).rescale(2, 'half_up').coef;
+          expect(rounded.reduce((a, b) => a + b, 0n)).toBe(total);
+          // Each part is its own amount rounded down or up, never further.
+          rounded.forEach((r, i) => {
+            expect(r >= parts[i]!.rescale(2, 'floor').coef && r <= parts[i]!.rescale(2, 'ceil').coef).toBe(
+              true,
+            );
+          });
+        },
+      ),
+    );
+    // 8.17 + 0.56 + 0.97 rounded apart is 9.70; scaled parts 8.2892, 0.5682, 0.9841 make 9.8415 → 9.84.
+    expect(
+      roundParts(
+        ['8.2892', '0.5682', '0.9841'].map((s) => Decimal.parse(s)),
+        'USD',
+      ),
+    ).toEqual([829n, 57n, 98n]);
   });
 });

@@ -192,7 +192,15 @@ describeDatabases('recurring revenue from subscriptions', (t) => {
     // Committed: team 30 (a) + annual max(1200, 1800) / 12 = 150 + weekly 12 × 52 / 12 = 52 + team at 25 (c).
     const committed = await mid.call('get_mrr', { variant: 'committed' });
     expect(committed.currencies).toEqual([
-      { currency: 'USD', subscription_count: 4, mrr_cents: 25700, mrr: '257.00', by_type: null },
+      {
+        currency: 'USD',
+        subscription_count: 4,
+        mrr_cents: 25700,
+        mrr: '257.00',
+        credited: null,
+        credited_cents: null,
+        by_type: null,
+      },
     ]);
     const forB = await mid.call('get_mrr', { variant: 'committed', customer_id: 'mrr-b' });
     expect(forB.currencies[0]).toMatchObject({ mrr: '202.00', subscription_count: 2 });
@@ -218,10 +226,15 @@ describeDatabases('recurring revenue from subscriptions', (t) => {
 
     // Run rate on 15 April for a, window 16 March – 15 April: 16/31 of March's 30 + 10 + 1
     // (21.161290…) and 14/30 of April's fee (14) = 35.161290…; × 365.25 / 360 = 35.674059… → 35.67.
+    // Each type is scaled the same way, and rounded so that the types add up to the total:
+    // recurring 29.483870… × 365.25 / 360 = 29.913844…, usage 0.516129… → 0.523655…, seat
+    // 5.161290… → 5.236559…; rounded down 29.91 + 0.52 + 5.23 = 35.66, and the cent left to reach
+    // 35.67 goes to the largest remainder (seat, 0.0066): 29.91 + 0.52 + 5.24 = 35.67.
     const runRate = await mid.call('get_mrr', { variant: 'run_rate', customer_id: 'mrr-a' });
     expect(runRate.currencies[0]).toMatchObject({
       mrr: '35.67',
-      by_type: expect.objectContaining({ recurring: '29.48', usage: '0.52', seat: '5.16' }),
+      credited: '0.00',
+      by_type: expect.objectContaining({ recurring: '29.91', usage: '0.52', seat: '5.24' }),
     });
 
     // Invoiced revenue follows issue dates instead: a's invoices of 1 March (30) and 1 April (41).

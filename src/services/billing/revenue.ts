@@ -1,7 +1,14 @@
 import { rowsByAnyKey } from '../../db/sql.js';
 import { Decimal } from '../../domain/decimal.js';
 import { validation } from '../../domain/errors.js';
-import { formatMinor, fromMinor, moneyFields, roundToCurrency, toMinor } from '../../domain/money.js';
+import {
+  formatMinor,
+  fromMinor,
+  moneyFields,
+  roundParts,
+  roundToCurrency,
+  toMinor,
+} from '../../domain/money.js';
 import { addMonthsToDate, dateInZone, startOfDayInZone, toIso } from '../../domain/time.js';
 import type { ServiceContext } from '../context.js';
 import { resolveCustomer } from '../customers.js';
@@ -261,7 +268,6 @@ export async function getCustomerRevenue(
 
 export const MRR_VARIANTS = ['canonical', 'run_rate', 'committed'] as const;
 export type MrrVariant = (typeof MRR_VARIANTS)[number];
-const RECURRING_TYPES: readonly RevenueType[] = ['recurring', 'usage', 'seat'];
 
 /** Months per billing interval, to bring a plan's fee to a monthly amount. */
 const MONTHS_PER_INTERVAL: Record<string, Decimal> = {
@@ -348,8 +354,6 @@ async function earnedRevenue(
   return out;
 }
 
-const minorOf = (d: Decimal, currency: string) => toMinor(roundToCurrency(d, currency), currency);
-
 /**
  * MRR per currency from what subscriptions earned in [from, to): the canonical reading for a
  * calendar month, the run rate (scaled from 30 days to an average month) otherwise.
@@ -363,18 +367,19 @@ export async function earnedMrr(
   return [...earned.entries()]
     .sort(([a], [b]) => a.localeCompare(b))
     .map(([currency, e]) => {
-      let total = Decimal.sum(RECURRING_TYPES.map((k) => e.exact[k])).sub(fromMinor(e.credited, currency));
-      if (variant === 'run_rate') total = total.mul('365.25').div(360, 12, 'half_up');
-      const byType: Record<RevenueType, bigint> = {
-        recurring: minorOf(e.exact.recurring, currency),
-        usage: minorOf(e.exact.usage, currency),
-        seat: minorOf(e.exact.seat, currency),
-        one_off: 0n,
-      };
+      // Every part is scaled alike (run rate: × 365.25 / 360) and rounded so that
+      // recurring + usage + seat − credited is the MRR to the cent.
+      const scale = (d: Decimal) => (variant === 'run_rate' ? d.mul('365.25').div(360, 12, 'half_up') : d);
+      const [recurring, usage, seat, credited] = roundParts(
+        [e.exact.recurring, e.exact.usage, e.exact.seat, fromMinor(e.credited, currency).neg()].map(scale),
+        currency,
+      ) as [bigint, bigint, bigint, bigint];
+      const byType: Record<RevenueType, bigint> = { recurring, usage, seat, one_off: 0n };
       return {
         currency,
         subscription_count: null,
-        ...moneyFields('mrr', minorOf(total, currency), currency),
+        ...moneyFields('mrr', recurring + usage + seat + credited, currency),
+        ...moneyFields('credited', -credited, currency),
         by_type: byTypeView(byType, currency),
       };
     });
@@ -427,7 +432,12 @@ export async function getMrr(
   };
   if (variant === 'committed') {
     const rows = await committedMrr(ctx, { customerId: customer?.id, subscriptionIds });
-    return { ...base, from: null, to: null, currencies: rows.map((r) => ({ ...r, by_type: null })) };
+    return {
+      ...base,
+      from: null,
+      to: null,
+      currencies: rows.map((r) => ({ ...r, credited: null, credited_cents: null, by_type: null })),
+    };
   }
   const now = ctx.now();
   let from: number;
