@@ -2,7 +2,8 @@
  * get_customer over Streamable HTTP (protocol 2026-07-28): Billfold — API-key auth, a SQLite
  * lookup, schema validation, logging, the API's full stack — against the bare SDK echo server
  * (bench/echo-server.ts), at the same concurrency, in alternating rounds. Prints each round and
- * the medians.
+ * the medians. Then tools/list of the default catalogue (/mcp) and of each profile
+ * (/mcp/<profile>), alternating, to show a profile's list costs no more than the default's.
  *
  *   node --import tsx bench/mcp-http.ts            (BENCH_SECONDS=10 BENCH_ROUNDS=3 BENCH_CONCURRENCY=16)
  */
@@ -10,6 +11,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { cpus, tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { PROFILES } from '../src/interfaces/mcp/profiles/registry.js';
 import { median, runLoad, type LoadResult } from './load.js';
 
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 10);
@@ -68,6 +70,19 @@ function headers(tool: string, key?: string): Record<string, string> {
     ...(key ? { authorization: `Bearer ${key}` } : {}),
   };
 }
+function toolsList() {
+  return (i: number) =>
+    JSON.stringify({ jsonrpc: '2.0', id: i, method: 'tools/list', params: { _meta: envelope } });
+}
+const listHeaders = (key: string): Record<string, string> => ({
+  'content-type': 'application/json',
+  accept: 'application/json, text/event-stream',
+  'mcp-protocol-version': '2026-07-28',
+  'mcp-method': 'tools/list',
+  authorization: `Bearer ${key}`,
+});
+const listed = (body: string) => body.includes('"tools"') && body.includes('"result"');
+
 const succeeded = (body: string) => body.includes('"result"') && !body.includes('"isError":true');
 
 async function main() {
@@ -149,10 +164,50 @@ async function main() {
     console.log(
       `ratio billfold / bare SDK: ${(b.perSecond / e.perSecond).toFixed(2)}x throughput, ${(e.cpu / b.cpu).toFixed(2)}x CPU efficiency (medians of rounds)`,
     );
+    await listBench(billfold, base);
   } finally {
     echo.child.kill('SIGTERM');
     billfold.child.kill('SIGTERM');
     rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+/** tools/list of /mcp and of every /mcp/<profile>, in alternating rounds: medians and ratio to /mcp. */
+async function listBench(billfold: { child: ChildProcess; url: string }, base: string) {
+  const surfaces = [
+    { name: 'billfold (default)', url: billfold.url },
+    ...PROFILES.map((p) => ({ name: p.name, url: `${base}/mcp/${p.name}` })),
+  ];
+  const specs = surfaces.map((s) => ({
+    ...s,
+    spec: { url: s.url, body: toolsList(), headers: listHeaders(KEY), concurrency: CONCURRENCY, ok: listed },
+  }));
+  const sizes = new Map<string, number>();
+  for (const s of specs) {
+    const res = await fetch(s.url, { method: 'POST', headers: s.spec.headers, body: s.spec.body(0) });
+    const text = await res.text();
+    if (!listed(text)) throw new Error(`tools/list of ${s.name} failed: ${text.slice(0, 300)}`);
+    sizes.set(s.name, Buffer.byteLength(text));
+    await runLoad({ ...s.spec, seconds: 1 });
+  }
+  const seconds = Math.max(1, SECONDS / 2);
+  const runs = new Map<string, Array<LoadResult & { cpuPerCall: number }>>(specs.map((s) => [s.name, []]));
+  for (let r = 1; r <= ROUNDS; r++) {
+    for (const s of specs)
+      runs.get(s.name)!.push(await measured(billfold.child, () => runLoad({ ...s.spec, seconds })));
+  }
+  console.log('');
+  console.log(
+    `tools/list over Streamable HTTP, ${seconds} s x ${ROUNDS} rounds per surface, concurrency ${CONCURRENCY}:`,
+  );
+  const cpuOf = (name: string) => median(runs.get(name)!.map((x) => x.cpuPerCall)) * 1000;
+  const baseCpu = cpuOf(specs[0]!.name);
+  for (const s of specs) {
+    const rs = runs.get(s.name)!;
+    const cpu = cpuOf(s.name);
+    console.log(
+      `  ${s.name.padEnd(20)} ${median(rs.map((x) => x.perSecond)).toFixed(0)} calls/s  p50 ${median(rs.map((x) => x.p50)).toFixed(2)} ms  server CPU ${cpu.toFixed(0)} µs/call (${(cpu / baseCpu).toFixed(2)}x default)  ${sizes.get(s.name)} bytes  errors ${rs.reduce((a, x) => a + x.errors, 0)}`,
+    );
   }
 }
 

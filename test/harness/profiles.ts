@@ -10,7 +10,7 @@ import {
   type TestEnvironment,
   type TestOrganization,
 } from './environment.js';
-import { DATABASES, environment } from './suite.js';
+import { DATABASES, environment, environmentVariables } from './suite.js';
 
 /**
  * A profile (a replaced system's tool surface) spoken to over MCP as its users' assistants
@@ -152,7 +152,10 @@ function environmentAt(db: DbName, clock: number): Promise<TestEnvironment> {
   let env = clockEnvironments.get(key);
   if (!env) {
     const startedAt = Date.now();
-    env = startEnvironment(db, { now: () => clock + (Date.now() - startedAt) });
+    env = startEnvironment(db, {
+      now: () => clock + (Date.now() - startedAt),
+      variables: environmentVariables,
+    });
     clockEnvironments.set(key, env);
   }
   return env;

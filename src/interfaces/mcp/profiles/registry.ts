@@ -2,10 +2,16 @@ import { ConfigError } from '../../../config.js';
 import { customersProfile } from './customers.js';
 import type { Profile } from './define.js';
 import { lagoProfile } from './lago.js';
+import { marginfrontProfile } from './marginfront.js';
 import { orvionProfile } from './orvion.js';
 
 /** The profiles, in the order of the seed documents; `billfold` (the catalogue itself) comes first. */
-export const PROFILES: readonly Profile[] = [lagoProfile, orvionProfile, customersProfile];
+export const PROFILES: readonly Profile[] = [
+  lagoProfile,
+  orvionProfile,
+  marginfrontProfile,
+  customersProfile,
+];
 
 /** The default surface: the operation catalogue as it is. */
 export const DEFAULT_PROFILE = 'billfold';
