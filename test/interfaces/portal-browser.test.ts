@@ -163,6 +163,19 @@ describe('portal in a browser [sqlite]', () => {
     await photograph('invoice');
   });
 
+  it('shows the invoice’s verification code, which a phone opens to find the invoice genuine', async () => {
+    const { width, height, data } = (await page.evaluate(
+      `(${RASTERIZE})(document.querySelector('#verify-h').parentElement.querySelector('.qr svg'))`,
+    )) as { width: number; height: number; data: number[] };
+    const code = jsQR(Uint8ClampedArray.from(data), width, height);
+    expect(code, 'the verification code decodes').not.toBeNull();
+    expect((await s.c.call('validate_qr_code', { text: code!.data })).invoice.number).toBe(s.credited.number);
+    const phone = await page.context().newPage();
+    await phone.goto(code!.data);
+    expect(await phone.textContent('h1')).toBe(`Invoice ${s.credited.number} is genuine`);
+    await phone.close();
+  });
+
   it('downloads the invoice PDF, and it is that invoice', async () => {
     const [download] = await Promise.all([page.waitForEvent('download'), page.click('text=Download PDF')]);
     expect(download.suggestedFilename()).toBe(`${s.credited.number}.pdf`);
