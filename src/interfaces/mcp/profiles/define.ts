@@ -30,6 +30,8 @@ export interface Operations {
   readonly organizationId: string;
   /** Where links Billfold hands out point (BILLFOLD_PUBLIC_URL, else the served address). */
   publicUrl(): string;
+  /** Renders one of the catalogue's prompts (a seed prompt that is the same prompt reuses it). */
+  prompt(name: string, args: Record<string, string>): Promise<string>;
 }
 
 /** A catalogue operation refused or failed; the profile maps its error into the seed's shape. */
@@ -91,6 +93,12 @@ export interface ProfileTool {
    */
   fields?: Readonly<Record<string, string>>;
   run(ops: Operations, input: any): Promise<Record<string, unknown>>;
+  /**
+   * The input is a catalogue operation's own schema (catalogueInput): it is checked here, so the
+   * error names this tool, and `run` gets the arguments as sent, since the operation parses them
+   * again (its transforms turn amounts into decimals, which it could not read a second time).
+   */
+  asSent?: boolean;
   /** Only for tools with no operation yet (notSupportedYet): where they will belong. */
   pending?: { group: string; readOnly: boolean; awaiting: string };
 }
@@ -140,6 +148,28 @@ export function defineTool<I extends z.ZodObject>(
   },
 ): ProfileTool {
   return tool as ProfileTool;
+}
+
+/**
+ * A seed tool that is a catalogue operation under another name and takes its parameters as they
+ * are (the same schema object, so the two cannot drift apart): only name, title and description
+ * are the seed's.
+ */
+export function catalogueTool(spec: {
+  name: string;
+  title: string;
+  description: string;
+  operation: { name: string; input: z.ZodObject };
+}): ProfileTool {
+  return {
+    name: spec.name,
+    title: spec.title,
+    description: spec.description,
+    input: spec.operation.input,
+    uses: [spec.operation.name],
+    asSent: true,
+    run: (ops, input: Record<string, unknown>) => ops.call(spec.operation.name, input),
+  };
 }
 
 /**

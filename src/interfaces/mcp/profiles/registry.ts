@@ -1,4 +1,5 @@
 import { ConfigError } from '../../../config.js';
+import { cegidProfile } from './cegid.js';
 import { customersProfile } from './customers.js';
 import type { Profile } from './define.js';
 import { lagoProfile } from './lago.js';
@@ -11,6 +12,7 @@ export const PROFILES: readonly Profile[] = [
   orvionProfile,
   marginfrontProfile,
   customersProfile,
+  cegidProfile,
 ];
 
 /** The default surface: the operation catalogue as it is. */

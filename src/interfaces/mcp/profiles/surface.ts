@@ -1,6 +1,7 @@
 import { BillfoldError, HTTP_STATUS } from '../../../domain/errors.js';
 import type { AnyOperation } from '../../../operations/define.js';
-import { schemaLookup } from '../../../operations/invoke.js';
+import { runRead, schemaLookup } from '../../../operations/invoke.js';
+import { newId } from '../../../domain/ids.js';
 import { validationErrorFrom } from '../../../operations/validation.js';
 import { dispatch } from '../../dispatch.js';
 import type { Runtime } from '../../runtime.js';
@@ -170,6 +171,13 @@ function buildSurface(rt: Runtime, profile: Profile): ToolSurface {
     now: rt.now,
     organizationId: caller.principal.organizationId,
     publicUrl: () => rt.publicUrl(),
+    prompt(name, args) {
+      const def = rt.catalogue.prompts.find((p) => p.name === name);
+      if (!def)
+        throw new Error(`profile ${profile.name} renders prompt '${name}', which is not in the catalogue`);
+      const inv = { env: rt, principal: caller.principal, door: caller.door, requestId: newId('api_log') };
+      return runRead(inv, def.scope, `prompt ${name}`, (ctx) => def.render(ctx, args));
+    },
   });
 
   const toBody = (e: unknown, what: string, fields?: Readonly<Record<string, string>>): ProfileErrorBody => {
@@ -199,7 +207,7 @@ function buildSurface(rt: Runtime, profile: Profile): ToolSurface {
         if (!parsed.success)
           return fail(validationErrorFrom(parsed.error, schemaLookup(tool.input)).toBody(), tool);
         try {
-          const data = await tool.run(operations(caller), parsed.data);
+          const data = await tool.run(operations(caller), tool.asSent ? (args ?? {}) : parsed.data);
           return { ok: true, body: profile.success ? profile.success(data, tool) : data };
         } catch (e) {
           return fail(toBody(e, `${profile.name} ${tool.name}`, tool.fields), tool);
