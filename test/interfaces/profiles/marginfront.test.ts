@@ -966,6 +966,32 @@ describeProfile(
       expect(unknown.error.message.startsWith('sessionId')).toBe(true);
     });
 
+    it('a signal that sums quantity: "pages_processed" counts the signal-level quantity, 1 by default', async () => {
+      await t.api.ok('create_customer', { external_id: 'docs-co', name: 'Docs Co' });
+      await t.api.ok('create_billable_metric', {
+        code: 'pages_processed',
+        name: 'Pages processed',
+        aggregation_type: 'sum_agg',
+        field_name: 'quantity',
+      });
+      const page = { customerExternalId: 'docs-co', agentCode: 'cs-bot', signalName: 'pages_processed' };
+      await t.door.ok('record_usage', { ...page, model: 'twilio-sms', modelProvider: 'twilio', quantity: 3 });
+      await t.door.ok('record_usage', {
+        ...page,
+        model: 'gpt-4o',
+        modelProvider: 'openai',
+        inputTokens: 10,
+        outputTokens: 5,
+      });
+      await t.door.ok('record_usage', { ...page, services: OUTREACH.services.slice(0, 1), quantity: '2.5' });
+      const usage = await t.api.ok('get_customer_usage', {
+        customer_id: 'docs-co',
+        metric_code: 'pages_processed',
+      });
+      // 3 + 1 (no quantity: one) + 2.5.
+      expect(usage.metrics[0].units).toBe('6.5');
+    });
+
     it('bad input: MarginFront parameter names in every error', async () => {
       const status = await t.door.fail('list_invoices', { status: 'finalized' });
       expect(status.error).toMatchObject({ code: 'VALIDATION_ERROR' });
