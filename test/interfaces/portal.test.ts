@@ -241,6 +241,7 @@ describeDatabases('portal', (t) => {
     expect(verified.status).toBe(200);
     const text = textOf(await verified.text());
     expect(text).toContain(`Invoice ${s.credited.number} is genuine`);
+    expect(text).toContain('Nordlicht GmbH'); // the organization's own banner
     expect(text).toContain('Total 2,523.45 EUR');
     expect(text).not.toMatch(/To pay|Paid|Overdue/);
     url.searchParams.set('t', '1.00');

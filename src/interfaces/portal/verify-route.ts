@@ -1,9 +1,10 @@
+import { newId } from '../../domain/ids.js';
 import { readVerificationCode, VERIFY_PATH } from '../../domain/verification-code.js';
+import { runRead } from '../../operations/invoke.js';
 import type { Principal } from '../../services/context.js';
 import { dispatch } from '../dispatch.js';
 import type { HttpRoute } from '../http/routes.js';
 import type { Runtime } from '../runtime.js';
-import type { OrganizationOut } from './customer-catalogue.js';
 import { date, money } from './format.js';
 import { html, type Html } from './html.js';
 import { branding, page, type Branding } from './layout.js';
@@ -52,16 +53,15 @@ async function verdictOf(rt: Runtime, principal: Principal | null, text: string)
   return outcome.output as unknown as Verdict;
 }
 
-async function brandOf(rt: Runtime, principal: Principal | null): Promise<Branding> {
-  if (!principal) return branding(null);
-  const { outcome } = await dispatch(rt, {
-    principal,
-    door: 'portal',
-    operation: 'get_organization',
-    args: {},
-    client: 'billfold-portal',
-  });
-  return branding(outcome.ok ? (outcome.output.organization as OrganizationOut) : null);
+/** The organization's name, logo and colour; get_organization is an admin's read, so it is read here. */
+async function brandOf(rt: Runtime, principal: Principal): Promise<Branding> {
+  const org = await runRead(
+    { env: rt, principal, door: 'portal', requestId: newId('api_log') },
+    'read',
+    'verification page branding',
+    (ctx) => ctx.organization(),
+  );
+  return branding(org);
 }
 
 function body(v: Verdict): { status: number; title: string; content: Html } {
@@ -140,7 +140,7 @@ export const portalVerifyRoute: HttpRoute = {
     const principal = organizationId ? verifierFor(organizationId) : null;
     const verdict = await verdictOf(rt, principal, text);
     // Only a genuine code shows whose it is; an altered one may name any organization.
-    const brand = verdict.result === 'valid' ? await brandOf(rt, principal) : branding(null);
+    const brand = verdict.result === 'valid' && principal ? await brandOf(rt, principal) : branding(null);
     const shown = body(verdict);
     const nonce = newNonce();
     return sendHtml(
