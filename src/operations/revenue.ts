@@ -11,6 +11,10 @@ const ByType = z
     ...moneyOut('usage', 'Lines priced by plan charges on usage'),
     ...moneyOut('seat', 'Lines priced by charges on recurring unique-count metrics (seats)'),
     ...moneyOut('one_off', 'Lines of invoices not generated from a subscription'),
+    ...moneyOut(
+      'prepaid_credits',
+      'Wallet top-ups invoiced (credits bought): paid in advance, so not in revenue, which counts the invoices they pay',
+    ),
   })
   .describe('Invoiced amounts by revenue type, net of coupons, before tax');
 
@@ -28,7 +32,7 @@ export const getCustomerRevenue = defineOperation({
   description:
     'How much a customer was invoiced over a window and what serving them cost: revenue per currency (finalized ' +
     'invoices issued in [from, to), net of coupons, before tax, less credit notes) split into recurring, usage, ' +
-    'seat and one_off; the usage cost of their events (USD, from the cost catalog); and margin = USD revenue − ' +
+    'seat and one_off (wallet top-ups are shown as prepaid_credits beside them, outside revenue); the usage cost of their events (USD, from the cost catalog); and margin = USD revenue − ' +
     'cost (null when the customer was not invoiced in USD). `customer_id` is the Billfold id or your external id.',
   group,
   scope: 'read',

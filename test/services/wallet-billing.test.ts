@@ -217,5 +217,24 @@ describeDatabases('wallets paying subscription invoices', (t) => {
     expect(voided.wallet_transactions).toEqual([
       expect.objectContaining({ transaction_type: 'outbound', credits: '24' }),
     ]);
+    // Revenue counts the subscription invoices (January's 11.00 before tax; February's is
+    // voided) and shows the 20.00 top-up beside them as prepaid credits, outside the total.
+    const { revenue } = await c.call('get_customer_revenue', {
+      customer_id: 'first',
+      from: '2027-12-01',
+      to: '2028-04-01',
+    });
+    expect(revenue).toEqual([
+      expect.objectContaining({
+        currency: 'EUR',
+        revenue_cents: 1100,
+        by_type: expect.objectContaining({
+          recurring_cents: 1000,
+          usage_cents: 100,
+          one_off_cents: 0,
+          prepaid_credits_cents: 2000,
+        }),
+      }),
+    ]);
   });
 });

@@ -24,12 +24,18 @@ import { effectivePlan, subscriptionRecord } from './records.js';
  * - `usage`: a line priced by a plan charge;
  * - `seat`: a charge on a recurring unique-count metric (seats, licences);
  * - `recurring`: the other lines of subscription invoices (base fee, minimum-commitment true-up);
- * - `one_off`: lines of invoices not generated from a subscription.
+ * - `one_off`: lines of invoices not generated from a subscription;
+ * - `prepaid_credits`: lines of wallet top-ups (below).
  * Amounts stay in their invoice's currency; nothing is converted.
  */
 
 export const REVENUE_TYPES = ['recurring', 'usage', 'seat', 'one_off'] as const;
-export type RevenueType = (typeof REVENUE_TYPES)[number];
+/**
+ * `prepaid_credits`: lines of wallet top-up invoices (type credit). Shown beside the others but
+ * never in a revenue total: credits bought are paid in advance and become revenue as the
+ * subscription invoices they pay, which are counted already.
+ */
+export type RevenueType = (typeof REVENUE_TYPES)[number] | 'prepaid_credits';
 
 interface CurrencyTotals {
   gross: Record<RevenueType, bigint>;
@@ -46,6 +52,8 @@ export interface RevenueByType {
   seat: string;
   one_off_cents: number;
   one_off: string;
+  prepaid_credits_cents: number;
+  prepaid_credits: string;
 }
 
 export interface CurrencyRevenue {
@@ -66,7 +74,11 @@ interface Filter {
 }
 
 function emptyTotals(): CurrencyTotals {
-  return { gross: { recurring: 0n, usage: 0n, seat: 0n, one_off: 0n }, credited: 0n, invoiceCount: 0 };
+  return {
+    gross: { recurring: 0n, usage: 0n, seat: 0n, one_off: 0n, prepaid_credits: 0n },
+    credited: 0n,
+    invoiceCount: 0,
+  };
 }
 
 /** Charges on recurring unique-count metrics: their lines are seat revenue. */
@@ -114,6 +126,7 @@ async function revenueLines(
       'invoices.id as invoice_id',
       'invoices.currency',
       'invoices.subscription_id',
+      'invoices.invoice_type',
       'invoice_lines.charge_id',
       'invoice_lines.amount_cents',
       'invoice_lines.discount_amount_cents',
@@ -140,13 +153,15 @@ async function revenueLines(
     invoiceId: l.invoice_id,
     currency: l.currency,
     type:
-      l.charge_id !== null
-        ? seats.has(l.charge_id)
-          ? 'seat'
-          : 'usage'
-        : l.subscription_id !== null
-          ? 'recurring'
-          : 'one_off',
+      l.invoice_type === 'credit'
+        ? 'prepaid_credits'
+        : l.charge_id !== null
+          ? seats.has(l.charge_id)
+            ? 'seat'
+            : 'usage'
+          : l.subscription_id !== null
+            ? 'recurring'
+            : 'one_off',
     net: BigInt(l.amount_cents) - BigInt(l.discount_amount_cents),
     from: l.from_at === null ? null : Number(l.from_at),
     to: l.to_at === null ? null : Number(l.to_at),
@@ -208,6 +223,7 @@ function byTypeView(gross: Record<RevenueType, bigint>, currency: string): Reven
     ...moneyFields('usage', gross.usage, currency),
     ...moneyFields('seat', gross.seat, currency),
     ...moneyFields('one_off', gross.one_off, currency),
+    ...moneyFields('prepaid_credits', gross.prepaid_credits, currency),
   };
 }
 
@@ -330,7 +346,10 @@ async function earnedRevenue(
     let e = out.get(currency);
     if (!e) {
       const zero = Decimal.ZERO;
-      e = { exact: { recurring: zero, usage: zero, seat: zero, one_off: zero }, credited: 0n };
+      e = {
+        exact: { recurring: zero, usage: zero, seat: zero, one_off: zero, prepaid_credits: zero },
+        credited: 0n,
+      };
       out.set(currency, e);
     }
     return e;
@@ -374,7 +393,13 @@ export async function earnedMrr(
         [e.exact.recurring, e.exact.usage, e.exact.seat, fromMinor(e.credited, currency).neg()].map(scale),
         currency,
       ) as [bigint, bigint, bigint, bigint];
-      const byType: Record<RevenueType, bigint> = { recurring, usage, seat, one_off: 0n };
+      const byType: Record<RevenueType, bigint> = {
+        recurring,
+        usage,
+        seat,
+        one_off: 0n,
+        prepaid_credits: 0n,
+      };
       return {
         currency,
         subscription_count: null,
