@@ -214,7 +214,14 @@ export async function planObject(call: LagoCall, p: Record<string, any>): Promis
     charges: (p.charges as Array<Record<string, any>>).map((c) => chargeObject(p, c)),
     fixed_charges: [],
     taxes,
-    usage_thresholds: [],
+    usage_thresholds: (p.usage_thresholds as Array<Record<string, any>>).map((u) => ({
+      lago_id: lagoId(u.id),
+      threshold_display_name: u.threshold_display_name,
+      amount_cents: u.amount_cents,
+      recurring: u.recurring,
+      created_at: lagoTime(p.created_at),
+      updated_at: lagoTime(p.updated_at),
+    })),
   };
 }
 
@@ -259,7 +266,25 @@ async function planInput(call: LagoCall, f: Fields, current?: Record<string, any
   f.inert('bill_charges_monthly', false);
   f.inert('bill_fixed_charges_monthly', false);
   f.inert('fixed_charges');
-  f.inert('usage_thresholds');
+  const thresholds = f.list('usage_thresholds');
+  if (thresholds) {
+    // Lago names a threshold by its amount: the same amount keeps its id, as in Billfold.
+    args.usage_thresholds = thresholds.map((t) => {
+      const cents = t.get('amount_cents');
+      if (cents === undefined || cents === null)
+        throw invalidFields({ [`${t.path}.amount_cents`]: 'is required' });
+      const out: Record<string, unknown> = {
+        amount: majorFromCents(`${t.path}.amount_cents`, cents, currency ?? 'USD'),
+      };
+      t.copy(out, 'threshold_display_name');
+      t.copy(out, 'recurring');
+      // A threshold's id when Lago updates it: the amount says which it is.
+      t.get('id');
+      t.get('lago_id');
+      t.done();
+      return out;
+    });
+  } else if (f.has('usage_thresholds')) args.usage_thresholds = null;
   f.inert('metadata');
   f.inert('entitlements');
   f.inert('cascade_updates', false);
@@ -273,6 +298,7 @@ const NAMES = {
   trial_period_days: 'plan.trial_period',
   minimum_commitment: 'plan.minimum_commitment.amount_cents',
   charges: 'plan.charges',
+  usage_thresholds: 'plan.usage_thresholds',
 };
 
 export const planRoutes: LagoRoute[] = [
