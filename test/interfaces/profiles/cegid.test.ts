@@ -196,11 +196,12 @@ describeProfile(
       ).rejects.toThrow(/threshold must be a whole number from 0 to 100/);
     });
 
-    it('validate_qr_code answers NOT_SUPPORTED, saying what to use instead', async () => {
-      const { error } = await t.door.fail('validate_qr_code', { qr_code: 'SPC\n0200\n1' });
-      expect(error.code).toBe('NOT_SUPPORTED');
-      expect(error.message).toContain('validate_qr_code is not available in Billfold yet');
-      expect(error.hint).toContain('get_invoice_details');
+    it("validate_qr_code reads a code: one that is none of the organization's is unknown", async () => {
+      const out = await t.door.ok('validate_qr_code', { text: 'https://example.com/not-ours' });
+      expect(out.result).toBe('unknown');
+      expect(typeof out.message).toBe('string');
+      const empty = await t.door.fail('validate_qr_code', { text: '' });
+      expect(empty.error.message).toBe('text must not be empty');
     });
 
     it("bad input: Billfold's error naming the seed's parameter", async () => {

@@ -7,10 +7,10 @@ import {
 } from '../../../operations/invoices.js';
 import { createCustomer, updateCustomer } from '../../../operations/customers.js';
 import { getFinancialSummary } from '../../../operations/finance.js';
+import { validateQrCode } from '../../../operations/invoice-codes.js';
 import {
   catalogueTool,
   defineTool,
-  notSupportedYet,
   ProfileError,
   type Operations,
   type Profile,
@@ -28,8 +28,7 @@ import { offsetWindow } from './shapes.js';
  * same schema object, so they cannot drift apart). Errors are Billfold's
  * `{ error: { code, message, details, hint } }`.
  *
- * To wire a tool whose operation lands later, replace its notSupportedYet entry with a
- * defineTool adapter that calls it.
+ * Every tool here has its operation.
  */
 
 const MAX_LIMIT = 100;
@@ -272,16 +271,11 @@ export const cegidProfile: Profile = {
       description: getFinancialSummary.description,
       operation: getFinancialSummary,
     }),
-    notSupportedYet({
+    catalogueTool({
       name: 'validate_qr_code',
       title: 'Validate a QR code',
-      description: 'Validate the payment QR code printed on an invoice.',
-      input: z.strictObject({ qr_code: z.string().trim().min(1).describe('The QR code content') }),
-      group: 'invoices',
-      readOnly: true,
-      awaiting: 'validate_qr_code',
-      instead:
-        'Read the invoice the code names with get_invoice_details and compare its number, amount due and currency.',
+      description: validateQrCode.description,
+      operation: validateQrCode,
     }),
   ],
   prompts: [
