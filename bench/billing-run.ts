@@ -1,13 +1,14 @@
 /**
  * A billing run over many subscriptions with usage, on SQLite:
  *
- *   node --import tsx bench/billing-run.ts [--subscriptions N] [--runs R]
+ *   node --import tsx bench/billing-run.ts [--subscriptions N] [--runs R] [--wallets]
  *
  * Sets up N customers (default 10,000), each subscribed on 1 January 2028 to a monthly plan
  * (10.00 in arrears, a standard charge on API calls, a graduated charge on storage) with usage
  * in January, then times `runBilling` at 1 February — the run that invoices and finalizes one
  * invoice per subscription — on R fresh copies of that database (default 3), and prints the
- * median.
+ * median. With --wallets, every other customer has a wallet of 5 granted credits at 1.00 USD,
+ * which pays part of its invoice at finalization (the run checks that each of them did).
  */
 import { copyFileSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -20,7 +21,10 @@ import { createLogger } from '../src/interfaces/logging.js';
 import { createRuntime, type Runtime } from '../src/interfaces/runtime.js';
 import { runBilling } from '../src/services/billing/run.js';
 
-const { values } = parseArgs({ options: { subscriptions: { type: 'string' }, runs: { type: 'string' } } });
+const { values } = parseArgs({
+  options: { subscriptions: { type: 'string' }, runs: { type: 'string' }, wallets: { type: 'boolean' } },
+});
+const WALLETS = values.wallets === true;
 const COUNT = Number(values.subscriptions ?? 10_000);
 const RUNS = Number(values.runs ?? 3);
 const AT = Date.parse('2028-02-01T00:00:00Z');
@@ -86,6 +90,8 @@ async function setup(file: string): Promise<void> {
           external_id: `sub-${n}`,
           started_at: '2028-01-01',
         });
+        if (WALLETS && n % 2 === 0)
+          await call('create_wallet', { customer_id: `cust-${n}`, rate_amount: '1', granted_credits: 5 });
       }),
     );
     const events = ids.flatMap((n) => [
@@ -130,7 +136,20 @@ async function main(): Promise<void> {
       const t0 = performance.now();
       const summary = await runBilling(rt, AT);
       const s = (performance.now() - t0) / 1000;
+      const draws = WALLETS
+        ? Number(
+            (
+              await rt.db.kysely
+                .selectFrom('wallet_transactions')
+                .select((eb) => eb.fn.countAll().as('n'))
+                .where('transaction_type', '=', 'outbound')
+                .executeTakeFirstOrThrow()
+            ).n,
+          )
+        : 0;
       await rt.close();
+      if (WALLETS && draws !== Math.ceil(COUNT / 2))
+        throw new Error(`run ${r}: ${draws} invoices drew from a wallet, not ${Math.ceil(COUNT / 2)}`);
       if (summary.errors.length || summary.invoices_created !== COUNT)
         throw new Error(`run ${r}: ${JSON.stringify({ ...summary, errors: summary.errors.slice(0, 3) })}`);
       seconds.push(s);
@@ -140,8 +159,8 @@ async function main(): Promise<void> {
     seconds.sort((a, b) => a - b);
     const median = seconds[Math.floor(seconds.length / 2)]!;
     process.stdout.write(
-      `billing run, SQLite: ${COUNT} subscriptions with usage → ${COUNT} finalized invoices in ${median.toFixed(2)} s (median of ${RUNS}; ${Math.round(COUNT / median)} subscriptions/s)\n` +
-        `command: node --import tsx bench/billing-run.ts --subscriptions ${COUNT} --runs ${RUNS}\n`,
+      `billing run, SQLite: ${COUNT} subscriptions with usage${WALLETS ? ', wallets on half of them,' : ''} → ${COUNT} finalized invoices in ${median.toFixed(2)} s (median of ${RUNS}; ${Math.round(COUNT / median)} subscriptions/s)\n` +
+        `command: node --import tsx bench/billing-run.ts --subscriptions ${COUNT} --runs ${RUNS}${WALLETS ? ' --wallets' : ''}\n`,
     );
   } finally {
     rmSync(dir, { recursive: true, force: true });
