@@ -1,0 +1,248 @@
+import { createHash } from 'node:crypto';
+import { expect, it } from 'vitest';
+import * as z from 'zod';
+import { ID_PREFIX } from '../../src/domain/ids.js';
+import { localPrincipal } from '../../src/interfaces/bootstrap.js';
+import { loadDemo } from '../../src/interfaces/cli/demo.js';
+import type { AnyOperation } from '../../src/operations/define.js';
+import { httpApiDoor } from '../harness/doors.js';
+import { describeDatabases } from '../harness/suite.js';
+
+/**
+ * Tenant isolation, generated from the catalogue: every operation — one added later included,
+ * with no test written for it — is called by an admin of organization B with organization A's
+ * ids, external ids, codes and numbers in every field that takes a reference. Whatever it
+ * answers, no answer of B holds an id of A (no read, list or aggregate crosses), and A's rows
+ * are exactly as they were (no write or delete crosses). The hand-written probe beside it
+ * (tenancy.test.ts) checks a few answers in detail; this one leaves no operation out.
+ */
+
+type Refs = Map<string, Set<string>>;
+
+/** A's data: every row of every table that belongs to an organization, and a digest of it. */
+async function organizationRows(
+  db: import('kysely').Kysely<any>,
+  organizationId: string,
+): Promise<Record<string, Record<string, unknown>[]>> {
+  const tables = (await db.introspection.getTables()).filter((t) =>
+    t.columns.some((c) => c.name === 'organization_id'),
+  );
+  const out: Record<string, Record<string, unknown>[]> = {};
+  for (const t of tables.sort((a, b) => a.name.localeCompare(b.name))) {
+    const cols = t.columns.map((c) => c.name).sort();
+    out[t.name] = (
+      await db
+        .selectFrom(t.name)
+        .select(cols)
+        .where('organization_id', '=', organizationId)
+        .orderBy(cols.includes('id') ? 'id' : cols[0]!)
+        .execute()
+    ).map((r) => Object.fromEntries(cols.map((c) => [c, r[c] === null ? null : String(r[c])])));
+  }
+  return out;
+}
+
+function digest(rows: Record<string, Record<string, unknown>[]>): Record<string, string> {
+  return Object.fromEntries(
+    Object.entries(rows).map(([t, r]) => [
+      t,
+      `${r.length}:${createHash('sha1').update(JSON.stringify(r)).digest('hex')}`,
+    ]),
+  );
+}
+
+/** The id kind a Billfold id is of, from its prefix (cus_… → customer). */
+const KIND_BY_PREFIX = new Map<string, string>(
+  Object.entries(ID_PREFIX).map(([kind, prefix]) => [prefix, kind]),
+);
+function kindOf(id: string): string | undefined {
+  const m = /^([a-z]+)_[0-9A-HJKMNP-TV-Z]{26}$/.exec(id);
+  return m ? KIND_BY_PREFIX.get(m[1]!) : undefined;
+}
+
+/**
+ * Which of A's references each input field may take: a `customer_id` gets A's customer ids and
+ * external ids, an `invoice_id` its invoice ids and numbers, a `code` every code, and so on —
+ * found from the rows themselves, so a new table is covered as well.
+ */
+function referencesOf(rows: Record<string, Record<string, unknown>[]>): {
+  refs: Refs;
+  ids: Set<string>;
+  secrets: Set<string>;
+} {
+  const refs: Refs = new Map();
+  const ids = new Set<string>();
+  // What only A's rows hold and no call of B sends: names and addresses of its objects
+  // (with a space or an @, so a name that is a word of the API itself, such as a field, is not one).
+  const secrets = new Set<string>();
+  const add = (field: string, v: unknown) => {
+    if (typeof v !== 'string' || v.length === 0 || v.length > 120) return;
+    if (!refs.has(field)) refs.set(field, new Set());
+    refs.get(field)!.add(v);
+  };
+  for (const table of Object.values(rows)) {
+    for (const row of table) {
+      const id = typeof row.id === 'string' ? row.id : undefined;
+      const kind = id ? kindOf(id) : undefined;
+      if (id && kind) ids.add(id);
+      for (const [col, v] of Object.entries(row)) {
+        if (typeof v !== 'string') continue;
+        const k = kindOf(v);
+        if (k) {
+          ids.add(v);
+          add(`${k}_id`, v);
+        }
+        if (col.endsWith('_id') && col !== 'organization_id') add(col, v);
+        if (
+          kind &&
+          ['external_id', 'code', 'number', 'external_customer_id', 'transaction_id'].includes(col)
+        ) {
+          add(`${kind}_id`, v);
+          add(col, v);
+        }
+        if (col === 'code' || col.endsWith('_code')) add('code', v);
+        if (
+          ['name', 'email', 'legal_name', 'firstname', 'lastname', 'address_line1'].includes(col) &&
+          v.length >= 8 &&
+          /[ @]/.test(v)
+        )
+          secrets.add(v);
+      }
+    }
+  }
+  // Names the catalogue gives some references.
+  const alias: Record<string, string> = {
+    request_id: 'api_log_id',
+    activity_id: 'activity_id',
+    metric_code: 'code',
+    billable_metric_code: 'code',
+    plan_code: 'code',
+    coupon_code: 'code',
+    endpoint_id: 'webhook_endpoint_id',
+    delivery_id: 'webhook_delivery_id',
+    alert_id: 'usage_alert_id',
+    external_subscription_id: 'subscription_id',
+    external_customer_id: 'customer_id',
+    number: 'invoice_id',
+  };
+  for (const [from, to] of Object.entries(alias)) for (const v of refs.get(to) ?? []) add(from, v);
+  return { refs, ids, secrets };
+}
+
+function unwrap(s: z.ZodType): z.ZodType {
+  let cur = s;
+  for (let i = 0; i < 10; i++) {
+    if (cur instanceof z.ZodOptional || cur instanceof z.ZodNullable || cur instanceof z.ZodDefault)
+      cur = cur.unwrap() as z.ZodType;
+    else if (cur instanceof z.ZodPipe) cur = cur.in as z.ZodType;
+    else break;
+  }
+  return cur;
+}
+
+/** A plausible value for a field that is not a reference, so the call gets past validation. */
+const PLAIN: Record<string, unknown> = {
+  name: 'Probe',
+  email: 'probe@b.example',
+  currency: 'USD',
+  country: 'FR',
+  timezone: 'UTC',
+  amount: '1',
+  unit_amount: '1',
+  quantity: '1',
+  rate: '1',
+  url: 'https://b.example/hook',
+};
+function plainValue(field: string, schema: z.ZodType): unknown {
+  if (field in PLAIN) return PLAIN[field];
+  const s = unwrap(schema);
+  if (s instanceof z.ZodEnum) return s.options[0];
+  if (s instanceof z.ZodLiteral) return [...s.values][0];
+  if (s instanceof z.ZodBoolean) return false;
+  if (s instanceof z.ZodNumber) return 1;
+  if (s instanceof z.ZodArray) return [];
+  if (s instanceof z.ZodObject) return {};
+  if (s instanceof z.ZodString)
+    return field.endsWith('_at') || field.endsWith('date') ? new Date().toISOString() : 'probe';
+  return undefined;
+}
+
+/** The calls to make: for each reference field, each of A's references in it, one at a time. */
+function callsFor(op: AnyOperation, refs: Refs): Array<Record<string, unknown>> {
+  const shape = op.input.shape as Record<string, z.ZodType>;
+  const base: Record<string, unknown> = {};
+  const refFields: Array<[string, string[], boolean]> = [];
+  for (const [field, schema] of Object.entries(shape)) {
+    const singular = field.endsWith('_ids') ? `${field.slice(0, -4)}_id` : field;
+    const values = [...(refs.get(singular) ?? [])];
+    const isArray = unwrap(schema) instanceof z.ZodArray;
+    if (values.length) {
+      refFields.push([field, values, isArray]);
+      base[field] = isArray ? [values[0]] : values[0];
+    } else if (!schema.safeParse(undefined).success) {
+      base[field] = plainValue(field, schema);
+    }
+  }
+  const calls = [base];
+  for (const [field, values, isArray] of refFields)
+    for (const v of values.slice(1, 12)) calls.push({ ...base, [field]: isArray ? [v] : v });
+  return calls;
+}
+
+describeDatabases('tenant isolation of every operation', (t) => {
+  it(
+    "lets no operation called by another organization read, list, aggregate, change or delete A's data",
+    { timeout: 900_000 },
+    async () => {
+      const a = await t.env.newOrganization(['admin'], 'Tenant A');
+      await loadDemo(t.env.rt, { ...localPrincipal(a.id), scopes: new Set(['read', 'write', 'admin']) });
+      const db = t.env.rt.db.kysely;
+      const before = await organizationRows(db, a.id);
+      const { refs, ids, secrets } = referencesOf(before);
+      for (const own of ['Tenant A', 'Tenant B', 'Probe']) secrets.delete(own);
+      expect(ids.size).toBeGreaterThan(20);
+
+      const b = await t.env.newOrganization(['admin'], 'Tenant B');
+      const door = httpApiDoor(t.env, b.key);
+      const leaks: string[] = [];
+      const crashes: string[] = [];
+      let probed = 0;
+      try {
+        for (const op of t.env.rt.catalogue.operations) {
+          for (const args of callsFor(op, refs)) {
+            const r = await door.call(op.name, args);
+            probed++;
+            if (r.ok) {
+              const text = JSON.stringify(r.data);
+              const sent = JSON.stringify(args);
+              for (const secret of secrets)
+                if (text.includes(secret)) leaks.push(`${op.name}(${sent}) → ${secret}`);
+              // An id of A in B's answer is a leak unless B sent it: in this call, or in an
+              // earlier one whose rows (B's own, such as its API log) hold it as B wrote it.
+              const unsent = [...ids].filter((id) => text.includes(id) && !sent.includes(id));
+              if (unsent.length) {
+                const bRows = JSON.stringify(await organizationRows(db, b.id));
+                for (const id of unsent) if (!bRows.includes(id)) leaks.push(`${op.name}(${sent}) → ${id}`);
+              }
+            } else if (r.error.code === 'INTERNAL_ERROR') {
+              crashes.push(`${op.name}(${JSON.stringify(args)}): ${r.error.message}`);
+            }
+          }
+          if (!op.annotations.readOnlyHint) {
+            // Checked after every writing operation, so a crossing names the operation that made it.
+            const now = digest(await organizationRows(db, a.id));
+            expect(now, `${op.name} changed organization A's data`).toEqual(digest(before));
+          }
+        }
+      } finally {
+        await door.close();
+      }
+      expect(leaks, 'answers to B that hold data of A').toEqual([]);
+      // Nor did any write of B copy A's data into B's own rows.
+      const bRows = JSON.stringify(await organizationRows(db, b.id));
+      expect([...secrets].filter((secret) => bRows.includes(secret))).toEqual([]);
+      expect(crashes, 'calls that failed unexpectedly').toEqual([]);
+      expect(probed).toBeGreaterThan(t.env.rt.catalogue.operations.length);
+    },
+  );
+});
