@@ -71,7 +71,59 @@ export interface Config {
   webhookConcurrency: number;
   /** How long deliveries that are over (succeeded, failed) are kept. */
   webhookRetentionDays: number;
+  /** Bearer tokens (JWT) besides API keys: see interfaces/oauth/. */
+  tokens: TokenSettings;
 }
+
+/** Billfold's three scopes, as the scope names tokens carry for them. */
+export interface ScopeNames {
+  read: string;
+  write: string;
+  admin: string;
+}
+
+/**
+ * How bearer tokens are verified. An OAuth authorization server (`oauthIssuer`: its keys found
+ * through its metadata, and advertised to MCP clients in the protected-resource metadata) and a
+ * service that mints its own JWTs (`jwtIssuer` with a public key or JWKS) may both be trusted;
+ * a token's `iss` says which one signed it.
+ */
+export interface TokenSettings {
+  oauthIssuer: string | undefined;
+  /** Where the authorization server's keys are, when its metadata does not say (or to skip it). */
+  oauthJwksUrl: string | undefined;
+  jwtIssuer: string | undefined;
+  /** A PEM public key, or a JWK / JWK Set as JSON. */
+  jwtPublicKey: string | undefined;
+  jwtJwksUrl: string | undefined;
+  /** Accepted `aud` values; empty: Billfold's own resource URLs (protected-resource.ts). */
+  audience: string[];
+  /** The claim that names the organization (its id, or its external_id). */
+  orgClaim: string;
+  scopeNames: ScopeNames;
+  /** Signature algorithms accepted; asymmetric ones only. */
+  algorithms: string[];
+  /** Leeway for exp and nbf, in seconds. */
+  clockToleranceSeconds: number;
+}
+
+/**
+ * Only asymmetric algorithms: a token signed with HS256 would be verified with a secret that
+ * every party holding the "public" key knows, and `none` is not a signature at all.
+ */
+export const ASYMMETRIC_ALGORITHMS = [
+  'RS256',
+  'RS384',
+  'RS512',
+  'PS256',
+  'PS384',
+  'PS512',
+  'ES256',
+  'ES384',
+  'ES512',
+  'EdDSA',
+  'Ed25519',
+] as const;
 
 export class ConfigError extends Error {}
 
@@ -130,6 +182,97 @@ function durations(name: string, value: string | undefined, fallback: string): n
     );
   }
   return parsed;
+}
+
+/** An https:// URL, or http:// on a loopback host (a test or a local authorization server). */
+function issuerUrl(name: string, value: string | undefined): string | undefined {
+  if (value === undefined || value.trim() === '') return undefined;
+  const text = value.trim();
+  let url: URL;
+  try {
+    url = new URL(text);
+  } catch {
+    throw new ConfigError(`${name} must be a URL such as https://auth.example.com/ (got '${value}')`);
+  }
+  const loopback = ['localhost', '127.0.0.1', '[::1]'].includes(url.hostname);
+  if (url.protocol !== 'https:' && !(url.protocol === 'http:' && loopback)) {
+    throw new ConfigError(
+      `${name} must be an https:// URL (http:// only on localhost or 127.0.0.1); got '${value}'`,
+    );
+  }
+  if (url.hash || url.search)
+    throw new ConfigError(`${name} must not have a query or fragment (got '${value}')`);
+  return text;
+}
+
+function scopeName(name: string, value: string | undefined, fallback: string): string {
+  const text = value === undefined || value.trim() === '' ? fallback : value.trim();
+  if (!/^[\x21\x23-\x5B\x5D-\x7E]+$/.test(text)) {
+    throw new ConfigError(`${name} must be one scope name without spaces or quotes (got '${value}')`);
+  }
+  return text;
+}
+
+function tokenSettings(env: NodeJS.ProcessEnv): TokenSettings {
+  const algorithms = list(env.BILLFOLD_OAUTH_ALGORITHMS);
+  for (const a of algorithms) {
+    if (!(ASYMMETRIC_ALGORITHMS as readonly string[]).includes(a)) {
+      throw new ConfigError(
+        `BILLFOLD_OAUTH_ALGORITHMS: '${a}' is not accepted; use asymmetric algorithms only (${ASYMMETRIC_ALGORITHMS.join(', ')}): ` +
+          'HS* would let anyone holding the verification key mint tokens, and none is no signature',
+      );
+    }
+  }
+  const scopeNames = {
+    read: scopeName('BILLFOLD_OAUTH_SCOPE_READ', env.BILLFOLD_OAUTH_SCOPE_READ, 'billfold:read'),
+    write: scopeName('BILLFOLD_OAUTH_SCOPE_WRITE', env.BILLFOLD_OAUTH_SCOPE_WRITE, 'billfold:write'),
+    admin: scopeName('BILLFOLD_OAUTH_SCOPE_ADMIN', env.BILLFOLD_OAUTH_SCOPE_ADMIN, 'billfold:admin'),
+  };
+  if (new Set(Object.values(scopeNames)).size !== 3) {
+    throw new ConfigError(
+      `BILLFOLD_OAUTH_SCOPE_READ, _WRITE and _ADMIN must be three different names (got ${Object.values(scopeNames).join(', ')})`,
+    );
+  }
+  const settings: TokenSettings = {
+    oauthIssuer: issuerUrl('BILLFOLD_OAUTH_ISSUER', env.BILLFOLD_OAUTH_ISSUER),
+    oauthJwksUrl: issuerUrl('BILLFOLD_OAUTH_JWKS_URL', env.BILLFOLD_OAUTH_JWKS_URL),
+    jwtIssuer: env.BILLFOLD_JWT_ISSUER?.trim() || undefined,
+    jwtPublicKey: env.BILLFOLD_JWT_PUBLIC_KEY?.trim() || undefined,
+    jwtJwksUrl: issuerUrl('BILLFOLD_JWT_JWKS_URL', env.BILLFOLD_JWT_JWKS_URL),
+    audience: list(env.BILLFOLD_OAUTH_AUDIENCE),
+    orgClaim: env.BILLFOLD_OAUTH_ORG_CLAIM?.trim() || 'org_id',
+    scopeNames,
+    algorithms: algorithms.length ? algorithms : [...ASYMMETRIC_ALGORITHMS],
+    clockToleranceSeconds: int(
+      'BILLFOLD_OAUTH_CLOCK_TOLERANCE_SECONDS',
+      env.BILLFOLD_OAUTH_CLOCK_TOLERANCE_SECONDS,
+      30,
+      0,
+      300,
+    ),
+  };
+  if (settings.oauthJwksUrl && !settings.oauthIssuer) {
+    throw new ConfigError(
+      'BILLFOLD_OAUTH_JWKS_URL needs BILLFOLD_OAUTH_ISSUER: the issuer whose keys these are',
+    );
+  }
+  const jwtKeys = [settings.jwtPublicKey, settings.jwtJwksUrl].filter(Boolean).length;
+  if (settings.jwtIssuer && jwtKeys !== 1) {
+    throw new ConfigError(
+      'BILLFOLD_JWT_ISSUER needs exactly one of BILLFOLD_JWT_PUBLIC_KEY (a PEM public key or a JWK Set) and BILLFOLD_JWT_JWKS_URL',
+    );
+  }
+  if (!settings.jwtIssuer && jwtKeys > 0) {
+    throw new ConfigError(
+      'BILLFOLD_JWT_PUBLIC_KEY and BILLFOLD_JWT_JWKS_URL need BILLFOLD_JWT_ISSUER: the iss value of the tokens they sign',
+    );
+  }
+  if (settings.jwtIssuer && settings.jwtIssuer === settings.oauthIssuer) {
+    throw new ConfigError(
+      'BILLFOLD_JWT_ISSUER and BILLFOLD_OAUTH_ISSUER name the same issuer; set BILLFOLD_OAUTH_JWKS_URL instead to give its keys',
+    );
+  }
+  return settings;
 }
 
 const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
@@ -202,6 +345,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, overrides: Part
     webhookPollMs: int('BILLFOLD_WEBHOOK_POLL_MS', env.BILLFOLD_WEBHOOK_POLL_MS, 1000, 0, 600_000),
     webhookConcurrency: int('BILLFOLD_WEBHOOK_CONCURRENCY', env.BILLFOLD_WEBHOOK_CONCURRENCY, 32, 1, 1024),
     webhookRetentionDays: int('BILLFOLD_WEBHOOK_RETENTION_DAYS', env.BILLFOLD_WEBHOOK_RETENTION_DAYS, 30, 4),
+    tokens: tokenSettings(env),
   };
   const merged = {
     ...base,

@@ -116,6 +116,8 @@ export interface ApiLogsTable {
   id: string;
   organization_id: string;
   api_key_id: string | null;
+  /** The bearer token's subject, when a token (not an API key) made the request. */
+  token_subject: string | null;
   door: string;
   operation: string;
   http_method: string;

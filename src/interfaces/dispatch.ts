@@ -47,6 +47,7 @@ function apiLogEntry(
     id: requestId,
     organization_id: call.principal.organizationId,
     api_key_id: call.principal.actor.type === 'api_key' ? call.principal.actor.id : null,
+    token_subject: call.principal.actor.type === 'token' ? call.principal.actor.id : null,
     door: call.door,
     operation,
     http_method: (call.http?.method ?? 'post').toLowerCase(),

@@ -10,6 +10,8 @@ import { VERSION } from '../version.js';
 import { createExposure, type Exposure } from './exposure.js';
 import { createLogger } from './logging.js';
 import { Metrics } from './metrics.js';
+import { ownAudiences } from './oauth/protected-resource.js';
+import { createTokenVerifier, type TokenVerifier } from './oauth/tokens.js';
 import { RateLimiter } from './rate-limit.js';
 
 /**
@@ -23,6 +25,8 @@ export interface Runtime extends ServiceEnv {
   readonly rateLimiter: RateLimiter;
   /** The toolsets and read-only mode this process serves (every door, every profile). */
   readonly exposure: Exposure;
+  /** Verifies bearer JWTs; null when only API keys are accepted (no issuer configured). */
+  readonly tokens: TokenVerifier | null;
   /** Work to stop when the process stops (timers, schedulers). */
   readonly disposers: Array<() => Promise<void> | void>;
   /** Tells the runtime where its HTTP server listens (a port of 0 is only known then). */
@@ -43,6 +47,9 @@ export async function createRuntime(config: Config, options: RuntimeOptions = {}
   const catalogue = buildCatalogue();
   // Before the database opens: a toolset that does not exist stops the start, naming the variable.
   const exposure = createExposure(catalogue, { toolsets: config.toolsets, readOnly: config.readOnly });
+  // Before the database opens: a public key that does not parse stops the start, naming its variable.
+  let publicUrl = () => '';
+  const tokens = createTokenVerifier(config.tokens, () => ownAudiences(publicUrl()));
   // Before the database opens: a font path that does not work stops the start, naming its variable.
   const fonts = pdfFonts({ regular: config.pdfFont, bold: config.pdfFontBold });
   const db =
@@ -87,6 +94,7 @@ export async function createRuntime(config: Config, options: RuntimeOptions = {}
     services: {},
     catalogue,
     exposure,
+    tokens,
     metrics: new Metrics(),
     rateLimiter: new RateLimiter(config.rateLimitPerMinute),
     disposers,
@@ -96,6 +104,7 @@ export async function createRuntime(config: Config, options: RuntimeOptions = {}
       logger.flush?.();
     },
   };
+  publicUrl = () => rt.publicUrl();
   return rt;
 }
 

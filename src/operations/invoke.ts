@@ -47,13 +47,16 @@ export async function invokeOperation(
   try {
     if (!hasScope(inv.principal.scopes, op.scope)) {
       const granted = [...inv.principal.scopes].join(', ') || 'none';
+      const token = inv.principal.actor.type === 'token';
       throw new BillfoldError(
         'FORBIDDEN',
-        `${op.name} needs the ${op.scope} scope; this key has ${granted}`,
+        `${op.name} needs the ${op.scope} scope; this ${token ? 'token grants' : 'key has'} ${granted}`,
         { operation: op.name, required_scope: op.scope, granted_scopes: [...inv.principal.scopes] },
         op.scope === 'platform'
           ? "Only the installation's operator has it: a key made on the server's machine with `billfold keys create --platform`."
-          : `Use a key with the ${op.scope} scope (billfold keys create --scopes ${op.scope}).`,
+          : token
+            ? `Get a token that grants the ${op.scope} scope (named by BILLFOLD_OAUTH_SCOPE_${op.scope.toUpperCase()}).`
+            : `Use a key with the ${op.scope} scope (billfold keys create --scopes ${op.scope}).`,
       );
     }
     // Measured before anything recursive (validation, hashing, serializing) touches it.

@@ -93,9 +93,9 @@ export const listActivityLogsOp = defineOperation({
   title: 'List activity log entries',
   description:
     'The audit trail, newest first: every change made in the organization, who made it and through which door. ' +
-    'Filter by activity type (e.g. customer.created), source (api, front, system), door, actor (API key id or ' +
-    'the email a key is named with), customer, subscription, resource ids or types (invoice, Invoice or ' +
-    'BillableMetric alike), and dates. A filter value that could never match is refused, not answered empty.',
+    'Filter by activity type (e.g. customer.created), source (api, front, system), door, actor (API key id, ' +
+    'token subject, or the email a key is named with), customer, subscription, resource ids or types (invoice, ' +
+    'Invoice or BillableMetric alike), and dates. A filter value that could never match is refused, not answered empty.',
   group,
   scope: 'read',
   annotations: READ,
@@ -107,7 +107,11 @@ export const listActivityLogsOp = defineOperation({
       .describe('e.g. ["invoice.created", "customer.updated"]'),
     activity_sources: z.array(z.enum(ACTIVITY_SOURCES)).optional(),
     doors: z.array(z.enum(DOORS)).optional(),
-    actor_ids: z.array(z.string().min(1)).max(50).optional().describe('API key ids (key_…)'),
+    actor_ids: z
+      .array(z.string().min(1))
+      .max(50)
+      .optional()
+      .describe('API key ids (key_…) or token subjects (sub)'),
     user_emails: z
       .array(z.email())
       .max(50)
@@ -145,6 +149,10 @@ const ApiLog = z.object({
   operation: z.string(),
   client: z.string().nullable().describe('The client that called, from its User-Agent or MCP client info'),
   api_key_id: z.string().nullable(),
+  token_subject: z
+    .string()
+    .nullable()
+    .describe("The bearer token's subject (sub) when a token, not an API key, made the request"),
   http_method: z.string(),
   http_status: z.int(),
   request_origin: z.string().nullable(),

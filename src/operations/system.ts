@@ -6,7 +6,7 @@ export const verify = defineOperation({
   title: 'Verify the connection',
   description:
     'Checks that the connection and credentials work and says who you are: the organization you act for, ' +
-    'the API key (name, scopes), the server version, and which tools it offers (toolsets, read-only mode). ' +
+    'the API key (name, scopes) or the token subject, the server version, and which tools it offers (toolsets, read-only mode). ' +
     'Call it first when setting up.',
   group: 'system',
   scope: 'read',
@@ -21,9 +21,10 @@ export const verify = defineOperation({
       timezone: z.string(),
     }),
     principal: z.object({
-      type: z.enum(['api_key', 'local', 'portal', 'system']),
+      type: z.enum(['api_key', 'token', 'local', 'portal', 'system']),
       key_id: z.string().nullable(),
       key_name: z.string().nullable(),
+      token_subject: z.string().nullable().describe("A bearer token's subject (sub); null for API keys"),
       scopes: z.array(z.enum(['read', 'write', 'admin', 'platform'])),
     }),
     door: z.string(),
@@ -53,7 +54,8 @@ export const verify = defineOperation({
       principal: {
         type: ctx.actor.type,
         key_id: ctx.actor.type === 'api_key' ? ctx.actor.id : null,
-        key_name: ctx.actor.name,
+        key_name: ctx.actor.type === 'token' ? null : ctx.actor.name,
+        token_subject: ctx.actor.type === 'token' ? ctx.actor.id : null,
         scopes: [...ctx.scopes].sort(),
       },
       door: ctx.door,

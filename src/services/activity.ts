@@ -72,8 +72,9 @@ export function activityResourceType(written: string): string | undefined {
 
 /**
  * The email of the person an entry's actor stands for, when Billfold knows one: an API key
- * named with its holder's email (`billfold keys create --name ops@acme.com`) or the local
- * operator named so. Billfold's actors are API keys, not user accounts.
+ * named with its holder's email (`billfold keys create --name ops@acme.com`), a token whose
+ * subject has one (its `email` claim), or the local operator named so. Billfold's actors are API
+ * keys and token subjects, not user accounts.
  */
 export function actorEmail(actor: { name: string | null }): string | null {
   const n = actor.name?.trim();

@@ -107,6 +107,7 @@ const insertApiLog = preparedInsert('api_logs', {
   id: true,
   organization_id: true,
   api_key_id: true,
+  token_subject: true,
   door: true,
   operation: true,
   http_method: true,
@@ -142,6 +143,7 @@ export interface ApiLogView {
   operation: string;
   client: string | null;
   api_key_id: string | null;
+  token_subject: string | null;
   http_method: string;
   http_status: number;
   request_origin: string | null;
@@ -170,6 +172,7 @@ function view(row: ApiLogsTable): ApiLogView {
     operation: row.operation,
     client: row.client,
     api_key_id: row.api_key_id,
+    token_subject: row.token_subject ?? null,
     http_method: row.http_method,
     http_status: row.http_status,
     request_origin: row.request_origin,

@@ -19,9 +19,12 @@ export type Door = 'mcp_stdio' | 'mcp_http' | 'mcp_sse' | 'http_api' | 'cli' | '
 export type Scope = 'read' | 'write' | 'admin' | 'platform';
 export const SCOPES: readonly Scope[] = ['read', 'write', 'admin', 'platform'];
 
-/** Who acts: an API key, the local operator (stdio, CLI), a portal visitor, or Billfold itself. */
+/**
+ * Who acts: an API key, a bearer token's subject (id: its `sub`), the local operator (stdio,
+ * CLI), a portal visitor, or Billfold itself.
+ */
 export interface Actor {
-  type: 'api_key' | 'local' | 'portal' | 'system';
+  type: 'api_key' | 'token' | 'local' | 'portal' | 'system';
   id: string | null;
   name: string | null;
 }

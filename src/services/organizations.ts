@@ -5,6 +5,7 @@ import { pageOffset, type PageRequest } from '../domain/pagination.js';
 import { BillfoldError, notFound, validation } from '../domain/errors.js';
 import { newId } from '../domain/ids.js';
 import { createApiKey, forgetOrganizationKeys, type ApiKeyView } from './api-keys.js';
+import { forgetOrganizationClaims } from './organization-claims.js';
 import { createSigningKey } from './signing-keys.js';
 
 export { assertOrganizationEnabled, organizationDisabledError } from './organization-access.js';
@@ -215,6 +216,7 @@ export async function disableOrganization(
     row.updated_at = now;
   }
   forgetOrganizationKeys(row.id);
+  forgetOrganizationClaims(row.id);
   return row;
 }
 

@@ -155,7 +155,8 @@ describeDatabases('authentication and scopes', (t) => {
         type: 'local',
         key_id: null,
         key_name: 'local',
-        scopes: ['admin', 'read', 'write'],
+        token_subject: null,
+        scopes: ['admin', 'platform', 'read', 'write'],
       });
       expect(v.organization.name).toBe('Default organization');
       const bad = await mcpStdioDoor(t.env, 'bfk_notarealkeynotarealkeynotareal').catch((e: Error) => e);

@@ -6,6 +6,7 @@ import * as m004 from './004_subscriptions.js';
 import * as m005 from './005_aggregate_fillfactor.js';
 import * as m006 from './006_org_id_indexes.js';
 import * as m007 from './007_organizations.js';
+import * as m007b from './007b_api_log_token_subject.js';
 import * as m008 from './008_orders.js';
 import * as m009 from './009_agents.js';
 import * as m009b from './009b_pricing.js';
@@ -33,6 +34,7 @@ const MIGRATIONS: Array<[string, MigrationModule]> = [
   ['005_aggregate_fillfactor', m005],
   ['006_org_id_indexes', m006],
   ['007_organizations', m007],
+  ['007b_api_log_token_subject', m007b],
   ['008_orders', m008],
   ['009_agents', m009],
   ['009b_pricing', m009b],

@@ -1,5 +1,7 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Principal } from '../../services/context.js';
+import { isTokenScope } from '../oauth/principal.js';
+import { wwwAuthenticate } from '../auth.js';
 import { dispatch } from '../dispatch.js';
 import type { Runtime } from '../runtime.js';
 import { parseJsonBody, readBody, sendError, sendJson, tooLarge, BodyTooLargeError } from './respond.js';
@@ -42,6 +44,15 @@ export async function handleApiCall(
   });
   const headers: Record<string, string> = { 'x-request-id': requestId };
   if (retryAfterSeconds) headers['retry-after'] = String(retryAfterSeconds);
+  // A token without the operation's scope is told which scope to ask its authorization server for.
+  const required = outcome.ok ? undefined : outcome.error.details.required_scope;
+  if (principal.actor.type === 'token' && isTokenScope(required)) {
+    headers['www-authenticate'] = wwwAuthenticate(rt, path, {
+      error: 'insufficient_scope',
+      scope: required,
+      description: `${operation} needs the ${rt.config.tokens.scopeNames[required]} scope`,
+    });
+  }
   if (outcome.ok) sendJson(res, 200, outcome.output, headers);
   else sendError(res, outcome.error, headers, status);
   return status;

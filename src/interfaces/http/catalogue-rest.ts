@@ -4,7 +4,7 @@ import { newId } from '../../domain/ids.js';
 import type { PromptDefinition, ResourceDefinition } from '../../operations/define.js';
 import { runRead } from '../../operations/invoke.js';
 import type { Principal } from '../../services/context.js';
-import { authenticate } from '../auth.js';
+import { AuthenticationFailed, authenticate, wwwAuthenticate } from '../auth.js';
 import { offeredTools, templateMatcher } from '../mcp/catalogue-surface.js';
 import type { Runtime } from '../runtime.js';
 import { handleApiCall } from './api.js';
@@ -114,7 +114,13 @@ export async function handleCatalogueRest(
     );
   } catch (e) {
     if (!(e instanceof BillfoldError)) throw e;
-    sendError(res, e.toBody(), headers);
+    sendError(
+      res,
+      e.toBody(),
+      e instanceof AuthenticationFailed
+        ? { ...headers, 'www-authenticate': wwwAuthenticate(rt, path, e.challenge) }
+        : headers,
+    );
     return HTTP_STATUS[e.code];
   }
 }

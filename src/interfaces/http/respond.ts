@@ -23,7 +23,8 @@ export function sendError(
   status?: number,
 ): void {
   const extra: Record<string, string> = { ...headers };
-  if (error.code === 'UNAUTHORIZED') extra['www-authenticate'] = 'Bearer realm="billfold"';
+  if (error.code === 'UNAUTHORIZED' && !extra['www-authenticate'])
+    extra['www-authenticate'] = 'Bearer realm="billfold"';
   sendJson(res, status ?? HTTP_STATUS[error.code], { error }, extra);
 }
 

@@ -6,9 +6,11 @@ import {
 } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { createMcpHandler, type AuthInfo, type McpHttpHandler } from '@modelcontextprotocol/server';
-import { BillfoldError } from '../../domain/errors.js';
+import { BillfoldError, HTTP_STATUS } from '../../domain/errors.js';
 import type { Principal } from '../../services/context.js';
-import { authenticate } from '../auth.js';
+import { AuthenticationFailed, authenticate, wwwAuthenticate } from '../auth.js';
+import { mcpScopeChallenge } from '../oauth/mcp-scope.js';
+import { METADATA_PATH, metadataDocument, metadataResourcePath } from '../oauth/protected-resource.js';
 import { buildMcpServer, mcpServerFactory, type SurfaceProvider } from '../mcp/server.js';
 import { bodyDepthRejection } from '../mcp/message-depth.js';
 import { answerToolCallDirectly } from '../mcp/direct-tool-call.js';
@@ -147,10 +149,14 @@ export function createHttpServer(rt: Runtime, options: HttpServerOptions = {}): 
           prompts: '/prompts',
           capabilities: '/capabilities',
         },
+        ...(rt.config.tokens.oauthIssuer ? { oauth_protected_resource: METADATA_PATH } : {}),
         health: '/health',
         metrics: '/metrics',
       });
       return ['root', 200];
+    }
+    if (path.startsWith(METADATA_PATH) && (method === 'GET' || method === 'HEAD')) {
+      return ['oauth_metadata', protectedResourceMetadata(rt, res, path, method)];
     }
     if (path === '/api/v1/openapi.json' && method === 'GET') {
       sendJson(res, 200, openApiDocument(rt.catalogue, rt.config.publicUrl));
@@ -227,6 +233,13 @@ export function createHttpServer(rt: Runtime, options: HttpServerOptions = {}): 
         sendJson(res, 400, tooDeep);
         return ['mcp', 400];
       }
+      // A token lacking a tool's scope gets HTTP 403 with the scope, so that an MCP client can
+      // ask its authorization server for it (step-up) and retry.
+      const stepUp = mcpScopeChallenge(rt, profile, principal, parsed);
+      if (stepUp) {
+        sendError(res, stepUp.toBody(), { 'www-authenticate': wwwAuthenticate(rt, path, stepUp.challenge) });
+        return ['mcp', 403];
+      }
       if (
         directToolCalls &&
         profile === DEFAULT_PROFILE &&
@@ -279,7 +292,11 @@ export function createHttpServer(rt: Runtime, options: HttpServerOptions = {}): 
       ) {
         sendError(
           res,
-          new BillfoldError('FORBIDDEN', 'this SSE session belongs to another API key', {}).toBody(),
+          new BillfoldError(
+            'FORBIDDEN',
+            'this SSE session belongs to another caller (API key or token subject)',
+            {},
+          ).toBody(),
         );
         return ['messages', 403];
       }
@@ -335,7 +352,12 @@ export function createHttpServer(rt: Runtime, options: HttpServerOptions = {}): 
       rt.metrics.recordHttp('rejected', 403);
       return;
     }
-    const origin = guard.checkOrigin(req);
+    // Protected-resource metadata is public and read by browser-based MCP clients from any
+    // origin; it carries no credential and reveals nothing, so no origin is refused.
+    const origin = path.startsWith(METADATA_PATH)
+      ? { ok: true as const, origin: null }
+      : guard.checkOrigin(req);
+    if (path.startsWith(METADATA_PATH)) res.setHeader('access-control-allow-origin', '*');
     if (!origin.ok) {
       sendError(res, new BillfoldError('FORBIDDEN', origin.message, {}).toBody());
       rt.metrics.recordHttp('rejected', 403);
@@ -352,8 +374,16 @@ export function createHttpServer(rt: Runtime, options: HttpServerOptions = {}): 
       .then(([name, status]) => finish(name, status))
       .catch((e: unknown) => {
         if (e instanceof BillfoldError) {
-          if (!res.headersSent) sendError(res, e.toBody());
-          finish(path.startsWith('/mcp') ? 'mcp' : 'api', e.code === 'UNAUTHORIZED' ? 401 : 500);
+          if (!res.headersSent) {
+            sendError(
+              res,
+              e.toBody(),
+              e instanceof AuthenticationFailed
+                ? { 'www-authenticate': wwwAuthenticate(rt, path, e.challenge) }
+                : {},
+            );
+          }
+          finish(path.startsWith('/mcp') ? 'mcp' : 'api', HTTP_STATUS[e.code]);
           return;
         }
         rt.logger.error({ err: e, path }, 'unhandled HTTP error');
@@ -385,6 +415,39 @@ export function createHttpServer(rt: Runtime, options: HttpServerOptions = {}): 
   server.keepAliveTimeout = 65_000;
   server.headersTimeout = 66_000;
   return server;
+}
+
+/** GET /.well-known/oauth-protected-resource[/<resource path>] (RFC 9728). */
+function protectedResourceMetadata(rt: Runtime, res: ServerResponse, path: string, method: string): number {
+  const issuer = rt.config.tokens.oauthIssuer;
+  const resourcePath = metadataResourcePath(path);
+  if (!issuer || resourcePath === null) {
+    sendError(
+      res,
+      new BillfoldError(
+        'NOT_FOUND',
+        issuer
+          ? `there is no protected resource at ${path.slice(METADATA_PATH.length) || '/'}`
+          : 'OAuth is not configured on this server: it accepts API keys' +
+              (rt.tokens ? ' and self-issued JWTs' : '') +
+              ', and has no protected-resource metadata',
+        { path },
+        issuer
+          ? `Resources: ${METADATA_PATH}, ${METADATA_PATH}/mcp, ${METADATA_PATH}/mcp/<profile>, ${METADATA_PATH}/sse.`
+          : 'Set BILLFOLD_OAUTH_ISSUER to the authorization server MCP clients should get tokens from.',
+      ).toBody(),
+    );
+    return 404;
+  }
+  const doc = metadataDocument(rt.publicUrl(), resourcePath, issuer, rt.config.tokens.scopeNames);
+  const text = JSON.stringify(doc);
+  res.writeHead(200, {
+    'content-type': 'application/json; charset=utf-8',
+    'content-length': String(Buffer.byteLength(text)),
+    'cache-control': 'public, max-age=300',
+  });
+  res.end(method === 'HEAD' ? undefined : text);
+  return 200;
 }
 
 async function health(rt: Runtime, res: ServerResponse): Promise<number> {

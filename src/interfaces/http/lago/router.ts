@@ -1,6 +1,6 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { BillfoldError } from '../../../domain/errors.js';
-import { authenticate } from '../../auth.js';
+import { AuthenticationFailed, authenticate, wwwAuthenticate } from '../../auth.js';
 import type { Runtime } from '../../runtime.js';
 import { BodyTooLargeError, readBody, sendJson } from '../respond.js';
 import { LAGO_PREFIX, LagoCall } from './call.js';
@@ -58,8 +58,10 @@ export function lagoHandler(routes: readonly LagoRoute[]) {
       sendJson(res, status, body, headers);
       return status;
     };
+    let challenge: string | undefined;
     try {
       const principal = await authenticate(rt, req.headers).catch((e: unknown) => {
+        if (e instanceof AuthenticationFailed) challenge = wwwAuthenticate(rt, path, e.challenge);
         throw e instanceof BillfoldError ? fromBillfold(e.toBody(), 'api_key') : e;
       });
       const matches = compiled.filter((r) => r.pattern.test(sub));
@@ -123,7 +125,8 @@ export function lagoHandler(routes: readonly LagoRoute[]) {
     } catch (e) {
       if (!(e instanceof LagoError)) throw e;
       const headers: Record<string, string> = {};
-      if (e.status === 401) headers['www-authenticate'] = 'Bearer realm="billfold"';
+      if (challenge) headers['www-authenticate'] = challenge;
+      else if (e.status === 401) headers['www-authenticate'] = 'Bearer realm="billfold"';
       if (e.retryAfterSeconds) headers['retry-after'] = String(e.retryAfterSeconds);
       return send(e.status, e.body(), headers);
     }
