@@ -16,7 +16,7 @@ import {
   type Profile,
   type ProfileResource,
 } from './define.js';
-import { offsetWindow } from './shapes.js';
+import { offsetWindow, present } from './shapes.js';
 
 /**
  * The Cegid Y2 ERP MCP server of seed 004 (FastAPI): its seventeen tools and its `cegid://`
@@ -61,13 +61,6 @@ async function listWindow(
     offset: input.offset,
     has_more: input.offset + items.length < total,
   };
-}
-
-/** The set keys of `input` among `keys`. */
-function present(input: Record<string, unknown>, keys: readonly string[]): Record<string, unknown> {
-  const out: Record<string, unknown> = {};
-  for (const k of keys) if (input[k] !== undefined) out[k] = input[k];
-  return out;
 }
 
 const Ref = (what: string) => z.string().trim().min(1).max(255).describe(what);

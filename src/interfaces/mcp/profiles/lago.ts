@@ -12,6 +12,7 @@ import {
 } from '../../http/lago/resources/invoices.js';
 import { activityLogObject, apiLogObject, resourceIdCandidates } from '../../http/lago/resources/logs.js';
 import { defineTool, OperationFailed, ProfileError, type Operations, type Profile } from './define.js';
+import { present } from './shapes.js';
 
 /**
  * The Lago MCP server of seed 000 (Rust, stdio): its fourteen tools with Lago's parameter names,
@@ -61,13 +62,6 @@ async function lagoInvoices(ops: Operations, invoices: Array<Record<string, any>
   const out = [];
   for (const inv of invoices)
     out.push(invoiceObject(inv, await customerOf(inv.customer_id), ops.publicUrl()));
-  return out;
-}
-
-/** Only the given keys of `input` that are set, for passing Lago's same-named fields on. */
-function present(input: Record<string, unknown>, keys: readonly string[]): Record<string, unknown> {
-  const out: Record<string, unknown> = {};
-  for (const k of keys) if (input[k] !== undefined) out[k] = input[k];
   return out;
 }
 

@@ -84,3 +84,10 @@ export async function offsetWindow<T>(
   const b = a.items.length < limit ? { items: [] } : await fetchPage(first + 1, limit);
   return { items: [...a.items, ...b.items].slice(skip, skip + limit), total: a.total };
 }
+
+/** The keys of `input` among `keys` that are set: a seed's fields passed on under the same names. */
+export function present(input: Record<string, unknown>, keys: readonly string[]): Record<string, unknown> {
+  const out: Record<string, unknown> = {};
+  for (const k of keys) if (input[k] !== undefined) out[k] = input[k];
+  return out;
+}
