@@ -7,7 +7,9 @@ import { billingOperations } from './billing.js';
 import { couponOperations } from './coupons.js';
 import { creditNoteOperations } from './credit-notes.js';
 import { customerOperations } from './customers.js';
+import { collectionResources } from './collection-resources.js';
 import { financeOperations } from './finance.js';
+import { financePrompts, financeResources } from './finance-resources.js';
 import { invoiceOperations } from './invoices.js';
 import { invoiceCodeOperations } from './invoice-codes.js';
 import { invoicePrompts } from './invoice-prompts.js';
@@ -78,8 +80,21 @@ export function buildCatalogue(): Catalogue {
   }
   return {
     operations,
-    resources: [...customerResources, ...invoiceResources, ...meteringResources, ...billingResources],
-    prompts: [...billfoldPrompts, ...invoicePrompts, ...meteringPrompts, ...billingPrompts],
+    resources: [
+      ...customerResources,
+      ...invoiceResources,
+      ...meteringResources,
+      ...billingResources,
+      ...collectionResources,
+      ...financeResources,
+    ],
+    prompts: [
+      ...billfoldPrompts,
+      ...invoicePrompts,
+      ...meteringPrompts,
+      ...billingPrompts,
+      ...financePrompts,
+    ],
     get: (name) => byName.get(name),
     suggest: (name) => suggestNames(name, [...byName.keys()]),
   };

@@ -93,6 +93,11 @@ export interface ResourceDefinition {
   mimeType: string;
   scope: Scope;
   read(ctx: ServiceContext, params: Record<string, string>): Promise<{ text: string } | { blob: Buffer }>;
+  /**
+   * For a resource resources/list shows as a concrete URI (the dashboard, this month's summary,
+   * a collection's first page): that URI, which may depend on the organization (its month).
+   */
+  listedAs?(ctx: ServiceContext): Promise<string> | string;
 }
 
 /** A ready-made request an assistant can offer its user ("who owes us money?"). */

@@ -26,6 +26,7 @@ export const meteringResources: ResourceDefinition[] = [
     uriTemplate: 'billfold://catalog/services',
     mimeType: 'application/json',
     scope: 'read',
+    listedAs: () => 'billfold://catalog/services',
     async read() {
       const c = catalog();
       return {

@@ -14,6 +14,7 @@ import { newId } from '../../domain/ids.js';
 import type { Catalogue } from '../../operations/catalogue.js';
 import type { ResourceDefinition } from '../../operations/define.js';
 import { runRead } from '../../operations/invoke.js';
+import { completeArgument, completes } from '../../services/completions.js';
 import type { Door, Principal } from '../../services/context.js';
 import { type Call } from '../dispatch.js';
 import { dispatch } from '../dispatch.js';
@@ -69,21 +70,36 @@ function staticSurface(catalogue: Catalogue): StaticSurface {
   return s;
 }
 
-/** Matches a URI against an RFC 6570 level-1 template and returns its variables. */
+/**
+ * Matches a URI against an RFC 6570 template and returns its variables: simple `{name}`
+ * segments, and a trailing form-style query `{?status,page}` whose parameters are optional.
+ * Every query parameter of the URI is returned, also one the template does not name, so that
+ * the reader refuses it by name rather than ignoring a filter.
+ */
 export function templateMatcher(template: string): (uri: string) => Record<string, string> | null {
   const names: string[] = [];
-  const pattern = template
+  const query = /\{\?[\w,]+\}$/.exec(template);
+  const path = query ? template.slice(0, query.index) : template;
+  const pattern = path
     .replace(/[.*+?^$()|[\]\\]/g, '\\$&')
     .replace(/\\?\{(\w+)\\?\}|\{(\w+)\}/g, (_m, a, b) => {
       names.push(a ?? b);
-      return '([^/]+)';
+      return '([^/?]+)';
     });
-  const re = new RegExp(`^${pattern}$`);
+  const re = new RegExp(`^${pattern}${query ? '(?:\\?(.*))?' : ''}$`);
   return (uri) => {
     const m = re.exec(uri);
     if (!m) return null;
-    return Object.fromEntries(names.map((n, i) => [n, decodeURIComponent(m[i + 1]!)]));
+    const params = Object.fromEntries(names.map((n, i) => [n, decodeURIComponent(m[i + 1]!)]));
+    if (query && m[names.length + 1])
+      for (const [k, v] of new URLSearchParams(m[names.length + 1])) params[k] = v;
+    return params;
   };
+}
+
+/** The variables of a template, path and query alike: `billfold://invoices/{invoice_id}{?page}`. */
+export function templateVariables(template: string): string[] {
+  return [...template.matchAll(/\{\??([\w,]+)\}/g)].flatMap((m) => m[1]!.split(','));
 }
 
 const offered = new WeakMap<Runtime['exposure'], Tool[]>();
@@ -179,7 +195,41 @@ export function catalogueSurface(
       }).then((r) => r.result);
     },
     resources: [],
+    listResources() {
+      const listed = rt.catalogue.resources.filter((d) => d.listedAs);
+      return runRead(invocation(), 'read', 'resources/list', (ctx) =>
+        Promise.all(
+          listed.map(async (d) => ({
+            uri: await d.listedAs!(ctx),
+            name: d.name,
+            title: d.title,
+            description: d.description,
+            mimeType: d.mimeType,
+          })),
+        ),
+      ).catch((e: unknown) => toProtocolError(e));
+    },
     resourceTemplates: s.templates,
+    complete(ref, argument) {
+      // Only the arguments of this catalogue's prompts and resource templates.
+      const known =
+        ref.type === 'ref/prompt'
+          ? rt.catalogue.prompts.some(
+              (p) => p.name === ref.name && p.arguments.some((a) => a.name === argument.name),
+            )
+          : ref.type === 'ref/resource'
+            ? rt.catalogue.resources.some(
+                (r) => r.uriTemplate === ref.uri && templateVariables(r.uriTemplate).includes(argument.name),
+              )
+            : false;
+      if (!known || !completes(argument.name)) return null;
+      return runRead(invocation(), 'read', `completion of ${argument.name}`, (ctx) =>
+        completeArgument(ctx, argument.name, argument.value),
+      ).then(
+        (values) => ({ values }),
+        (e: unknown) => toProtocolError(e),
+      );
+    },
     readResource(uri) {
       for (const { def, match } of s.matchers) {
         const params = match(uri);

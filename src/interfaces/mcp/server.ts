@@ -83,8 +83,11 @@ export function buildMcpServer(
     }
     throw new ProtocolError(ProtocolErrorCode.InvalidParams, `Unknown tool '${name}'`);
   });
-  server.setRequestHandler('resources/list', async () => ({
-    resources: surfaces.flatMap((s) => s.resources ?? []),
+  server.setRequestHandler('resources/list', async (_request, ctx) => ({
+    resources: [
+      ...surfaces.flatMap((s) => s.resources ?? []),
+      ...(await Promise.all(surfaces.map((s) => s.listResources?.(ctx) ?? []))).flat(),
+    ],
   }));
   server.setRequestHandler('resources/templates/list', async () => ({
     resourceTemplates: surfaces.flatMap((s) => s.resourceTemplates ?? []),

@@ -24,6 +24,8 @@ export interface McpSurface {
     ctx: ServerContext,
   ): Promise<CallToolResult | InputRequiredResult> | null;
   resources?: readonly Resource[];
+  /** Concrete resources that depend on the caller (this month's summary): listed with `resources`. */
+  listResources?(ctx: ServerContext): Promise<Resource[]>;
   resourceTemplates?: readonly ResourceTemplateType[];
   readResource?(uri: string, ctx: ServerContext): Promise<ReadResourceResult> | null;
   prompts?: readonly Prompt[];
