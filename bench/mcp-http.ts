@@ -1,8 +1,9 @@
 /**
  * get_customer over Streamable HTTP (protocol 2026-07-28): Billfold — API-key auth, a SQLite
  * lookup, schema validation, logging, the API's full stack — against the bare SDK echo server
- * (bench/echo-server.ts), at the same concurrency, in alternating rounds. Prints each round and
- * the medians. Then tools/list of the default catalogue (/mcp) and of each profile
+ * (bench/echo-server.ts), at the same concurrency, in alternating rounds; and the same call with
+ * a JWT (BILLFOLD_JWT_ISSUER, ES256) instead of the API key, to price a verified, cached token
+ * against a key. Prints each round and the medians. Then tools/list of the default catalogue (/mcp) and of each profile
  * (/mcp/<profile>), alternating, to show a profile's list costs no more than the default's.
  *
  *   node --import tsx bench/mcp-http.ts            (BENCH_SECONDS=10 BENCH_ROUNDS=3 BENCH_CONCURRENCY=16)
@@ -12,6 +13,7 @@ import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { cpus, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { PROFILES } from '../src/interfaces/mcp/profiles/registry.js';
+import { exportSPKI, generateKeyPair, SignJWT } from 'jose';
 import { median, runLoad, type LoadResult } from './load.js';
 
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 10);
@@ -87,12 +89,16 @@ const succeeded = (body: string) => body.includes('"result"') && !body.includes(
 
 async function main() {
   const dir = mkdtempSync(join(tmpdir(), 'billfold-bench-'));
+  const jwtKeys = await generateKeyPair('ES256');
+  const JWT_ISSUER = 'https://bench-issuer.example';
   const echo = await start(['bench/echo-server.ts'], {}, /listening (\S+)/);
   const billfold = await start(
     ['src/interfaces/cli/main.ts', 'serve', '--port', '0'],
     {
       BILLFOLD_DATABASE: join(dir, 'bench.db'),
       BILLFOLD_BOOTSTRAP_API_KEY: KEY,
+      BILLFOLD_JWT_ISSUER: JWT_ISSUER,
+      BILLFOLD_JWT_PUBLIC_KEY: await exportSPKI(jwtKeys.publicKey),
       BILLFOLD_LOG_LEVEL: process.env.BILLFOLD_LOG_LEVEL ?? 'info',
     },
     /MCP \(Streamable HTTP\)\s+(\S+)/,
@@ -113,6 +119,22 @@ async function main() {
     });
     if (created.status !== 200) throw new Error(`could not create the customer: ${await created.text()}`);
 
+    const verified = (await (
+      await fetch(`${base}/api/v1/verify`, {
+        method: 'POST',
+        headers: { authorization: `Bearer ${KEY}`, 'content-type': 'application/json' },
+        body: '{}',
+      })
+    ).json()) as { organization: { id: string } };
+    const token = await new SignJWT({ scope: 'billfold:read', org_id: verified.organization.id })
+      .setProtectedHeader({ alg: 'ES256' })
+      .setIssuer(JWT_ISSUER)
+      .setSubject('bench')
+      .setAudience(base)
+      .setIssuedAt()
+      .setExpirationTime('1h')
+      .sign(jwtKeys.privateKey);
+
     const billfoldSpec = {
       url: billfold.url,
       body: toolCall('get_customer', { customer_id: 'acme-001' }),
@@ -127,19 +149,27 @@ async function main() {
       concurrency: CONCURRENCY,
       ok: succeeded,
     };
-    // Warm both (JIT, statement cache) before measuring.
+    const jwtSpec = { ...billfoldSpec, headers: headers('get_customer', token) };
+    // Warm all (JIT, statement cache) before measuring.
     await runLoad({ ...billfoldSpec, seconds: 2 });
+    await runLoad({ ...jwtSpec, seconds: 2 });
     await runLoad({ ...echoSpec, seconds: 2 });
 
     type Measured = LoadResult & { cpuPerCall: number };
-    const results: { billfold: Measured[]; echo: Measured[] } = { billfold: [], echo: [] };
+    const results: { billfold: Measured[]; jwt: Measured[]; echo: Measured[] } = {
+      billfold: [],
+      jwt: [],
+      echo: [],
+    };
     for (let r = 1; r <= ROUNDS; r++) {
       const e = await measured(echo.child, () => runLoad({ ...echoSpec, seconds: SECONDS }));
       const b = await measured(billfold.child, () => runLoad({ ...billfoldSpec, seconds: SECONDS }));
+      const j = await measured(billfold.child, () => runLoad({ ...jwtSpec, seconds: SECONDS }));
       results.echo.push(e);
       results.billfold.push(b);
+      results.jwt.push(j);
       console.log(
-        `round ${r}: echo ${fmt(e)} | billfold ${fmt(b)} | ratio ${(b.perSecond / e.perSecond).toFixed(2)}x`,
+        `round ${r}: echo ${fmt(e)} | billfold ${fmt(b)} | jwt ${fmt(j)} | ratio ${(b.perSecond / e.perSecond).toFixed(2)}x, jwt/key ${(j.perSecond / b.perSecond).toFixed(2)}x`,
       );
     }
     const summary = (rs: Measured[]) => ({
@@ -151,6 +181,7 @@ async function main() {
     });
     const b = summary(results.billfold);
     const e = summary(results.echo);
+    const j = summary(results.jwt);
     console.log('');
     console.log(
       `conditions: ${cpus().length} cores (${cpus()[0]?.model.trim()}), Node ${process.version}, concurrency ${CONCURRENCY}, ${SECONDS} s x ${ROUNDS} rounds, load generator on the same machine, SQLite, log level ${process.env.BILLFOLD_LOG_LEVEL ?? 'info'}`,
@@ -160,6 +191,12 @@ async function main() {
     );
     console.log(
       `billfold get_customer (auth + DB):  ${b.perSecond.toFixed(0)} calls/s  p50 ${b.p50.toFixed(2)} ms  p99 ${b.p99.toFixed(2)} ms  server CPU ${b.cpu.toFixed(0)} µs/call  errors ${b.errors}`,
+    );
+    console.log(
+      `billfold get_customer (JWT + DB):   ${j.perSecond.toFixed(0)} calls/s  p50 ${j.p50.toFixed(2)} ms  p99 ${j.p99.toFixed(2)} ms  server CPU ${j.cpu.toFixed(0)} µs/call  errors ${j.errors}`,
+    );
+    console.log(
+      `ratio JWT / API key: ${(j.perSecond / b.perSecond).toFixed(2)}x throughput, ${(j.cpu / b.cpu).toFixed(2)}x server CPU per call (medians of rounds)`,
     );
     console.log(
       `ratio billfold / bare SDK: ${(b.perSecond / e.perSecond).toFixed(2)}x throughput, ${(e.cpu / b.cpu).toFixed(2)}x CPU efficiency (medians of rounds)`,
