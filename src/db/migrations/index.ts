@@ -18,6 +18,7 @@ import * as m015 from './015_financial_reports.js';
 import * as m016 from './016_signing_keys.js';
 import * as m017 from './017_wallets.js';
 import * as m018 from './018_progressive_billing.js';
+import * as m018b from './018b_subscriptions_by_plan.js';
 
 export interface MigrationContext {
   dialect: 'sqlite' | 'postgres';
@@ -46,6 +47,7 @@ const MIGRATIONS: Array<[string, MigrationModule]> = [
   ['016_signing_keys', m016],
   ['017_wallets', m017],
   ['018_progressive_billing', m018],
+  ['018b_subscriptions_by_plan', m018b],
 ];
 
 export function migrationsFor(ctx: MigrationContext): Record<string, Migration> {

@@ -1,3 +1,4 @@
+import { sql } from 'kysely';
 import { randomUUID } from 'node:crypto';
 import { minorUnits } from '../../domain/currencies.js';
 import { Decimal } from '../../domain/decimal.js';
@@ -203,19 +204,34 @@ export async function runProgressiveBilling(
   requestId = `progressive_${randomUUID()}`,
 ): Promise<ProgressiveRun> {
   const run: ProgressiveRun = { subscriptions_examined: 0, invoices_created: 0, errors: [] };
+  // From the plans with thresholds (few) to their active subscriptions by plan
+  // (subscriptions_plan_active), not through every subscription.
   let q = env.db.kysely
     .selectFrom('subscriptions')
-    .innerJoin('plans', 'plans.id', 'subscriptions.plan_id')
     .selectAll('subscriptions')
-    .where('subscriptions.status', '=', 'active')
-    .where('plans.usage_thresholds', 'is not', null);
+    // A literal, not a parameter: only then may SQLite use the partial index.
+    .where(sql<boolean>`subscriptions.status = 'active'`)
+    .where('subscriptions.plan_id', 'in', (eb) =>
+      eb.selectFrom('plans').select('plans.id').where('plans.usage_thresholds', 'is not', null),
+    );
   if (scope) {
     if (!scope.customerIds.length) return run;
     q = q
       .where('subscriptions.organization_id', '=', scope.organizationId)
       .where('subscriptions.customer_id', 'in', [...scope.customerIds]);
   }
-  const rows = await q.orderBy('subscriptions.organization_id').orderBy('subscriptions.id').execute();
+  // Sorted here rather than by the query, which would make SQLite walk an organization index.
+  const rows = (await q.execute()).sort((a, b) =>
+    a.organization_id === b.organization_id
+      ? a.id < b.id
+        ? -1
+        : a.id > b.id
+          ? 1
+          : 0
+      : a.organization_id < b.organization_id
+        ? -1
+        : 1,
+  );
   const contexts = new Map<string, ServiceContext>();
   for (const row of rows) {
     let ctx = contexts.get(row.organization_id);
