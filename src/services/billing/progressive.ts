@@ -193,6 +193,8 @@ export async function billThresholds(
   }
 }
 
+const byCodeUnits = (x: string, y: string) => (x < y ? -1 : x > y ? 1 : 0);
+
 /**
  * Checks every active subscription whose plan has usage thresholds (of the given customers,
  * when named) at `at`, each in its own transaction.
@@ -221,16 +223,8 @@ export async function runProgressiveBilling(
       .where('subscriptions.customer_id', 'in', [...scope.customerIds]);
   }
   // Sorted here rather than by the query, which would make SQLite walk an organization index.
-  const rows = (await q.execute()).sort((a, b) =>
-    a.organization_id === b.organization_id
-      ? a.id < b.id
-        ? -1
-        : a.id > b.id
-          ? 1
-          : 0
-      : a.organization_id < b.organization_id
-        ? -1
-        : 1,
+  const rows = (await q.execute()).sort(
+    (a, b) => byCodeUnits(a.organization_id, b.organization_id) || byCodeUnits(a.id, b.id),
   );
   const contexts = new Map<string, ServiceContext>();
   for (const row of rows) {
