@@ -1,3 +1,4 @@
+import { Client, StreamableHTTPClientTransport } from '@modelcontextprotocol/client';
 import { beforeAll, expect, it } from 'vitest';
 import { ERROR_CODES, HTTP_STATUS } from '../../src/domain/errors.js';
 import { httpApiDoor, type Door } from '../harness/doors.js';
@@ -149,11 +150,13 @@ describeDatabases('seed 004 REST shape', (t) => {
 
   it('lists the resources and templates of the catalogue, and reads one by its path', async () => {
     const { body } = await request('GET', '/resources');
-    const all = [
-      ...body.resources.map((r: any) => r.uri),
-      ...body.resource_templates.map((r: any) => r.uri_template),
-    ].sort();
-    expect(all).toEqual(t.env.rt.catalogue.resources.map((r) => r.uriTemplate).sort());
+    // Every resource has its template; the concrete ones are those a definition lists.
+    expect(body.resource_templates.map((r: any) => r.uri_template)).toEqual(
+      t.env.rt.catalogue.resources.map((r) => r.uriTemplate),
+    );
+    expect(body.resources.map((r: any) => r.name)).toEqual(
+      t.env.rt.catalogue.resources.filter((r) => r.listedAs).map((r) => r.name),
+    );
     expect(body.resource_templates).toContainEqual(
       expect.objectContaining({
         uri_template: 'billfold://invoices/{invoice_id}',
@@ -164,6 +167,31 @@ describeDatabases('seed 004 REST shape', (t) => {
     expect(body.resources).toContainEqual(
       expect.objectContaining({ uri: 'billfold://catalog/services', href: '/resources/catalog/services' }),
     );
+    // A collection is listed as its first page, a summary as this month's.
+    expect(body.resources).toContainEqual(
+      expect.objectContaining({ uri: 'billfold://invoices', href: '/resources/invoices' }),
+    );
+    const month = body.resources.find((r: any) => r.name === 'financial_summary');
+    expect(month.uri).toMatch(/^billfold:\/\/financial\/\d{4}-\d{2}$/);
+    expect(month.href).toBe(`/resources/${month.uri.slice('billfold://'.length)}`);
+    for (const r of body.resources) expect((await request('GET', r.href)).status, r.href).toBe(200);
+
+    // MCP resources/list and resources/templates/list give the same lists.
+    const client = new Client({ name: 'seed-004-rest-tests', version: '1' });
+    await client.connect(
+      new StreamableHTTPClientTransport(new URL(`${t.env.url}/mcp`), {
+        requestInit: { headers: { authorization: `Bearer ${key}` } },
+      }),
+    );
+    const mcp = await client.listResources();
+    expect(mcp.resources.map((r) => ({ uri: r.uri, name: r.name, mime_type: r.mimeType }))).toEqual(
+      body.resources.map((r: any) => ({ uri: r.uri, name: r.name, mime_type: r.mime_type })),
+    );
+    const templates = await client.listResourceTemplates();
+    expect(templates.resourceTemplates.map((r) => r.uriTemplate)).toEqual(
+      body.resource_templates.map((r: any) => r.uri_template),
+    );
+    await client.close();
 
     const one = await request('GET', `/resources/invoices/${invoice.number}`);
     expect(one.status).toBe(200);
@@ -236,9 +264,9 @@ describeDatabases('seed 004 REST shape', (t) => {
     expect(body.scopes).toEqual(['read']);
     expect(body.capabilities.tools.count).toBe(t.env.rt.catalogue.operations.length);
     expect(body.capabilities.prompts.count).toBe(t.env.rt.catalogue.prompts.length);
-    expect(body.capabilities.resources.count + body.capabilities.resources.templates).toBe(
-      t.env.rt.catalogue.resources.length,
-    );
+    const listed = await request('GET', '/resources');
+    expect(body.capabilities.resources.count).toBe(listed.body.resources.length);
+    expect(body.capabilities.resources.templates).toBe(listed.body.resource_templates.length);
     expect(body.endpoints.call_tool).toBe('POST /tools/<name>');
   });
 });

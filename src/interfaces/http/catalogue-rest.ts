@@ -3,6 +3,7 @@ import { BillfoldError, HTTP_STATUS, type ErrorBody } from '../../domain/errors.
 import { newId } from '../../domain/ids.js';
 import type { PromptDefinition, ResourceDefinition } from '../../operations/define.js';
 import { runRead } from '../../operations/invoke.js';
+import { isListed, listedResources } from '../../operations/resource-listing.js';
 import type { Principal } from '../../services/context.js';
 import { AuthenticationFailed, authenticate, wwwAuthenticate } from '../auth.js';
 import { offeredTools, templateMatcher } from '../mcp/catalogue-surface.js';
@@ -31,10 +32,6 @@ const URI_SCHEME = 'billfold://';
 /** `billfold://invoices/{invoice_id}` → `/resources/invoices/{invoice_id}`. */
 function restPathOf(uri: string): string {
   return `/resources/${uri.slice(URI_SCHEME.length)}`;
-}
-
-function isConcrete(r: ResourceDefinition): boolean {
-  return !r.uriTemplate.includes('{');
 }
 
 function fail(
@@ -85,7 +82,7 @@ export async function handleCatalogueRest(
     }
     if (root === 'resources' && !tail) {
       if (method !== 'GET') return wrongMethod(res, method, path, 'GET');
-      sendJson(res, 200, resourceList(rt), headers);
+      sendJson(res, 200, await resourceList(rt, principal, requestId), headers);
       return 200;
     }
     if (root === 'resources') {
@@ -143,20 +140,30 @@ function toolList(rt: Runtime) {
   });
 }
 
-function resourceList(rt: Runtime) {
+/**
+ * GET /resources: the concrete resources as MCP resources/list gives them (one rule,
+ * resource-listing.ts), and the template of every resource as resources/templates/list does.
+ */
+async function resourceList(rt: Runtime, principal: Principal, requestId: string) {
   const entry = (r: ResourceDefinition) => ({
     name: r.name,
     title: r.title,
     description: r.description,
     mime_type: r.mimeType,
   });
+  const listed = await runRead(
+    { env: rt, principal, door: 'http_api', requestId },
+    'read',
+    'GET /resources',
+    (ctx) => listedResources(ctx, rt.catalogue.resources),
+  );
   return {
-    resources: rt.catalogue.resources
-      .filter(isConcrete)
-      .map((r) => ({ uri: r.uriTemplate, ...entry(r), href: restPathOf(r.uriTemplate) })),
-    resource_templates: rt.catalogue.resources
-      .filter((r) => !isConcrete(r))
-      .map((r) => ({ uri_template: r.uriTemplate, ...entry(r), href_template: restPathOf(r.uriTemplate) })),
+    resources: listed.map(({ uri, def }) => ({ uri, ...entry(def), href: restPathOf(uri) })),
+    resource_templates: rt.catalogue.resources.map((r) => ({
+      uri_template: r.uriTemplate,
+      ...entry(r),
+      href_template: restPathOf(r.uriTemplate),
+    })),
   };
 }
 
@@ -210,7 +217,7 @@ async function readResource(
     'NOT_FOUND',
     `no resource is at /resources/${tail} (${uri})`,
     { path: `/resources/${tail}`, uri },
-    'GET /resources lists the resources and the templates of the others, e.g. /resources/invoices/INV-202611-0001.',
+    'GET /resources lists the resources and the templates of all of them, e.g. /resources/invoices/INV-202611-0001.',
   );
 }
 
@@ -310,7 +317,6 @@ async function getPrompt(
 }
 
 function capabilities(rt: Runtime, principal: Principal) {
-  const resources = resourceList(rt);
   return {
     server: { name: 'billfold', version: rt.version },
     organization_id: principal.organizationId,
@@ -318,8 +324,8 @@ function capabilities(rt: Runtime, principal: Principal) {
     capabilities: {
       tools: { count: offeredTools(rt).length, href: '/tools' },
       resources: {
-        count: resources.resources.length,
-        templates: resources.resource_templates.length,
+        count: rt.catalogue.resources.filter(isListed).length,
+        templates: rt.catalogue.resources.length,
         href: '/resources',
       },
       prompts: { count: rt.catalogue.prompts.length, href: '/prompts' },

@@ -14,6 +14,7 @@ import { newId } from '../../domain/ids.js';
 import type { Catalogue } from '../../operations/catalogue.js';
 import type { ResourceDefinition } from '../../operations/define.js';
 import { runRead } from '../../operations/invoke.js';
+import { listedResources } from '../../operations/resource-listing.js';
 import { completeArgument, completes } from '../../services/completions.js';
 import type { Door, Principal } from '../../services/context.js';
 import { type Call } from '../dispatch.js';
@@ -196,17 +197,14 @@ export function catalogueSurface(
     },
     resources: [],
     listResources() {
-      const listed = rt.catalogue.resources.filter((d) => d.listedAs);
-      return runRead(invocation(), 'read', 'resources/list', (ctx) =>
-        Promise.all(
-          listed.map(async (d) => ({
-            uri: await d.listedAs!(ctx),
-            name: d.name,
-            title: d.title,
-            description: d.description,
-            mimeType: d.mimeType,
-          })),
-        ),
+      return runRead(invocation(), 'read', 'resources/list', async (ctx) =>
+        (await listedResources(ctx, rt.catalogue.resources)).map(({ uri, def }) => ({
+          uri,
+          name: def.name,
+          title: def.title,
+          description: def.description,
+          mimeType: def.mimeType,
+        })),
       ).catch((e: unknown) => toProtocolError(e));
     },
     resourceTemplates: s.templates,
