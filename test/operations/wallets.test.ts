@@ -257,6 +257,13 @@ describeDoors('wallets', (t) => {
     const { wallet } = await t.door.ok('create_wallet', { customer_id: 'acme', rate_amount: 1 });
     const nothing = await t.door.fail('top_up_wallet', { wallet_id: wallet.id }, 'VALIDATION_ERROR');
     expect(nothing.message).toMatch(/^paid_credits: give paid_credits or granted_credits above 0/);
+    // A negative amount is named, not reported as "nothing to add".
+    const negative = await t.door.fail(
+      'top_up_wallet',
+      { wallet_id: wallet.id, granted_credits: -1 },
+      'VALIDATION_ERROR',
+    );
+    expect(negative.message).toMatch(/^granted_credits: must not be negative \(got -1\)/);
     await t.door.fail('get_wallet', { wallet_id: 'wal_nothing' }, 'NOT_FOUND');
     await t.door.fail(
       'list_wallet_transactions',

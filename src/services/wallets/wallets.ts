@@ -808,6 +808,9 @@ export async function topUpWallet(
         created: false,
       };
   }
+  // A negative amount is named as such before the call is refused for adding nothing.
+  checkCredits('paid_credits', input.paid_credits);
+  checkCredits('granted_credits', input.granted_credits);
   if (!(input.paid_credits?.isPositive() || input.granted_credits?.isPositive()))
     throw validation(
       'paid_credits',

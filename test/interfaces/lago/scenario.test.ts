@@ -379,9 +379,9 @@ describeDatabases('Lago client scenario', (t) => {
   });
 
   it('answers what Billfold lacks with Lago’s error, naming it', async () => {
-    const wallets = await lagoFailure(lago.wallets.findAllWallets());
-    expect(wallets.status).toBe(405);
-    expect(wallets.body.message).toContain('wallets');
+    const features = await lagoFailure(lago.features.findAllFeatures());
+    expect(features.status).toBe(405);
+    expect(features.body.message).toContain('features and entitlements');
     const missing = await lagoFailure(lago.customers.findCustomer('nobody'));
     expect(missing).toMatchObject({ status: 404, body: { code: 'customer_not_found' } });
     const bad = await lagoFailure(

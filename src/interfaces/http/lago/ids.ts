@@ -78,3 +78,16 @@ export function derivedLagoId(ownerId: string, name: string): string {
   const hex = base.slice(0, 12) + tail;
   return `${hex.slice(0, 8)}-${hex.slice(8, 12)}-${hex.slice(12, 16)}-${hex.slice(16, 20)}-${hex.slice(20)}`;
 }
+
+/**
+ * When a Billfold id was made, as an ISO instant: a ULID's first ten digits are its creation
+ * time in milliseconds. For objects Billfold keeps without a created_at of their own (a
+ * wallet's recurring rule, made with the id).
+ */
+export function idInstant(id: string): string | null {
+  const ulid = id.slice(id.indexOf('_') + 1);
+  if (!ULID_PATTERN.test(ulid)) return null;
+  let ms = 0;
+  for (let i = 0; i < 10; i++) ms = ms * 32 + VALUE.get(ulid[i]!)!;
+  return new Date(ms).toISOString();
+}

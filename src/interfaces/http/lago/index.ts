@@ -12,6 +12,7 @@ import { customerRoutes } from './resources/customers.js';
 import { eventRoutes } from './resources/events.js';
 import { organizationRoutes } from './resources/organizations.js';
 import { taxRoutes } from './resources/taxes.js';
+import { walletRoutes } from './resources/wallets.js';
 import { webhookEndpointRoutes } from './resources/webhook-endpoints.js';
 import { lagoHandler, type LagoRoute } from './router.js';
 
@@ -34,6 +35,7 @@ export const lagoRoutes: readonly LagoRoute[] = [
   ...paymentRoutes,
   ...logRoutes,
   ...webhookEndpointRoutes,
+  ...walletRoutes,
 ];
 
 export const handleLago = lagoHandler(lagoRoutes);

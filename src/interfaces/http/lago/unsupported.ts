@@ -6,7 +6,10 @@ import { LagoError } from './errors.js';
  * description whose pattern matches the path is given.
  */
 const MISSING: Array<[RegExp, string]> = [
-  [/\/wallets?(\/|$)|^\/wallet_transactions/, "Lago's wallets and wallet transactions (prepaid credits)"],
+  [
+    /^\/wallet_transactions\/|^\/wallets\/[^/]+\/metadata|^\/customers\/[^/]+\/wallets\//,
+    "a wallet transaction by its id (with its consumptions, fundings and payment URL), wallet metadata, and a customer's wallet by its code (GET /wallets/{lago_id}/wallet_transactions lists a wallet's transactions; /wallets/{lago_id} reads, changes and terminates a wallet)",
+  ],
   [
     /^\/webhooks\//,
     "an organization's webhook signing key (each endpoint has its own secret: signing_secret in POST /webhook_endpoints' reply, or rotate_webhook_secret)",
