@@ -3,7 +3,7 @@ import type { CustomersTable, InvoiceLinesTable, InvoicesTable } from '../db/sch
 import { insertRows } from '../db/bulk.js';
 import { Decimal } from '../domain/decimal.js';
 import { BillfoldError, validation } from '../domain/errors.js';
-import { looksLikeId, newId } from '../domain/ids.js';
+import { newId } from '../domain/ids.js';
 import { fromMinor } from '../domain/money.js';
 import type { DiscountInput, TaxRate } from '../domain/invoice-math.js';
 import { counterNames, formatInvoiceNumber, type InvoiceNumbering } from '../domain/numbering.js';
@@ -23,6 +23,7 @@ import {
 import { releaseRedemptions } from './billing/coupon-ledger.js';
 import { priceInvoice, resolveLines, searchText } from './invoice-lines.js';
 import { drawFromWallets, releaseForInvoice } from './wallets/ledger.js';
+import { findNumbered } from './numbered-documents.js';
 export { batchGetInvoices, listInvoices, type InvoiceListFilter } from './invoice-lists.js';
 
 /**
@@ -413,29 +414,13 @@ async function customerRow(ctx: ServiceContext, id: string): Promise<CustomersTa
     .executeTakeFirstOrThrow();
 }
 
-/**
- * Finds an invoice by Billfold id, number or external_id (in that order of preference). With
- * `lock`, the row stays locked until the transaction ends (PostgreSQL; SQLite's writer lock
- * already serializes).
- */
-export async function findInvoice(
+/** Finds an invoice by Billfold id, number or external_id (see findNumbered). */
+export function findInvoice(
   ctx: ServiceContext,
   ref: string,
   lock = false,
 ): Promise<InvoicesTable | undefined> {
-  let q = ctx.db
-    .selectFrom('invoices')
-    .selectAll()
-    .where('organization_id', '=', ctx.organizationId)
-    .where((eb) =>
-      looksLikeId('invoice', ref)
-        ? eb('id', '=', ref)
-        : eb.or([eb('number', '=', ref), eb('external_id', '=', ref)]),
-    );
-  if (lock && ctx.dialect === 'postgres') q = q.forUpdate();
-  const rows = await q.execute();
-  if (rows.length <= 1) return rows[0];
-  return rows.find((r) => r.number === ref) ?? rows[0];
+  return findNumbered(ctx, 'invoices', 'invoice', ref, lock);
 }
 
 export async function resolveInvoice(

@@ -13,6 +13,7 @@ import { recordActivity } from '../activity.js';
 import type { ServiceContext } from '../context.js';
 import { displayName, findCustomer, resolveCustomer } from '../customers.js';
 import { resolveLines } from '../invoice-lines.js';
+import { findNumbered } from '../numbered-documents.js';
 import { assertInvoiceable, nextCounter, type InvoiceLineInput } from '../invoices.js';
 import {
   orderView,
@@ -63,26 +64,9 @@ export interface UpdateOrderRequest extends OrderFields {
 // ---------------------------------------------------------------------------------------------
 // Finding
 
-export async function findOrder(
-  ctx: ServiceContext,
-  ref: string,
-  lock = false,
-): Promise<OrdersTable | undefined> {
-  let q = ctx.db
-    .selectFrom('orders')
-    .selectAll()
-    .where('organization_id', '=', ctx.organizationId)
-    .where((eb) =>
-      looksLikeId('order', ref)
-        ? eb('id', '=', ref)
-        : eb.or([eb('number', '=', ref), eb('external_id', '=', ref)]),
-    );
-  // PostgreSQL: the row stays locked until the transaction ends, so two calls that change one
-  // order (two invoice_order at once) take turns; SQLite's writer lock already serializes them.
-  if (lock && ctx.dialect === 'postgres') q = q.forUpdate();
-  const rows = await q.execute();
-  if (rows.length <= 1) return rows[0];
-  return rows.find((r) => r.number === ref) ?? rows[0];
+/** Finds an order by Billfold id, number or external_id (see findNumbered). */
+export function findOrder(ctx: ServiceContext, ref: string, lock = false): Promise<OrdersTable | undefined> {
+  return findNumbered(ctx, 'orders', 'order', ref, lock);
 }
 
 export async function resolveOrder(
