@@ -6,6 +6,7 @@ import { getFinancialSummary } from '../services/finance/summary.js';
 import type { ServiceContext } from '../services/context.js';
 import { validation } from '../domain/errors.js';
 import type { PromptDefinition, ResourceDefinition } from './define.js';
+import { ANOMALY_THRESHOLD } from './finance.js';
 
 /** The dashboard and financial summaries as resources, and the prompts that read them. */
 
@@ -97,7 +98,7 @@ export const financePrompts: PromptDefinition[] = [
     arguments: [
       {
         name: 'threshold',
-        description: 'Robust z-score above which an amount is unusual (default 3.5; higher finds fewer)',
+        description: `Robust z-score above which an amount is unusual (greater than 0, default ${ANOMALY_THRESHOLD.default}; higher finds fewer)`,
         required: false,
       },
     ],
@@ -107,9 +108,14 @@ export const financePrompts: PromptDefinition[] = [
       const threshold = text ? Number(text) : undefined;
       if (
         threshold !== undefined &&
-        !(Number.isFinite(threshold) && threshold > 0 && /^\d+(\.\d+)?$/.test(text!))
+        !(/^\d+(\.\d+)?$/.test(text!) && threshold > 0 && threshold <= ANOMALY_THRESHOLD.max)
       )
-        throw validation('threshold', `must be a number greater than 0, such as 3.5 (got '${text}')`);
+        throw validation(
+          'threshold',
+          `must be a robust z-score greater than 0 and at most ${ANOMALY_THRESHOLD.max}, such as ${ANOMALY_THRESHOLD.default} (got '${text}')`,
+          undefined,
+          { minimum_exclusive: 0, maximum: ANOMALY_THRESHOLD.max },
+        );
       const found = await detectAnomalies(ctx, { threshold });
       return [
         `Review these billing anomalies found from ${found.from} to ${found.to} (unusual-amount threshold ${found.threshold}).`,

@@ -198,6 +198,9 @@ const AnomalyRecord = z.object({
   date: Iso,
 });
 
+/** detect_anomalies' threshold: a robust z-score above 0 and at most this (3.5 unless told). */
+export const ANOMALY_THRESHOLD = { default: 3.5, max: 1_000_000 } as const;
+
 export const detectAnomalies = defineOperation({
   name: 'detect_anomalies',
   title: 'Detect billing anomalies',
@@ -217,9 +220,9 @@ export const detectAnomalies = defineOperation({
     threshold: z
       .number()
       .positive()
-      .max(1_000_000)
+      .max(ANOMALY_THRESHOLD.max)
       .optional()
-      .describe('Robust z-score above which an amount is unusual (default 3.5)'),
+      .describe(`Robust z-score above which an amount is unusual (default ${ANOMALY_THRESHOLD.default})`),
     days: z.int().min(1).max(3660).optional().describe('How far back to look (default 90)'),
     duplicate_days: z
       .int()

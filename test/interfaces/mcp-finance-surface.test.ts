@@ -170,7 +170,7 @@ describeDatabases('MCP resources, prompts and completions on the organization’
     expect(body).toContain('"findings": []');
     await expect(
       client.getPrompt({ name: 'fraud_detection', arguments: { threshold: 'high' } }),
-    ).rejects.toThrow(/threshold: must be a number greater than 0/);
+    ).rejects.toThrow(/threshold: must be a robust z-score greater than 0 and at most 1000000/);
     await expect(
       client.getPrompt({ name: 'financial_analysis', arguments: { period: 'Q5' } }),
     ).rejects.toThrow(/period: must be a month/);

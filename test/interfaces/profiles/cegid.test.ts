@@ -190,10 +190,14 @@ describeProfile(
       const fraud = text(
         await t.door.client.getPrompt({ name: 'fraud_detection', arguments: { threshold: '50' } }),
       );
-      expect(fraud).toContain('scoring 50 or more');
-      await expect(
-        t.door.client.getPrompt({ name: 'fraud_detection', arguments: { threshold: 'high' } }),
-      ).rejects.toThrow(/threshold must be a whole number from 0 to 100/);
+      expect(fraud).toContain('Risk score 50 is a robust z-score above 3.5 for unusual amounts');
+      expect(fraud).toContain('unusual-amount threshold 3.5');
+      for (const threshold of ['high', '0', '101', '50.5'])
+        await expect(
+          t.door.client.getPrompt({ name: 'fraud_detection', arguments: { threshold } }),
+        ).rejects.toThrow(
+          `threshold must be a risk score, a whole number from 1 to 100 (got '${threshold}')`,
+        );
     });
 
     it("validate_qr_code reads a code: one that is none of the organization's is unknown", async () => {
@@ -225,3 +229,74 @@ describeProfile(
   },
   { clock: SEED_TIME },
 );
+
+/**
+ * One threshold, two meanings: the cegid profile's fraud_detection reads it as seed 004's risk
+ * score (1-100, z = 7 × risk / 100), the catalogue's as detect_anomalies' robust z-score. One
+ * customer's sixth invoice lies at a z-score of 4.05 from the five before (median 100, MAD 1:
+ * 0.6745 × 6 / 1), so the same 50 finds it on one surface and not on the other.
+ */
+describeProfile('cegid', (t) => {
+  let unusual: string;
+
+  const catalogueFraud = async (threshold: string) => {
+    const res = await fetch(`${t.env.url}/prompts/fraud_detection`, {
+      method: 'POST',
+      headers: { 'x-api-key': t.org.key, 'content-type': 'application/json' },
+      body: JSON.stringify({ threshold }),
+    });
+    const body = (await res.json()) as any;
+    return { status: res.status, body, text: body.messages?.[0]?.content.text as string | undefined };
+  };
+  const cegidFraud = async (threshold: string) =>
+    text(await t.door.client.getPrompt({ name: 'fraud_detection', arguments: { threshold } }));
+  const unusualCount = (rendered: string) => Number(/"unusual_amount": (\d+)/.exec(rendered)![1]);
+
+  beforeAll(async () => {
+    await t.api.ok('create_customer', { external_id: 'CUST-STEADY', name: 'Steady SA', currency: 'EUR' });
+    for (const amount of ['100.00', '102.00', '98.00', '101.00', '99.00', '106.00']) {
+      const { invoice } = await t.api.ok('create_invoice', {
+        customer_id: 'CUST-STEADY',
+        amount,
+        description: 'Monthly service',
+        status: 'finalized',
+      });
+      unusual = invoice.number;
+    }
+  });
+
+  it('the same threshold finds the unusual amount as a risk score, not as a z-score', async () => {
+    const asRisk = await cegidFraud('50');
+    expect(asRisk).toContain('Risk score 50 is a robust z-score above 3.5');
+    expect(unusualCount(asRisk)).toBe(1);
+    expect(asRisk).toContain(`"number": "${unusual}"`);
+    expect(asRisk).toContain('"score": "4.05"');
+    const asZ = await catalogueFraud('50');
+    expect(asZ.status).toBe(200);
+    expect(asZ.text).toContain('unusual-amount threshold 50');
+    expect(unusualCount(asZ.text!)).toBe(0);
+  });
+
+  it('each surface finds it below its own cut-off and not above', async () => {
+    // Risk 57 is z 3.99, risk 58 is z 4.06: on each side of 4.05.
+    expect(unusualCount(await cegidFraud('57'))).toBe(1);
+    const above = await cegidFraud('58');
+    expect(above).toContain('Risk score 58 is a robust z-score above 4.06');
+    expect(unusualCount(above)).toBe(0);
+    expect(unusualCount((await catalogueFraud('4')).text!)).toBe(1);
+    expect(unusualCount((await catalogueFraud('4.1')).text!)).toBe(0);
+  });
+
+  it('refuses a threshold out of each range, naming the field and the range', async () => {
+    for (const threshold of ['0', '1000001', '-1', 'high']) {
+      const { status, body } = await catalogueFraud(threshold);
+      expect(status, threshold).toBe(422);
+      expect(body.error.message).toBe(
+        `threshold: must be a robust z-score greater than 0 and at most 1000000, such as 3.5 (got '${threshold}')`,
+      );
+    }
+    await expect(cegidFraud('101')).rejects.toThrow(
+      /threshold must be a risk score, a whole number from 1 to 100/,
+    );
+  });
+});

@@ -42,6 +42,30 @@ const Window = {
   offset: z.int().min(0).default(0).describe('How many to skip from the start (default 0)'),
 };
 
+/**
+ * Seed 004's fraud_detection takes `threshold` as a risk score (its example is 50); the catalogue's
+ * fraud_detection and detect_anomalies take a robust z-score. This is the one conversion between
+ * them: z = 7 × risk / 100, so the seed's 50 is the catalogue's usual cut-off 3.5 and 100 is twice
+ * it. A score of 0 would flag every amount above the customer's median, which detect_anomalies does
+ * not take (its threshold is above 0), so the score runs from 1. Whole numbers, as the seed sends.
+ */
+export const RISK_SCORE = { min: 1, max: 100 } as const;
+
+export function zScoreOfRiskScore(risk: number): number {
+  return (7 * risk) / 100;
+}
+
+function parseRiskScore(text: string | undefined): number {
+  const risk = Number(text);
+  if (!/^\d{1,3}$/.test(text ?? '') || risk < RISK_SCORE.min || risk > RISK_SCORE.max)
+    throw new ProfileError(
+      'VALIDATION_ERROR',
+      `threshold must be a risk score, a whole number from ${RISK_SCORE.min} to ${RISK_SCORE.max} (got '${text ?? ''}')`,
+      { field: 'threshold', minimum: RISK_SCORE.min, maximum: RISK_SCORE.max },
+    );
+  return risk;
+}
+
 /** One window of a catalogue list, as `{ <plural>, total, limit, offset, has_more }`. */
 async function listWindow(
   ops: Operations,
@@ -323,36 +347,20 @@ export const cegidProfile: Profile = {
       name: 'fraud_detection',
       title: 'Fraud detection',
       description:
-        'Analyze recent payments and invoices for fraud patterns, flagging those at or above a risk score.',
+        'Analyze recent invoices, payments and credit notes for fraud patterns, flagging amounts at or above a risk score (detect_anomalies).',
       arguments: [
         {
           name: 'threshold',
-          description: 'Risk score from 0 to 100 at or above which a transaction is flagged (e.g. 50)',
+          description: `Risk score from ${RISK_SCORE.min} to ${RISK_SCORE.max} at or above which an amount is flagged (e.g. 50; higher finds fewer)`,
           required: true,
         },
       ],
       async render(ops, args) {
-        const threshold = Number(args.threshold);
-        if (!/^\d{1,3}$/.test(args.threshold ?? '') || threshold > 100)
-          throw new ProfileError(
-            'VALIDATION_ERROR',
-            `threshold must be a whole number from 0 to 100 (got '${args.threshold}')`,
-            { field: 'threshold' },
-          );
-        const payments = await ops.call('list_payments', { page: 1, per_page: MAX_LIMIT });
-        const voided = await ops.call('list_invoices', { status: 'voided', page: 1, per_page: MAX_LIMIT });
+        const risk = parseRiskScore(args.threshold);
+        const zScore = zScoreOfRiskScore(risk);
         return [
-          `Review the ${payments.payments.length} most recent payments and ${voided.invoices.length} voided invoices below for fraud patterns.`,
-          `Give each suspicious one a risk score from 0 to 100 and list those scoring ${threshold} or more, saying why: ` +
-            'payments that do not match the amount due, the same reference used twice, several partial payments in a ' +
-            'short time, payments just before a void or a credit note, round amounts from new customers, amounts far ' +
-            "from the customer's usual. Quote amounts exactly as given; say so plainly when nothing reaches the threshold.",
-          '',
-          'Payments:',
-          JSON.stringify(payments.payments, null, 2),
-          '',
-          'Voided invoices:',
-          JSON.stringify(voided.invoices, null, 2),
+          `Risk score ${risk} is a robust z-score above ${zScore} for unusual amounts; the other patterns have no score and are all listed.`,
+          await ops.prompt('fraud_detection', { threshold: String(zScore) }),
         ].join('\n');
       },
     },
