@@ -210,9 +210,17 @@ const BreakdownRow = Totals.extend({
   key: z
     .string()
     .nullable()
-    .describe('Customer id or reference, metric code, agent code, model, provider or YYYY-MM-DD'),
+    .describe(
+      'Customer id or reference, metric code, agent code, plan id (null: usage of no subscription), model, provider or YYYY-MM-DD',
+    ),
   label: z.string().nullable(),
 });
+
+/** How usage is attributed to plans, said once for both analytics operations. */
+const PLAN_RULE =
+  "By plan, an event counts for the plan of the subscription that bills it: the customer's (the agent's, when " +
+  "scoped to one) running at the event's time and pricing its metric, or else the one running then; usage before a " +
+  'plan change counts for the old plan, from the change on for the new; usage of no subscription has key null.';
 
 const range = {
   from: Instant.describe('Start of the window (inclusive), ISO 8601 or Unix seconds'),
@@ -227,8 +235,9 @@ export const getUsageAnalytics = defineOperation({
   title: 'Usage analytics',
   description:
     'Totals of a window — events, units, tokens and exact cost — and, with group_by, the breakdown by customer, ' +
-    "metric, agent, model, provider or day (calendar days of `timezone`, by default the organization's). " +
-    'Multi-service events count once per service by model/provider.',
+    "metric, agent, plan, model, provider or day (calendar days of `timezone`, by default the organization's). " +
+    'Multi-service events count once per service by model/provider. ' +
+    PLAN_RULE,
   group,
   scope: 'read',
   annotations: READ,
@@ -254,8 +263,9 @@ export const getCostMetrics = defineOperation({
   title: 'Cost metrics',
   description:
     'The cost of usage over a window — whole organization, or one customer or agent: total and event count with ' +
-    "breakdowns by day (in `timezone`, by default the organization's), agent, customer, metric and model. include_prior_window adds the preceding window of the " +
-    'same length and the change.',
+    "breakdowns by day (in `timezone`, by default the organization's), agent, customer, metric, plan and model. include_prior_window adds the preceding window of the " +
+    'same length and the change. ' +
+    PLAN_RULE,
   group,
   scope: 'read',
   annotations: READ,
@@ -276,6 +286,7 @@ export const getCostMetrics = defineOperation({
     by_agent: z.array(BreakdownRow),
     by_customer: z.array(BreakdownRow),
     by_metric: z.array(BreakdownRow),
+    by_plan: z.array(BreakdownRow).describe('Keyed by plan id; key null: usage of no subscription'),
     by_model: z.array(BreakdownRow),
     prior: z
       .object({

@@ -7,9 +7,11 @@ import { offsetSegments, toIso } from '../../domain/time.js';
 import { DAY_MS } from '../../domain/usage.js';
 import type { ServiceContext } from '../context.js';
 import { findCustomer } from '../customers.js';
+import { usageAttribution } from '../billing/usage-attribution.js';
+import { subscriptionOwners } from './customer-keys.js';
 import { customerKeysFor } from './events.js';
-import type { ServiceCostView } from './ingest.js';
-import { inCustomerSeries } from './series.js';
+import { subscriptionOfKey, unknownSubscriptionKey, type ServiceCostView } from './ingest.js';
+import { inCustomerSeries, inSeries } from './series.js';
 import { ensureSqlFunctions } from './sql-functions.js';
 import { inTimeRange } from './time-range.js';
 
@@ -19,7 +21,7 @@ import { inTimeRange } from './time-range.js';
  * organization's unless the caller names one).
  */
 
-export const GROUP_BYS = ['customer', 'metric', 'agent', 'model', 'provider', 'day'] as const;
+export const GROUP_BYS = ['customer', 'metric', 'agent', 'plan', 'model', 'provider', 'day'] as const;
 export type GroupBy = (typeof GROUP_BYS)[number];
 
 export interface Totals {
@@ -127,7 +129,7 @@ function dayKey(f: Filter): { sql: ReturnType<typeof sql>; of: (ms: number) => n
   };
 }
 
-const KEY_SQL: Record<Exclude<GroupBy, 'model' | 'provider' | 'day'>, ReturnType<typeof sql>> = {
+const KEY_SQL: Record<Exclude<GroupBy, 'plan' | 'model' | 'provider' | 'day'>, ReturnType<typeof sql>> = {
   customer: sql`customer_key`,
   metric: sql`code`,
   agent: sql`agent_code`,
@@ -143,6 +145,7 @@ async function serviceTokens(ctx: ServiceContext, f: Filter) {
 }
 
 async function breakdown(ctx: ServiceContext, f: Filter, by: GroupBy): Promise<BreakdownRow[]> {
+  if (by === 'plan') return planBreakdown(ctx, f);
   const services = await serviceTokens(ctx, f);
   if (by === 'model' || by === 'provider') {
     // Single-service events by their model; multi-service events count once per service.
@@ -227,38 +230,154 @@ async function breakdown(ctx: ServiceContext, f: Filter, by: GroupBy): Promise<B
   }
   const labels =
     by === 'customer'
-      ? await customerLabels(
+      ? await customersOfKeys(
           ctx,
           rows.map((r) => String(r.k)),
         )
-      : new Map<string, string>();
+      : new Map<string, { label: string }>();
   return rows.map((r) => {
     const raw = r.k === null ? null : String(r.k);
     const key = by === 'day' && raw !== null ? toIso(Number(raw) * DAY_MS).slice(0, 10) : raw;
     const t = totalsOf(r, extra.get(by === 'agent' ? (raw ?? '') : (raw ?? '')));
-    return { key, label: by === 'customer' ? (labels.get(raw ?? '') ?? raw) : key, ...t };
+    return { key, label: by === 'customer' ? (labels.get(raw ?? '')?.label ?? raw) : key, ...t };
   });
 }
 
-async function customerLabels(ctx: ServiceContext, keys: string[]): Promise<Map<string, string>> {
-  const out = new Map<string, string>();
+/**
+ * The customers usage keys stand for (customer-keys.ts), by key, with the label breakdowns show:
+ * customer ids (deleted customers too), live customers' external_ids, and the keys of
+ * subscriptions events named before the subscription existed (their first one's customer).
+ */
+async function customersOfKeys(
+  ctx: ServiceContext,
+  keys: readonly string[],
+): Promise<Map<string, { id: string; label: string }>> {
+  const out = new Map<string, { id: string; label: string }>();
   if (keys.length === 0) return out;
+  const owners = await subscriptionOwners(
+    ctx,
+    keys.flatMap((k) => {
+      const x = subscriptionOfKey(k);
+      return x === null ? [] : [x];
+    }),
+  );
+  const refs = [...new Set([...keys, ...[...owners.values()].map((o) => o.id)])];
   // Ids find deleted customers too; external_ids, as everywhere, name live ones (and only those
   // are indexed).
   const rows = await rowsByAnyKey(['external_id', 'id'] as const, (column) => {
     const q = ctx.db
       .selectFrom('customers')
-      .select(['id', 'external_id', 'name', 'legal_name', 'email'])
+      .select(['id', 'external_id', 'name', 'legal_name', 'email', 'deleted_at'])
       .where('organization_id', '=', ctx.organizationId)
-      .where(column, 'in', keys);
+      .where(column, 'in', refs);
     return (column === 'external_id' ? q.where('deleted_at', 'is', null) : q).execute();
   });
   for (const c of rows) {
-    const label = c.name ?? c.legal_name ?? c.external_id ?? c.email ?? c.id;
-    out.set(c.id, label);
-    if (c.external_id) out.set(c.external_id, label);
+    const found = { id: c.id, label: c.name ?? c.legal_name ?? c.external_id ?? c.email ?? c.id };
+    out.set(c.id, found);
+    if (c.external_id && c.deleted_at === null) out.set(c.external_id, found);
+  }
+  for (const [externalId, owner] of owners) {
+    const found = out.get(owner.id);
+    if (found) out.set(unknownSubscriptionKey(externalId), found);
   }
   return out;
+}
+
+/** Σ of aggregates (one plan's share of several groups). */
+function addAgg(a: RawAgg, b: RawAgg): RawAgg {
+  const dec = (x: string | null) => Decimal.parse(x ?? '0');
+  return {
+    k: a.k,
+    event_count: Number(a.event_count) + Number(b.event_count),
+    units: dec(a.units).add(dec(b.units)).toString(),
+    input_tokens: Number(a.input_tokens ?? 0) + Number(b.input_tokens ?? 0),
+    output_tokens: Number(a.output_tokens ?? 0) + Number(b.output_tokens ?? 0),
+    cost: dec(a.cost).add(dec(b.cost)).toString(),
+    unpriced: Number(a.unpriced ?? 0) + Number(b.unpriced ?? 0),
+  };
+}
+
+/**
+ * Usage by the plan it counts for (billing/usage-attribution.ts): the events of each customer
+ * key, agent and metric are summed in SQL, and a group that a subscription change falls inside
+ * (a plan change mid-period, a start or an end) is summed again stretch by stretch. Key: the
+ * plan id; null for usage of no subscription.
+ */
+async function planBreakdown(ctx: ServiceContext, f: Filter): Promise<BreakdownRow[]> {
+  const groups = (await base(ctx, f)
+    .select(['customer_key', 'agent_code', 'code'])
+    .select(sql<number>`min(timestamp)`.as('first_at'))
+    .select(sql<number>`max(timestamp)`.as('last_at'))
+    .select(AGG)
+    .groupBy(['customer_key', 'agent_code', 'code'])
+    .execute()) as unknown as Array<
+    RawAgg & {
+      customer_key: string;
+      agent_code: string | null;
+      code: string;
+      first_at: number;
+      last_at: number;
+    }
+  >;
+  const services = await serviceTokens(ctx, f);
+  const customers = await customersOfKeys(ctx, [
+    ...new Set([...groups.map((g) => g.customer_key), ...services.map((e) => e.customer_key)]),
+  ]);
+  const attribution = await usageAttribution(
+    ctx,
+    f.from,
+    f.to,
+    f.customerKeys ? [...new Set([...customers.values()].map((c) => c.id))] : undefined,
+  );
+  const sums = new Map<string | null, RawAgg>();
+  const add = (planId: string | null, r: RawAgg) => {
+    const prev = sums.get(planId);
+    sums.set(planId, prev ? addAgg(prev, r) : r);
+  };
+  for (const g of groups) {
+    const customerId = customers.get(g.customer_key)?.id ?? null;
+    const first = Number(g.first_at);
+    const changes = attribution.changesWithin(customerId, g.agent_code, first, Number(g.last_at) + 1);
+    if (!changes.length) {
+      add(attribution.planAt(customerId, g.agent_code, g.code, first), g);
+      continue;
+    }
+    // Stretch i runs from starts[i] to the next change.
+    const starts = [first, ...changes];
+    const stretch = sql`CASE ${sql.join(
+      changes.map((t, i) => sql`WHEN timestamp < CAST(${t} AS BIGINT) THEN ${sql.lit(i)}`),
+      sql` `,
+    )} ELSE ${sql.lit(changes.length)} END`;
+    const rows = (await base(ctx, f)
+      .where((eb) => inSeries(eb, ctx.organizationId, [g.customer_key], g.code))
+      .where('agent_code', g.agent_code === null ? 'is' : '=', g.agent_code)
+      .select(stretch.as('k'))
+      .select(AGG)
+      .groupBy(sql`1`)
+      .execute()) as unknown as RawAgg[];
+    for (const r of rows) add(attribution.planAt(customerId, g.agent_code, g.code, starts[Number(r.k)]!), r);
+  }
+  const extra = new Map<string | null, { input: number; output: number }>();
+  for (const e of services) {
+    const planId = attribution.planAt(
+      customers.get(e.customer_key)?.id ?? null,
+      e.agent_code,
+      e.code,
+      Number(e.timestamp),
+    );
+    const t = extra.get(planId) ?? { input: 0, output: 0 };
+    for (const s of e.services) {
+      t.input += s.input_tokens ?? 0;
+      t.output += s.output_tokens ?? 0;
+    }
+    extra.set(planId, t);
+  }
+  return [...sums.entries()].map(([planId, r]) => ({
+    key: planId,
+    label: planId === null ? '(no plan)' : (attribution.plans.get(planId)?.name ?? planId),
+    ...totalsOf(r, extra.get(planId)),
+  }));
 }
 
 async function totals(ctx: ServiceContext, f: Filter): Promise<Totals> {
@@ -357,6 +476,7 @@ export async function getCostMetrics(
     by_agent: (await breakdown(ctx, f, 'agent')).sort(byCost),
     by_customer: (await breakdown(ctx, f, 'customer')).sort(byCost),
     by_metric: (await breakdown(ctx, f, 'metric')).sort(byCost),
+    by_plan: (await breakdown(ctx, f, 'plan')).sort(byCost),
     by_model: (await breakdown(ctx, f, 'model')).sort(byCost),
     prior: null as null | {
       from: string;

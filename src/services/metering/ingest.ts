@@ -188,7 +188,14 @@ function samePayload(stored: string, hash: string, input: UsageEventInput): bool
  * and this key can never be mistaken for one.
  */
 export function unknownSubscriptionKey(externalSubscriptionId: string): string {
-  return ` subscription:${externalSubscriptionId}`;
+  return `${SUBSCRIPTION_KEY}${externalSubscriptionId}`;
+}
+
+const SUBSCRIPTION_KEY = ' subscription:';
+
+/** The subscription external_id an unknownSubscriptionKey names; null for a customer's key. */
+export function subscriptionOfKey(key: string): string | null {
+  return key.startsWith(SUBSCRIPTION_KEY) ? key.slice(SUBSCRIPTION_KEY.length) : null;
 }
 
 const NO_FLAGS: EventFlag[] = Object.freeze([]) as unknown as EventFlag[];

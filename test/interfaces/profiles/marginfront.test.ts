@@ -533,7 +533,15 @@ describeProfile(
         raw.by_model.map((b: { key: string }) => b.key),
       );
       expect(r.bySignal.map((b: { key: string }) => b.key).sort()).toEqual(['cold_outreach', 'messages']);
-      expect(r.byPlan).toBeUndefined();
+      // No subscription yet: every event is in the no-plan bucket.
+      expect(r.byPlan).toEqual([
+        expect.objectContaining({
+          key: null,
+          label: '(no plan)',
+          eventCount: r.totalEvents,
+          costUsd: r.totalCost,
+        }),
+      ]);
       // 1 to 3 April lies in the prior week (30 March to 5 April).
       expect(r.prior).toMatchObject({ startDate: '2026-03-30T00:00:00.000Z', totalEvents: 5 });
       const agent = await t.door.ok('get_cost_metrics', {
@@ -729,6 +737,27 @@ describeProfile(
         billingModel: 'hybrid',
         planName: 'Starter',
       });
+    });
+
+    it('get_cost_metrics byPlan: the Growth Plan subscription takes the outreach agent’s events from its start', async () => {
+      const r = await t.door.ok('get_cost_metrics', { startDate: '2026-04-01', endDate: '2026-04-30' });
+      const raw = await t.api.ok('get_cost_metrics', { from: '2026-04-01', to: '2026-05-01' });
+      // The catalogue's rows under MarginFront's names.
+      expect(
+        r.byPlan.map((b: any) => [b.key, b.label, b.eventCount, b.costUsd, b.unpricedEventCount]),
+      ).toEqual(raw.by_plan.map((b: any) => [b.key, b.label, b.event_count, b.cost, b.unpriced_event_count]));
+      // Acme's two cold outreaches (outreach-bot, from 1 April) bill against the Growth Plan and
+      // wait for prices; Acme's cs-bot usage has no subscription (Starter is Beta's), nor has Beta's.
+      const growth = r.byPlan.find((b: { key: string | null }) => b.key === ids.growth);
+      expect(growth).toMatchObject({
+        label: 'Growth Plan',
+        eventCount: 2,
+        costUsd: '0',
+        unpricedEventCount: 2,
+      });
+      const none = r.byPlan.find((b: { key: string | null }) => b.key === null);
+      expect(none).toMatchObject({ label: '(no plan)', eventCount: r.totalEvents - 2, costUsd: r.totalCost });
+      expect(r.byPlan).toHaveLength(2);
     });
 
     it('generate_invoice and send_invoice: "Generate a draft invoice for Acme Corp’s Growth Plan subscription", then email it', async () => {

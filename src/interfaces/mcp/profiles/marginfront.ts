@@ -850,7 +850,7 @@ export const marginfrontProfile: Profile = {
       name: 'get_cost_metrics',
       title: 'Cost breakdown',
       description:
-        'The cost (USD) of usage over a date range, for the organization or one customer or agent: total, event count, and breakdowns byAgent, byCustomer, bySignal, byDay and byModel. includePriorWindow adds the preceding window of the same length and the change. (byPlan is not available in Billfold.)',
+        'The cost (USD) of usage over a date range, for the organization or one customer or agent: total, event count, and breakdowns byAgent, byCustomer, bySignal, byDay, byPlan and byModel. byPlan counts each event for the plan of the subscription it bills against (the customer’s, or the agent’s when scoped to one, active at the event’s time; key: the plan id), and usage of no subscription under key null. includePriorWindow adds the preceding window of the same length and the change.',
       uses: ['get_cost_metrics', 'get_agent'],
       fields: {
         ...WINDOW_FIELDS,
@@ -891,6 +891,7 @@ export const marginfrontProfile: Profile = {
           byCustomer: (out.by_customer as Row[]).map(bucketOut),
           bySignal: (out.by_metric as Row[]).map(bucketOut),
           byDay: (out.by_day as Row[]).map(bucketOut),
+          byPlan: (out.by_plan as Row[]).map(bucketOut),
           byModel: (out.by_model as Row[]).map(bucketOut),
           prior: out.prior
             ? {
