@@ -161,6 +161,40 @@ export const EVENT_TYPES: readonly EventTypeDefinition[] = [
       "A usage alert's threshold was reached in the current period (sent once per alert and period).",
   },
   {
+    type: 'wallet.created',
+    object: 'wallet',
+    source: 'change',
+    description:
+      'A prepaid wallet was created (its first top-up follows as wallet_transaction.created events).',
+  },
+  {
+    type: 'wallet.updated',
+    object: 'wallet',
+    source: 'change',
+    description:
+      "A wallet's name, priority, expiration, invoice_requires_payment or recurring top-up rules changed.",
+  },
+  {
+    type: 'wallet.terminated',
+    object: 'wallet',
+    source: 'change',
+    description: 'A wallet ended: terminated, or its expiration_at came (its credits can no longer be used).',
+  },
+  {
+    type: 'wallet_transaction.created',
+    object: 'wallet_transaction',
+    source: 'change',
+    description:
+      'Credits moved: a top-up (purchased: pending until its invoice is paid; granted: settled), by a request or a recurring rule, or an invoice paid from the wallet at finalization (outbound).',
+  },
+  {
+    type: 'wallet_transaction.updated',
+    object: 'wallet_transaction',
+    source: 'change',
+    description:
+      "A wallet transaction's status changed: a purchase settled when its invoice was paid, failed when it was voided unpaid, or a transaction was voided with its invoice.",
+  },
+  {
     type: 'portal_session.redeemed',
     object: 'portal_session',
     source: 'change',
@@ -252,7 +286,23 @@ const FROM_ACTIVITY: Record<string, Mapping> = {
     },
   ],
   'portal_session.redeemed': same('portal_session.redeemed'),
+  'wallet.created': same('wallet.created'),
+  'wallet.updated': same('wallet.updated'),
+  'wallet.terminated': same('wallet.terminated'),
+  // A top-up's entry lists its transactions as "<id> <status>"; each is an event.
+  'wallet.topped_up': (a) =>
+    (Array.isArray(a.changes.wallet_transactions) ? (a.changes.wallet_transactions as unknown[]) : [])
+      .map((t) => String(t).split(' ')[0]!)
+      .map((id) => ({ type: 'wallet_transaction.created', object: 'wallet_transaction', objectId: id })),
+  // The ledger's entries are the wallet's; the transaction they are about is in the changes.
+  'wallet_transaction.created': (a) => walletTransactionEvent('wallet_transaction.created', a),
+  'wallet_transaction.updated': (a) => walletTransactionEvent('wallet_transaction.updated', a),
 };
+
+function walletTransactionEvent(type: string, a: ActivityInput): ChangeEvent[] {
+  const id = a.changes.wallet_transaction_id;
+  return typeof id === 'string' ? [{ type, object: 'wallet_transaction', objectId: id }] : [];
+}
 
 function paymentEvents(a: ActivityInput): ChangeEvent[] {
   const id = a.changes.payment_id;

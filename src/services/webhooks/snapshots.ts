@@ -7,6 +7,7 @@ import { loadLines, viewsOf } from '../invoices.js';
 import { paymentView } from '../payments.js';
 import { usageAlertViews } from '../metering/alerts.js';
 import { getPortalSession } from '../portal-sessions.js';
+import { transactionView, walletViews } from '../wallets/wallets.js';
 
 /**
  * The objects events carry, read by id inside the change's transaction and shaped by the view
@@ -81,6 +82,28 @@ const readers: Record<string, ObjectReader> = {
   async usage_alert(ctx, ids) {
     const views = await usageAlertViews(ctx, ids);
     return new Map(views.map((v) => [v.id, v]));
+  },
+  async wallet(ctx, ids) {
+    const rows = await ctx.db
+      .selectFrom('wallets')
+      .selectAll()
+      .where('organization_id', '=', ctx.organizationId)
+      .where('id', 'in', ids)
+      .execute();
+    const views = await walletViews(ctx, rows);
+    return new Map(views.map((v) => [v.id, v]));
+  },
+  /** As list_wallet_transactions shows it (no get_ operation reads one transaction). */
+  async wallet_transaction(ctx, ids) {
+    const rows = await ctx.db
+      .selectFrom('wallet_transactions')
+      .innerJoin('wallets', 'wallets.id', 'wallet_transactions.wallet_id')
+      .selectAll('wallet_transactions')
+      .select('wallets.currency as wallet_currency')
+      .where('wallet_transactions.organization_id', '=', ctx.organizationId)
+      .where('wallet_transactions.id', 'in', ids)
+      .execute();
+    return new Map(rows.map(({ wallet_currency, ...t }) => [t.id, transactionView(t, wallet_currency)]));
   },
   async portal_session(ctx, ids) {
     const out = new Map<string, unknown>();
