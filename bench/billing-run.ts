@@ -1,17 +1,20 @@
 /**
  * A billing run over many subscriptions with usage, on SQLite:
  *
- *   node --import tsx bench/billing-run.ts [--subscriptions N] [--runs R] [--wallets]
+ *   node --import tsx bench/billing-run.ts [--subscriptions N] [--runs R] [--wallets] [--profile F]
  *
  * Sets up N customers (default 10,000), each subscribed on 1 January 2028 to a monthly plan
  * (10.00 in arrears, a standard charge on API calls, a graduated charge on storage) with usage
  * in January, then times `runBilling` at 1 February — the run that invoices and finalizes one
  * invoice per subscription — on R fresh copies of that database (default 3), and prints the
  * median. With --wallets, every other customer has a wallet of 5 granted credits at 1.00 USD,
- * which pays part of its invoice at finalization (the run checks that each of them did).
+ * which pays part of its invoice at finalization (the run checks that each of them did). CPU is
+ * the process's (user + system, every thread: SQLite works in it). --profile writes the V8 CPU
+ * profile of the first run (set-up left out) to F, a .cpuprofile.
  */
-import { copyFileSync, mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { copyFileSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { Session } from 'node:inspector/promises';
+import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { loadConfig } from '../src/config.js';
@@ -22,8 +25,14 @@ import { createRuntime, type Runtime } from '../src/interfaces/runtime.js';
 import { runBilling } from '../src/services/billing/run.js';
 
 const { values } = parseArgs({
-  options: { subscriptions: { type: 'string' }, runs: { type: 'string' }, wallets: { type: 'boolean' } },
+  options: {
+    subscriptions: { type: 'string' },
+    runs: { type: 'string' },
+    wallets: { type: 'boolean' },
+    profile: { type: 'string' },
+  },
 });
+const PROFILE = values.profile;
 const WALLETS = values.wallets === true;
 const COUNT = Number(values.subscriptions ?? 10_000);
 const RUNS = Number(values.runs ?? 3);
@@ -123,19 +132,41 @@ async function setup(file: string): Promise<void> {
   await rt.close();
 }
 
+/** The V8 CPU profiler of this process, on around the first run only (not the set-up). */
+async function startProfile(): Promise<{ stop(file: string): Promise<void> }> {
+  const session = new Session();
+  session.connect();
+  await session.post('Profiler.enable');
+  await session.post('Profiler.start');
+  return {
+    async stop(file) {
+      const { profile } = await session.post('Profiler.stop');
+      writeFileSync(file, JSON.stringify(profile));
+      session.disconnect();
+    },
+  };
+}
+
 async function main(): Promise<void> {
   const dir = mkdtempSync(join(tmpdir(), 'billfold-bench-billing-'));
   try {
     const base = join(dir, 'base.db');
     await setup(base);
     const seconds: number[] = [];
+    const cpus: number[] = [];
     for (let r = 0; r < RUNS; r++) {
       const file = join(dir, `run-${r}.db`);
       copyFileSync(base, file);
       const rt = await open(file);
+      const load = loadavg()[0]!;
+      const c0 = process.cpuUsage();
       const t0 = performance.now();
+      const profiler = PROFILE && r === 0 ? await startProfile() : null;
       const summary = await runBilling(rt, AT);
       const s = (performance.now() - t0) / 1000;
+      const c = process.cpuUsage(c0);
+      if (profiler) await profiler.stop(PROFILE!);
+      const cpu = (c.user + c.system) / 1e6;
       const draws = WALLETS
         ? Number(
             (
@@ -153,13 +184,17 @@ async function main(): Promise<void> {
       if (summary.errors.length || summary.invoices_created !== COUNT)
         throw new Error(`run ${r}: ${JSON.stringify({ ...summary, errors: summary.errors.slice(0, 3) })}`);
       seconds.push(s);
-      process.stderr.write(`run ${r + 1}: ${summary.invoices_created} invoices in ${s.toFixed(2)} s\n`);
+      cpus.push(cpu);
+      process.stderr.write(
+        `run ${r + 1}: ${summary.invoices_created} invoices in ${s.toFixed(2)} s, ${cpu.toFixed(2)} s of CPU (${((cpu * 1e6) / COUNT).toFixed(0)} µs per subscription), load average ${load.toFixed(2)} at start\n`,
+      );
       rmSync(file, { force: true });
     }
-    seconds.sort((a, b) => a - b);
-    const median = seconds[Math.floor(seconds.length / 2)]!;
+    const mid = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
+    const median = mid(seconds);
+    const cpu = mid(cpus);
     process.stdout.write(
-      `billing run, SQLite: ${COUNT} subscriptions with usage${WALLETS ? ', wallets on half of them,' : ''} → ${COUNT} finalized invoices in ${median.toFixed(2)} s (median of ${RUNS}; ${Math.round(COUNT / median)} subscriptions/s)\n` +
+      `billing run, SQLite: ${COUNT} subscriptions with usage${WALLETS ? ', wallets on half of them,' : ''} → ${COUNT} finalized invoices in ${median.toFixed(2)} s (median of ${RUNS}; ${Math.round(COUNT / median)} subscriptions/s); CPU ${cpu.toFixed(2)} s (median), ${((cpu * 1e6) / COUNT).toFixed(0)} µs per subscription\n` +
         `command: node --import tsx bench/billing-run.ts --subscriptions ${COUNT} --runs ${RUNS}${WALLETS ? ' --wallets' : ''}\n`,
     );
   } finally {

@@ -1,4 +1,4 @@
-import { CompiledQuery, type Compilable, type Kysely } from 'kysely';
+import { CompiledQuery, type Compilable, type Kysely, type QueryResult } from 'kysely';
 import type { Database } from './schema.js';
 
 /**
@@ -20,6 +20,25 @@ const MARK = '\u0000billfold-param:';
 export function prepared<P extends Record<string, unknown>, R>(
   build: (db: Kysely<Database>, p: P) => Compilable<R>,
 ): (db: Kysely<Database>, values: P) => Promise<R[]> {
+  const run = compiledOnce(build);
+  return async (db, values) => (await run(db, values)).rows;
+}
+
+/**
+ * An update, delete or insert compiled once, like `prepared`, that answers how many rows it
+ * changed: for a write conditional on what was read (a compare-and-set), which must know
+ * whether it won.
+ */
+export function preparedWrite<P extends Record<string, unknown>>(
+  build: (db: Kysely<Database>, p: P) => Compilable<unknown>,
+): (db: Kysely<Database>, values: P) => Promise<number> {
+  const run = compiledOnce(build);
+  return async (db, values) => Number((await run(db, values)).numAffectedRows ?? 0n);
+}
+
+function compiledOnce<P extends Record<string, unknown>, R>(
+  build: (db: Kysely<Database>, p: P) => Compilable<R>,
+): (db: Kysely<Database>, values: P) => Promise<QueryResult<R>> {
   const compiled = new Map<string, { sql: string; slots: Array<{ name: string } | { value: unknown }> }>();
   return async (db, values) => {
     const key = db.getExecutor().adapter.constructor.name;
@@ -38,8 +57,7 @@ export function prepared<P extends Record<string, unknown>, R>(
       compiled.set(key, c);
     }
     const parameters = c.slots.map((s) => ('name' in s ? values[s.name] : s.value));
-    const result = await db.executeQuery<R>(CompiledQuery.raw(c.sql, parameters));
-    return result.rows;
+    return db.executeQuery<R>(CompiledQuery.raw(c.sql, parameters));
   };
 }
 

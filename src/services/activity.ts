@@ -102,10 +102,12 @@ export async function recordActivities(
   // One entry, the usual case on every change: an insert compiled once.
   if (entries.length === 1) await insertEntry(ctx.db, activityRow(ctx, entries[0]!));
   else
-    await ctx.db
-      .insertInto('activity_logs')
-      .values(entries.map((a) => activityRow(ctx, a)))
-      .execute();
+    await insertRows(
+      ctx.db,
+      ctx.dialect,
+      'activity_logs',
+      entries.map((a) => activityRow(ctx, a)),
+    );
   // The webhook events the change produces go in the same transaction (webhooks/outbox.ts).
   await noteWebhookEvents(ctx, entries);
 }

@@ -1,6 +1,7 @@
 import { sql } from 'kysely';
 import type { CustomersTable, InvoiceLinesTable, InvoicesTable } from '../db/schema.js';
 import { insertRows } from '../db/bulk.js';
+import { prepared } from '../db/prepared.js';
 import { Decimal } from '../domain/decimal.js';
 import { BillfoldError, validation } from '../domain/errors.js';
 import { newId } from '../domain/ids.js';
@@ -61,6 +62,8 @@ export interface InvoiceLineInput {
 }
 
 export interface CreateInvoiceInput {
+  /** The new invoice's id, when the caller wrote it elsewhere first (a run's ledger rows). */
+  id?: string;
   customer: CustomersTable;
   currency?: string;
   lines: InvoiceLineInput[];
@@ -113,7 +116,7 @@ export async function createInvoice(ctx: ServiceContext, input: CreateInvoiceInp
   const resolved = await resolveLines(ctx, input.customer, currency, input.lines);
   const now = ctx.now();
   const row: InvoicesTable = {
-    id: newId('invoice', now),
+    id: input.id ?? newId('invoice', now),
     organization_id: ctx.organizationId,
     customer_id: input.customer.id,
     external_id: input.external_id ?? null,
@@ -255,16 +258,20 @@ function endOfDay(date: string, timezone: string): number {
 
 /** Counters are incremented inside the caller's transaction; a rollback gives the value back. */
 export async function nextCounter(ctx: ServiceContext, name: string): Promise<number> {
-  const r = await ctx.db
+  const [r] = await incrementCounter(ctx.db, { org: ctx.organizationId, name });
+  return Number(r!.value);
+}
+
+/** Once per finalized invoice: compiled once. */
+const incrementCounter = prepared((db, p: { org: string; name: string }) =>
+  db
     .insertInto('counters')
-    .values({ organization_id: ctx.organizationId, name, value: 1 })
+    .values({ organization_id: p.org, name: p.name, value: 1 })
     .onConflict((oc) =>
       oc.columns(['organization_id', 'name']).doUpdateSet({ value: sql<number>`counters.value + 1` }),
     )
-    .returning('value')
-    .executeTakeFirstOrThrow();
-  return Number(r.value);
-}
+    .returning('value'),
+);
 
 async function customerNumber(ctx: ServiceContext, customerId: string): Promise<number> {
   const name = counterNames.customerNumber(customerId);

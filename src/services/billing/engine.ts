@@ -1,3 +1,4 @@
+import { prepared } from '../../db/prepared.js';
 import type { SubscriptionBillingsTable } from '../../db/schema.js';
 import { Decimal } from '../../domain/decimal.js';
 import { BillfoldError } from '../../domain/errors.js';
@@ -62,23 +63,61 @@ function stripLine(l: BillingLine): InvoiceLineInput {
   return rest;
 }
 
+/** The ledger rows of one subscription at some period starts, compiled once per number of starts. */
+const ledgerQueries = new Map<
+  number,
+  (db: ServiceContext['db'], p: Record<string, unknown>) => Promise<SubscriptionBillingsTable[]>
+>();
+
+function ledgerQuery(starts: number) {
+  let q = ledgerQueries.get(starts);
+  if (!q) {
+    q = prepared((db, p: Record<string, unknown>) =>
+      db
+        .selectFrom('subscription_billings')
+        .selectAll()
+        .where('subscription_id', '=', p.sub as string)
+        .where(
+          'period_from',
+          'in',
+          Array.from({ length: starts }, (_, i) => p[`from${i}`] as number),
+        ),
+    );
+    ledgerQueries.set(starts, q);
+  }
+  return q;
+}
+
 async function ledgerRows(
   ctx: ServiceContext,
   subId: string,
   items: readonly BillingItem[],
 ): Promise<SubscriptionBillingsTable[]> {
   if (!items.length) return [];
-  return ctx.db
-    .selectFrom('subscription_billings')
-    .selectAll()
-    .where('subscription_id', '=', subId)
-    .where(
-      'period_from',
-      'in',
-      items.map((i) => i.p.from),
-    )
-    .execute();
+  const starts = [...new Set(items.map((i) => i.p.from))];
+  return ledgerQuery(starts.length)(ctx.db, {
+    sub: subId,
+    ...Object.fromEntries(starts.map((from, i) => [`from${i}`, from])),
+  });
 }
+
+/** Claims one item for an invoice: no row when another transaction claimed it first. */
+const claimItem = prepared((db, p: Pick<SubscriptionBillingsTable, keyof SubscriptionBillingsTable>) =>
+  db
+    .insertInto('subscription_billings')
+    .values({
+      id: p.id,
+      organization_id: p.organization_id,
+      subscription_id: p.subscription_id,
+      kind: p.kind,
+      period_from: p.period_from,
+      period_to: p.period_to,
+      invoice_id: p.invoice_id,
+      created_at: p.created_at,
+    })
+    .onConflict((oc) => oc.columns(['subscription_id', 'kind', 'period_from']).doNothing())
+    .returning('id'),
+);
 
 async function insertLedger(
   ctx: ServiceContext,
@@ -88,21 +127,16 @@ async function insertLedger(
 ): Promise<string[]> {
   const ids: string[] = [];
   for (const it of items) {
-    const inserted = await ctx.db
-      .insertInto('subscription_billings')
-      .values({
-        id: newId('billing_run'),
-        organization_id: ctx.organizationId,
-        subscription_id: subId,
-        kind: it.kind,
-        period_from: it.p.from,
-        period_to: it.usageTo,
-        invoice_id: invoiceId,
-        created_at: ctx.now(),
-      })
-      .onConflict((oc) => oc.columns(['subscription_id', 'kind', 'period_from']).doNothing())
-      .returning('id')
-      .executeTakeFirst();
+    const [inserted] = await claimItem(ctx.db, {
+      id: newId('billing_run'),
+      organization_id: ctx.organizationId,
+      subscription_id: subId,
+      kind: it.kind,
+      period_from: it.p.from,
+      period_to: it.usageTo,
+      invoice_id: invoiceId,
+      created_at: ctx.now(),
+    });
     if (!inserted) {
       // Inside a caller's transaction nothing rolls back for us: take back what this call wrote.
       if (ids.length) await ctx.db.deleteFrom('subscription_billings').where('id', 'in', ids).execute();
@@ -188,11 +222,24 @@ export async function invoiceItems(
     return { action: 'refreshed', invoiceId: draftId, finalized: options.finalize };
   }
   if (!fresh.length) return { action: 'skipped', invoiceId: rows[0]?.invoice_id ?? null, finalized: false };
-  const ledgerIds = await insertLedger(ctx, s.sub.id, fresh, null);
+  // Claimed before the lines are built: the claim is what waits for a progressive invoice of
+  // the period being written meanwhile (progressive.ts), whose usage the lines then deduct. It
+  // names the invoice about to be created, so no second write is needed to link them.
+  const invoiceId = newId('invoice', ctx.now());
+  const ledgerIds = await insertLedger(ctx, s.sub.id, fresh, invoiceId);
   const lines = await buildLines(ctx, s, fresh);
-  if (!lines.length) return { action: 'nothing', invoiceId: null, finalized: false };
+  if (!lines.length) {
+    // Nothing to bill: the items stay claimed, on no invoice.
+    await ctx.db
+      .updateTable('subscription_billings')
+      .set({ invoice_id: null })
+      .where('id', 'in', ledgerIds)
+      .execute();
+    return { action: 'nothing', invoiceId: null, finalized: false };
+  }
   const coupons = await couponDiscounts(ctx, s, lines, null);
   const created = await createInvoice(ctx, {
+    id: invoiceId,
     customer: s.customer,
     currency: s.plan.currency,
     lines: lines.map(stripLine),
@@ -201,11 +248,6 @@ export async function invoiceItems(
     subscription_id: s.sub.id,
     status: options.finalize ? 'finalized' : 'draft',
   });
-  await ctx.db
-    .updateTable('subscription_billings')
-    .set({ invoice_id: created.row.id })
-    .where('id', 'in', ledgerIds)
-    .execute();
   await coupons.record(created.row.id);
   return { action: 'created', invoiceId: created.row.id, finalized: options.finalize };
 }

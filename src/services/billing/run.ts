@@ -1,4 +1,5 @@
 import { randomUUID } from 'node:crypto';
+import { preparedWrite } from '../../db/prepared.js';
 import type { SubscriptionsTable } from '../../db/schema.js';
 import { toIso } from '../../domain/time.js';
 import { createServiceContext, type Principal, type ServiceContext, type ServiceEnv } from '../context.js';
@@ -45,6 +46,17 @@ export interface RunOptions {
 const CHUNK = 500;
 /** Subscriptions billed per transaction. */
 const BATCH = 100;
+
+/** A subscription's next_billing_at moves on from `from`, unless another run moved it first. */
+const movePointer = preparedWrite(
+  (db, p: { next: number | null; now: number; id: string; org: string; from: number }) =>
+    db
+      .updateTable('subscriptions')
+      .set({ next_billing_at: p.next, updated_at: p.now })
+      .where('id', '=', p.id)
+      .where('organization_id', '=', p.org)
+      .where('next_billing_at', '=', p.from),
+);
 
 function systemContext(env: ServiceEnv, organizationId: string, requestId: string): ServiceContext {
   const principal: Principal = {
@@ -142,6 +154,7 @@ export async function runBilling(env: ServiceEnv, at: number, options: RunOption
           subscriptionRecord(row),
           at,
           (o) => out.push(o),
+          plans,
         );
         if (!sub || sub.row.next_billing_at === null || sub.row.next_billing_at > at) return;
         const base = plans.get(sub.planId) ?? (await plansById(c, [sub.planId])).get(sub.planId);
@@ -165,13 +178,7 @@ export async function runBilling(env: ServiceEnv, at: number, options: RunOption
         const wake = [billed, lifecycleDueAt(sub)].filter((v): v is number => v !== null);
         const next = wake.length ? Math.min(...wake) : null;
         // Compare-and-set: a concurrent run that moved it already leaves it alone.
-        await c.db
-          .updateTable('subscriptions')
-          .set({ next_billing_at: next, updated_at: c.now() })
-          .where('id', '=', sub.id)
-          .where('organization_id', '=', orgId)
-          .where('next_billing_at', '=', from)
-          .execute();
+        await movePointer(c.db, { next, now: c.now(), id: sub.id, org: orgId, from });
       };
       for (let b = 0; b < rows.length; b += BATCH) {
         const batch = rows.slice(b, b + BATCH);

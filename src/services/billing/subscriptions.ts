@@ -1,5 +1,6 @@
 import { sql, type ExpressionBuilder } from 'kysely';
 import type { CustomersTable, Database, SubscriptionsTable } from '../../db/schema.js';
+import { preparedWrite } from '../../db/prepared.js';
 import { countAll } from '../../db/sql.js';
 import { minorUnits } from '../../domain/currencies.js';
 import { Decimal } from '../../domain/decimal.js';
@@ -983,19 +984,31 @@ export async function terminateSubscription(
   return { subscription: await subscriptionView(ctx, ended), ...billed };
 }
 
+/** A pending row starts, unless another process started it first. Once per subscription in a run. */
+const startPending = preparedWrite((db, p: { next: number | null; now: number; id: string; org: string }) =>
+  db
+    .updateTable('subscriptions')
+    .set({ status: 'active', next_billing_at: p.next, updated_at: p.now })
+    .where('id', '=', p.id)
+    .where('organization_id', '=', p.org)
+    .where('status', '=', 'pending'),
+);
+
 /**
  * Applies what is due at `at` for the billing run, in order, until nothing more is: a pending
  * subscription starts; an active one reaching ending_at terminates (billing what it owes); a
  * downgrade whose time has come ends the old row and starts the new plan at that instant.
  * Returns the live subscription afterwards, or null when it has ended; what the ended rows are
  * billed goes to `onOutcome`. Safe to call twice or from two processes: every step is
- * conditional on the row's status.
+ * conditional on the row's status. `plans` holds plans the caller loaded already (a run's
+ * chunk), by id; others are read.
  */
 export async function applyScheduledChanges(
   ctx: ServiceContext,
   sub: SubscriptionRecord,
   at: number,
   onOutcome?: (o: BillingOutcome) => void,
+  plans?: Map<string, PlanRecord>,
 ): Promise<SubscriptionRecord | null> {
   let current: SubscriptionRecord | null = sub;
   for (;;) {
@@ -1003,21 +1016,20 @@ export async function applyScheduledChanges(
     const due = lifecycleDueAt(current);
     if (due === null || due > at)
       return current.status === 'pending' || current.status === 'active' ? current : null;
-    const [plan] = (await plansById(ctx, [current.planId])).values();
+    const plan = plans?.get(current.planId) ?? (await plansById(ctx, [current.planId])).get(current.planId);
     if (!plan) throw notFound('plan', current.planId);
     const now = ctx.now();
 
     if (current.status === 'pending') {
       const row: SubscriptionsTable = { ...current.row, status: 'active', updated_at: now };
       row.next_billing_at = nextWakeAt(subscriptionRecord(row), plan);
-      const res = await ctx.db
-        .updateTable('subscriptions')
-        .set({ status: 'active', next_billing_at: row.next_billing_at, updated_at: now })
-        .where('id', '=', current.id)
-        .where('organization_id', '=', ctx.organizationId)
-        .where('status', '=', 'pending')
-        .executeTakeFirst();
-      if (Number(res.numUpdatedRows) === 0) {
+      const started = await startPending(ctx.db, {
+        next: row.next_billing_at,
+        now,
+        id: current.id,
+        org: ctx.organizationId,
+      });
+      if (started === 0) {
         current = await reload(ctx, current.id);
         continue;
       }

@@ -1,4 +1,6 @@
-import type { InvoicesTable, WalletTransactionsTable, WalletsTable } from '../../db/schema.js';
+import type { Kysely } from 'kysely';
+import { prepared, preparedInsert, preparedWrite } from '../../db/prepared.js';
+import type { Database, InvoicesTable, WalletTransactionsTable, WalletsTable } from '../../db/schema.js';
 import { minorUnits } from '../../domain/currencies.js';
 import { Decimal } from '../../domain/decimal.js';
 import { BillfoldError } from '../../domain/errors.js';
@@ -40,6 +42,80 @@ export async function lockWallet(ctx: ServiceContext, id: string): Promise<Walle
   return q.executeTakeFirst();
 }
 
+/** The balances a wallet was read with become the new ones (none changed: the write loses). */
+const setBalances = preparedWrite(
+  (
+    db,
+    p: {
+      balance: number;
+      credits: string;
+      consumed: number;
+      consumedCredits: string;
+      lastConsumed: number | null;
+      now: number;
+      id: string;
+      org: string;
+      readBalance: number;
+      readCredits: string;
+    },
+  ) =>
+    db
+      .updateTable('wallets')
+      .set({
+        balance_cents: p.balance,
+        credits_balance: p.credits,
+        consumed_cents: p.consumed,
+        consumed_credits: p.consumedCredits,
+        last_consumed_credit_at: p.lastConsumed,
+        updated_at: p.now,
+      })
+      .where('id', '=', p.id)
+      .where('organization_id', '=', p.org)
+      .where('balance_cents', '=', p.readBalance)
+      .where('credits_balance', '=', p.readCredits),
+);
+
+/**
+ * A customer's active wallets in a currency that still hold something, in the order they pay
+ * (priority, then age); locked on PostgreSQL. Asked at every finalization: compiled once.
+ */
+const walletsToDrawQuery = (db: Kysely<Database>, p: { org: string; customer: string; currency: string }) =>
+  db
+    .selectFrom('wallets')
+    .selectAll()
+    .where('organization_id', '=', p.org)
+    .where('customer_id', '=', p.customer)
+    .where('status', '=', 'active')
+    .where('currency', '=', p.currency)
+    .where('balance_cents', '>', 0)
+    .orderBy('priority')
+    .orderBy('id');
+const walletsToDraw = prepared(walletsToDrawQuery);
+const walletsToDrawLocked = prepared((db, p: { org: string; customer: string; currency: string }) =>
+  walletsToDrawQuery(db, p).forUpdate(),
+);
+
+const insertTransaction = preparedInsert('wallet_transactions', {
+  id: true,
+  organization_id: true,
+  wallet_id: true,
+  customer_id: true,
+  transaction_type: true,
+  status: true,
+  reason: true,
+  source: true,
+  credits: true,
+  amount_cents: true,
+  invoice_id: true,
+  rule_id: true,
+  external_id: true,
+  settled_at: true,
+  failed_at: true,
+  voided_at: true,
+  created_at: true,
+  updated_at: true,
+});
+
 interface BalanceChange {
   minor: bigint;
   credits: Decimal;
@@ -80,22 +156,19 @@ async function applyBalance(
     last_consumed_credit_at: change.consumed && change.minor < 0n ? now : w.last_consumed_credit_at,
     updated_at: now,
   };
-  const r = await ctx.db
-    .updateTable('wallets')
-    .set({
-      balance_cents: next.balance_cents,
-      credits_balance: next.credits_balance,
-      consumed_cents: next.consumed_cents,
-      consumed_credits: next.consumed_credits,
-      last_consumed_credit_at: next.last_consumed_credit_at,
-      updated_at: now,
-    })
-    .where('id', '=', w.id)
-    .where('organization_id', '=', ctx.organizationId)
-    .where('balance_cents', '=', w.balance_cents)
-    .where('credits_balance', '=', w.credits_balance)
-    .executeTakeFirst();
-  if (Number(r.numUpdatedRows) !== 1) {
+  const updated = await setBalances(ctx.db, {
+    balance: next.balance_cents,
+    credits: next.credits_balance,
+    consumed: next.consumed_cents,
+    consumedCredits: next.consumed_credits,
+    lastConsumed: next.last_consumed_credit_at,
+    now,
+    id: w.id,
+    org: ctx.organizationId,
+    readBalance: w.balance_cents,
+    readCredits: w.credits_balance,
+  });
+  if (updated !== 1) {
     // Only reachable if a writer bypassed the lock; the caller's transaction rolls back.
     throw new BillfoldError(
       'CONFLICT',
@@ -125,18 +198,10 @@ export async function creditWallet(
 export async function drawFromWallets(ctx: ServiceContext, row: InvoicesTable): Promise<void> {
   if (!PAID_FROM_WALLETS.has(row.invoice_type) || row.amount_due_cents <= 0) return;
   const now = ctx.now();
-  let q = ctx.db
-    .selectFrom('wallets')
-    .selectAll()
-    .where('organization_id', '=', ctx.organizationId)
-    .where('customer_id', '=', row.customer_id)
-    .where('status', '=', 'active')
-    .where('currency', '=', row.currency)
-    .where('balance_cents', '>', 0)
-    .orderBy('priority')
-    .orderBy('id');
-  if (ctx.dialect === 'postgres') q = q.forUpdate();
-  const wallets = (await q.execute()).filter((w) => w.expiration_at === null || w.expiration_at > now);
+  const read = ctx.dialect === 'postgres' ? walletsToDrawLocked : walletsToDraw;
+  const wallets = (
+    await read(ctx.db, { org: ctx.organizationId, customer: row.customer_id, currency: row.currency })
+  ).filter((w) => w.expiration_at === null || w.expiration_at > now);
   if (!wallets.length) return;
   const units = minorUnits(row.currency);
   let due = BigInt(row.amount_due_cents);
@@ -170,7 +235,7 @@ export async function drawFromWallets(ctx: ServiceContext, row: InvoicesTable): 
       created_at: now,
       updated_at: now,
     };
-    await ctx.db.insertInto('wallet_transactions').values(tx).execute();
+    await insertTransaction(ctx.db, tx);
     await recordActivity(ctx, {
       type: 'wallet_transaction.created',
       resourceType: 'wallet',
