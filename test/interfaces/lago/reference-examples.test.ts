@@ -54,6 +54,9 @@ const ORDER = [
   'createCreditNote',
   'updateInvoice',
   'voidInvoice',
+  'createWallet',
+  'updateWallet',
+  'createWalletTransaction',
   'updateOrganization',
 ];
 
@@ -159,6 +162,9 @@ describeDatabases('Lago API reference examples', (t) => {
       case 'createPayment':
         body.payment.invoice_id = ctx.invoice;
         break;
+      case 'createWalletTransaction':
+        body.wallet_transaction.wallet_id = ctx.wallet;
+        break;
     }
     return path
       .replace(
@@ -174,7 +180,10 @@ describeDatabases('Lago API reference examples', (t) => {
                 : 'storage',
       )
       .replace('{external_id}', ctx.subscription ?? '')
-      .replace('{lago_id}', name === 'voidInvoice' ? ctx.voidable! : ctx.invoice!);
+      .replace(
+        '{lago_id}',
+        name === 'voidInvoice' ? ctx.voidable! : name === 'updateWallet' ? ctx.wallet! : ctx.invoice!,
+      );
   }
 
   for (const name of ORDER) {
@@ -205,6 +214,7 @@ describeDatabases('Lago API reference examples', (t) => {
       expect(r.status, `${fixture!.endpoint}: ${JSON.stringify(r.body).slice(0, 400)}`).toBe(200);
       const [root] = Object.keys(r.body);
       if (root === 'subscription') ctx.subscription = r.body.subscription.external_id;
+      if (root === 'wallet') ctx.wallet = r.body.wallet.lago_id;
       if (root === 'invoice' && name === 'createInvoice') {
         ctx.invoice = r.body.invoice.lago_id;
         ctx.invoiceNumber = r.body.invoice.number;

@@ -134,7 +134,7 @@ function requiresSuccessfulPayment(f: Fields): void {
   if (f.bool('invoice_requires_successful_payment') === true)
     throw invalidFields({
       [`${f.path}.invoice_requires_successful_payment`]:
-        "Billfold issues a top-up's invoice at once and settles the paid credits when it is paid (Lago's false); an invoice held open until a payment succeeds is not available",
+        "true is not supported: Billfold issues a top-up's invoice at once and settles the paid credits when it is paid (Lago's false), it does not hold the invoice open until a payment succeeds",
     });
 }
 
@@ -319,7 +319,7 @@ export const walletRoutes: LagoRoute[] = [
         throw invalidFields(
           {
             [`wallet_transaction.${name}`]:
-              'Billfold does not void credits by hand: credits leave a wallet only to pay invoices; voiding the invoice that bought them takes them back, and terminating the wallet ends them',
+              'is not supported: Billfold does not void credits by hand; credits leave a wallet only to pay invoices, voiding the invoice that bought them takes them back, and terminating the wallet ends them',
           },
           'Top up with paid_credits or granted_credits; void_invoice or DELETE /wallets/{lago_id} take credits back.',
         );
