@@ -18,12 +18,29 @@ const ByType = z
   })
   .describe('Invoiced amounts by revenue type, net of coupons, before tax');
 
+const InvoiceTypeRevenue = z.object({
+  invoice_type: z
+    .string()
+    .describe(
+      'subscription, progressive_billing (usage billed when it crossed a threshold), credit (wallet top-up), one_off…',
+    ),
+  invoice_count: z.int(),
+  ...moneyOut('amount', 'Its invoices net of coupons, before tax'),
+  ...moneyOut('credited', 'Credit notes issued in the window on invoices of this type, before tax'),
+  in_revenue: z
+    .boolean()
+    .describe('false for wallet top-ups: credits bought are prepaid, and count as the invoices they pay'),
+});
+
 const CurrencyRevenue = z.object({
   currency: z.string(),
-  invoice_count: z.int(),
+  invoice_count: z.int().describe('Invoices counted in revenue (wallet top-ups are not)'),
   ...moneyOut('revenue', 'Invoiced net of coupons, before tax, less credit notes issued in the window'),
   ...moneyOut('credited', 'Credit notes issued in the window, before tax'),
   by_type: ByType,
+  by_invoice_type: z
+    .array(InvoiceTypeRevenue)
+    .describe('The same invoices by invoice type: revenue = Σ (amount − credited) of the types in_revenue'),
 });
 
 export const getCustomerRevenue = defineOperation({
@@ -32,7 +49,10 @@ export const getCustomerRevenue = defineOperation({
   description:
     'How much a customer was invoiced over a window and what serving them cost: revenue per currency (finalized ' +
     'invoices issued in [from, to), net of coupons, before tax, less credit notes) split into recurring, usage, ' +
-    'seat and one_off (wallet top-ups are shown as prepaid_credits beside them, outside revenue); the usage cost of their events (USD, from the cost catalog); and margin = USD revenue − ' +
+    'seat and one_off (wallet top-ups are shown as prepaid_credits beside them, outside revenue), and by invoice ' +
+    "type with counts: progressive_billing invoices count once (the period's final invoice deducts what they billed), " +
+    'top-ups (credit) are listed but not revenue (credits bought are prepaid and count as the invoices they pay); ' +
+    'the usage cost of their events (USD, from the cost catalog); and margin = USD revenue − ' +
     'cost (null when the customer was not invoiced in USD). `customer_id` is the Billfold id or your external id.',
   group,
   scope: 'read',

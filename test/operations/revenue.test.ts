@@ -1,4 +1,5 @@
 import { expect, it } from 'vitest';
+import { runProgressiveBilling } from '../../src/services/billing/progressive.js';
 import { runBilling } from '../../src/services/billing/run.js';
 import { caller } from '../harness/billing.js';
 import { describeDatabases, describeDoors } from '../harness/suite.js';
@@ -96,6 +97,125 @@ describeDoors('revenue analytics', (t) => {
       to: `${to}T00:00:00.000Z`,
     });
     expect(mrr.currencies).toEqual([]);
+  });
+
+  /*
+   * By invoice type, worked by hand. Plan rev-pb: a 20.00 fee in arrears, calls at 0.50, one
+   * usage threshold at 10.00; the subscription runs from 1 September 2026.
+   * - 24 calls on 5 September (12.00 ≥ 10.00): a progressive_billing invoice of 12.00;
+   * - a wallet buys 30 credits at 1.00: a credit invoice (top-up) of 30.00, usable at once;
+   * - 16 calls on 20 September: 40 calls = 20.00 in the period, under no new level;
+   * - September's invoice: fee 20.00 + usage 20.00 − 12.00 billed progressively = 28.00, paid by
+   *   the wallet at finalization (28.00 of its 30.00);
+   * - a credit note of 2.00 on the progressive invoice.
+   * Revenue = 12.00 + 28.00 − 2.00 = 38.00: the period's 40.00 (20.00 + 40 × 0.50) once, less the
+   * credit note. The top-up is listed (30.00) but not revenue: the 28.00 it paid is the
+   * subscription invoice's, counted already.
+   */
+  it('lists progressive and top-up invoices by type, counting the period once and the top-up outside revenue', async () => {
+    await t.door.ok('create_customer', { external_id: 'rev-pb', name: 'Progressive', currency: 'USD' });
+    await t.door.ok('create_billable_metric', {
+      code: 'rev_pb_calls',
+      name: 'Calls',
+      aggregation_type: 'count_agg',
+    });
+    await t.door.ok('create_plan', {
+      code: 'rev-pb',
+      name: 'Rev PB',
+      interval: 'monthly',
+      amount: '20',
+      tax_codes: [],
+      charges: [
+        { billable_metric_code: 'rev_pb_calls', charge_model: 'standard', properties: { amount: '0.50' } },
+      ],
+      usage_thresholds: [{ amount: '10' }],
+    });
+    await t.door.ok('create_subscription', {
+      customer_id: 'rev-pb',
+      plan_code: 'rev-pb',
+      external_id: 'rev-pb-sub',
+      started_at: '2026-09-01',
+    });
+    let n = 0;
+    const calls = (count: number, day: string) =>
+      t.door.ok('record_usage_batch', {
+        events: Array.from({ length: count }, () => ({
+          transaction_id: `rev-pb-${n++}`,
+          customer_id: 'rev-pb',
+          code: 'rev_pb_calls',
+          timestamp: `2026-09-${day}T10:00:00Z`,
+        })),
+      });
+    await calls(24, '05');
+    await runProgressiveBilling(t.env.rt, Date.parse('2026-09-06T00:00:00Z'));
+    const [progressive] = (
+      await t.door.ok('list_invoices', { customer_id: 'rev-pb', invoice_type: 'progressive_billing' })
+    ).invoices;
+    expect(progressive).toMatchObject({ total_amount: '12.00', status: 'finalized' });
+    const wallet = await t.door.ok('create_wallet', {
+      customer_id: 'rev-pb',
+      rate_amount: '1',
+      paid_credits: '30',
+      invoice_requires_payment: false,
+    });
+    expect(wallet.wallet).toMatchObject({ balance_cents: 3000 });
+    await calls(16, '20');
+    await runProgressiveBilling(t.env.rt, Date.parse('2026-09-21T00:00:00Z'));
+    const { invoice: draft } = await t.door.ok('generate_invoice', {
+      subscription_id: 'rev-pb-sub',
+      period: { from: '2026-09-01', to: '2026-10-01' },
+    });
+    const { invoice: final } = await t.door.ok('finalize_invoice', { invoice_id: draft.id });
+    expect(final).toMatchObject({
+      invoice_type: 'subscription',
+      sub_total_amount: '28.00',
+      prepaid_credit_amount: '28.00',
+      amount_due: '0.00',
+    });
+    const full = (await t.door.ok('get_invoice', { invoice_id: progressive.id })).invoice;
+    await t.door.ok('create_credit_note', {
+      invoice_id: progressive.id,
+      type: 'credit',
+      reason: 'other',
+      items: [{ invoice_line_id: full.lines[0].id, amount: '2' }],
+    });
+
+    const tomorrow = new Date(Date.now() + 86_400_000).toISOString();
+    const r = await t.door.ok('get_customer_revenue', {
+      customer_id: 'rev-pb',
+      from: '2026-09-01',
+      to: tomorrow,
+    });
+    expect(r.revenue).toHaveLength(1);
+    const [usd] = r.revenue;
+    expect(usd).toMatchObject({
+      currency: 'USD',
+      invoice_count: 2,
+      revenue: '38.00',
+      revenue_cents: 3800,
+      credited: '2.00',
+      by_type: {
+        recurring: '20.00',
+        usage: '20.00',
+        seat: '0.00',
+        one_off: '0.00',
+        prepaid_credits: '30.00',
+      },
+    });
+    expect(
+      usd.by_invoice_type.map((x: any) => [
+        x.invoice_type,
+        x.invoice_count,
+        x.amount,
+        x.credited,
+        x.in_revenue,
+      ]),
+    ).toEqual([
+      ['subscription', 1, '28.00', '0.00', true],
+      ['credit', 1, '30.00', '0.00', false],
+      ['progressive_billing', 1, '12.00', '2.00', true],
+    ]);
+    expect(usd.by_invoice_type.map((x: any) => x.amount_cents)).toEqual([2800, 3000, 1200]);
   });
 
   it('names the field when a window or reference is wrong', async () => {

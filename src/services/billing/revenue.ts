@@ -12,6 +12,7 @@ import {
 import { addMonthsToDate, dateInZone, startOfDayInZone, toIso } from '../../domain/time.js';
 import type { ServiceContext } from '../context.js';
 import { resolveCustomer } from '../customers.js';
+import { INVOICE_TYPES, type InvoiceType } from '../invoice-views.js';
 import { getUsageAnalytics } from '../metering/analytics.js';
 import { plansById } from './load.js';
 import { effectivePlan, subscriptionRecord } from './records.js';
@@ -37,10 +38,26 @@ export const REVENUE_TYPES = ['recurring', 'usage', 'seat', 'one_off'] as const;
  */
 export type RevenueType = (typeof REVENUE_TYPES)[number] | 'prepaid_credits';
 
+/**
+ * Whether an invoice of this type counts in revenue. Wallet top-ups (type credit) do not: as in
+ * Lago's revenue recognition, credits bought are a balance the customer holds, and revenue is
+ * earned as they are consumed — by the subscription invoices they pay, which count in full
+ * (before tax, whatever pays them). Progressive invoices count: the period's later invoices
+ * deduct, line by line, what they billed, so a period's invoices add up to its usage once.
+ */
+export function inRevenue(type: string): boolean {
+  return type !== 'credit';
+}
+
+interface InvoiceTypeTotals {
+  invoices: Set<string>;
+  net: bigint;
+  credited: bigint;
+}
+
 interface CurrencyTotals {
   gross: Record<RevenueType, bigint>;
-  credited: bigint;
-  invoiceCount: number;
+  byInvoiceType: Map<string, InvoiceTypeTotals>;
 }
 
 export interface RevenueByType {
@@ -56,8 +73,19 @@ export interface RevenueByType {
   prepaid_credits: string;
 }
 
+export interface InvoiceTypeRevenue {
+  invoice_type: string;
+  invoice_count: number;
+  amount_cents: number;
+  amount: string;
+  credited_cents: number;
+  credited: string;
+  in_revenue: boolean;
+}
+
 export interface CurrencyRevenue {
   currency: string;
+  /** Invoices counted in revenue (top-ups are in by_invoice_type only). */
   invoice_count: number;
   /** Net of coupons, before tax, less credit notes issued in the window. */
   revenue_cents: number;
@@ -65,6 +93,7 @@ export interface CurrencyRevenue {
   credited_cents: number;
   credited: string;
   by_type: RevenueByType;
+  by_invoice_type: InvoiceTypeRevenue[];
 }
 
 interface Filter {
@@ -76,8 +105,7 @@ interface Filter {
 function emptyTotals(): CurrencyTotals {
   return {
     gross: { recurring: 0n, usage: 0n, seat: 0n, one_off: 0n, prepaid_credits: 0n },
-    credited: 0n,
-    invoiceCount: 0,
+    byInvoiceType: new Map(),
   };
 }
 
@@ -98,6 +126,7 @@ async function seatCharges(ctx: ServiceContext, chargeIds: readonly string[]): P
 
 interface RevenueLine {
   invoiceId: string;
+  invoiceType: string;
   currency: string;
   type: RevenueType;
   /** After the line's share of coupons and discounts, in minor units. */
@@ -151,6 +180,7 @@ async function revenueLines(
   );
   return rows.map((l) => ({
     invoiceId: l.invoice_id,
+    invoiceType: l.invoice_type,
     currency: l.currency,
     type:
       l.invoice_type === 'credit'
@@ -168,21 +198,20 @@ async function revenueLines(
   }));
 }
 
-/** Credit notes issued in the window, before tax, per currency. */
-async function creditedByCurrency(
-  ctx: ServiceContext,
-  f: {
-    from: number;
-    to: number;
-    customerId?: string;
-    subscriptionIds?: string[];
-    subscriptionsOnly?: boolean;
-  },
-): Promise<Map<string, bigint>> {
+interface CreditFilter {
+  from: number;
+  to: number;
+  customerId?: string;
+  subscriptionIds?: string[];
+  subscriptionsOnly?: boolean;
+}
+
+/** Credit notes issued in the window, before tax, each with its invoice's type. */
+async function creditNotes(ctx: ServiceContext, f: CreditFilter) {
   let q = ctx.db
     .selectFrom('credit_notes')
     .innerJoin('invoices', 'invoices.id', 'credit_notes.invoice_id')
-    .select(['credit_notes.currency', 'credit_notes.sub_total_amount_cents'])
+    .select(['credit_notes.currency', 'credit_notes.sub_total_amount_cents', 'invoices.invoice_type'])
     .where('credit_notes.organization_id', '=', ctx.organizationId)
     .where('credit_notes.status', '=', 'finalized')
     .where('credit_notes.issued_at', '>=', f.from)
@@ -190,30 +219,42 @@ async function creditedByCurrency(
   if (f.customerId) q = q.where('credit_notes.customer_id', '=', f.customerId);
   if (f.subscriptionIds) q = q.where('invoices.subscription_id', 'in', f.subscriptionIds);
   if (f.subscriptionsOnly) q = q.where('invoices.subscription_id', 'is not', null);
+  return q.execute();
+}
+
+/** Credit notes issued in the window on invoices counted in revenue, before tax, per currency. */
+async function creditedByCurrency(ctx: ServiceContext, f: CreditFilter): Promise<Map<string, bigint>> {
   const out = new Map<string, bigint>();
-  for (const c of await q.execute())
-    out.set(c.currency, (out.get(c.currency) ?? 0n) + BigInt(c.sub_total_amount_cents));
+  for (const c of await creditNotes(ctx, f))
+    if (inRevenue(c.invoice_type))
+      out.set(c.currency, (out.get(c.currency) ?? 0n) + BigInt(c.sub_total_amount_cents));
   return out;
 }
 
-/** Finalized (not voided) invoices issued in the window, line by line, less credit notes. */
+/**
+ * Finalized (not voided) invoices issued in the window, line by line, by revenue type and by
+ * invoice type, and the credit notes issued in it by the type of the invoice they credit.
+ */
 async function invoicedRevenue(ctx: ServiceContext, f: Filter): Promise<Map<string, CurrencyTotals>> {
   const byCurrency = new Map<string, CurrencyTotals>();
-  const totals = (currency: string) => {
+  const ofType = (currency: string, invoiceType: string) => {
     const t = byCurrency.get(currency) ?? emptyTotals();
     byCurrency.set(currency, t);
-    return t;
+    let k = t.byInvoiceType.get(invoiceType);
+    if (!k) {
+      k = { invoices: new Set(), net: 0n, credited: 0n };
+      t.byInvoiceType.set(invoiceType, k);
+    }
+    return { t, k };
   };
-  const invoices = new Map<string, Set<string>>();
   for (const l of await revenueLines(ctx, { issued: f, customerId: f.customerId })) {
-    totals(l.currency).gross[l.type] += l.net;
-    const seen = invoices.get(l.currency) ?? new Set();
-    seen.add(l.invoiceId);
-    invoices.set(l.currency, seen);
+    const { t, k } = ofType(l.currency, l.invoiceType);
+    t.gross[l.type] += l.net;
+    k.invoices.add(l.invoiceId);
+    k.net += l.net;
   }
-  for (const [currency, ids] of invoices) totals(currency).invoiceCount = ids.size;
-  for (const [currency, credited] of await creditedByCurrency(ctx, { ...f, customerId: f.customerId }))
-    totals(currency).credited += credited;
+  for (const c of await creditNotes(ctx, f))
+    ofType(c.currency, c.invoice_type).k.credited += BigInt(c.sub_total_amount_cents);
   return byCurrency;
 }
 
@@ -227,21 +268,44 @@ function byTypeView(gross: Record<RevenueType, bigint>, currency: string): Reven
   };
 }
 
-function currencyView(currency: string, t: CurrencyTotals, types: readonly RevenueType[]): CurrencyRevenue {
-  const gross = types.reduce((s, k) => s + t.gross[k], 0n);
+/** Known types in their usual order, then any other, by name. */
+function invoiceTypeOrder(a: string, b: string): number {
+  const rank = (x: string) => {
+    const i = INVOICE_TYPES.indexOf(x as InvoiceType);
+    return i < 0 ? INVOICE_TYPES.length : i;
+  };
+  return rank(a) - rank(b) || a.localeCompare(b);
+}
+
+/**
+ * Revenue is the sum of the revenue types' lines (prepaid credits are outside it) less credit
+ * notes; by invoice type it is the same sum: Σ (amount − credited) of the types in revenue.
+ */
+function currencyView(currency: string, t: CurrencyTotals): CurrencyRevenue {
+  const gross = REVENUE_TYPES.reduce((s, k) => s + t.gross[k], 0n);
+  const types = [...t.byInvoiceType.entries()].sort(([a], [b]) => invoiceTypeOrder(a, b));
+  const counted = types.filter(([type]) => inRevenue(type)).map(([, k]) => k);
+  const credited = counted.reduce((s, k) => s + k.credited, 0n);
   return {
     currency,
-    invoice_count: t.invoiceCount,
-    ...moneyFields('revenue', gross - t.credited, currency),
-    ...moneyFields('credited', t.credited, currency),
+    invoice_count: counted.reduce((s, k) => s + k.invoices.size, 0),
+    ...moneyFields('revenue', gross - credited, currency),
+    ...moneyFields('credited', credited, currency),
     by_type: byTypeView(t.gross, currency),
+    by_invoice_type: types.map(([type, k]) => ({
+      invoice_type: type,
+      invoice_count: k.invoices.size,
+      ...moneyFields('amount', k.net, currency),
+      ...moneyFields('credited', k.credited, currency),
+      in_revenue: inRevenue(type),
+    })),
   };
 }
 
-function sortedViews(m: Map<string, CurrencyTotals>, types: readonly RevenueType[]): CurrencyRevenue[] {
+function sortedViews(m: Map<string, CurrencyTotals>): CurrencyRevenue[] {
   return [...m.entries()]
     .sort(([a], [b]) => a.localeCompare(b))
-    .map(([currency, t]) => currencyView(currency, t, types));
+    .map(([currency, t]) => currencyView(currency, t));
 }
 
 function checkWindow(from: number, to: number): void {
@@ -256,7 +320,6 @@ export async function getCustomerRevenue(
   const customer = await resolveCustomer(ctx, input.customer_id);
   const revenue = sortedViews(
     await invoicedRevenue(ctx, { from: input.from, to: input.to, customerId: customer.id }),
-    REVENUE_TYPES,
   );
   const usage = await getUsageAnalytics(ctx, { from: input.from, to: input.to, customer_id: customer.id });
   const cost = Decimal.parse(usage.totals.cost);
