@@ -809,6 +809,69 @@ export interface WalletRecurringRulesTable {
   created_at: number;
 }
 
+/**
+ * Maintained financial totals (see services/finance/totals.ts): per organization, currency and
+ * time bucket (a UTC month, day or quarter hour starting at bucket_start), kept up to date in
+ * the transaction of every change that moves them.
+ */
+export interface FinanceFlowsTable {
+  organization_id: string;
+  span: string;
+  bucket_start: number;
+  currency: string;
+  invoice_count: number;
+  invoiced_net_cents: number;
+  invoiced_tax_cents: number;
+  invoiced_total_cents: number;
+  credit_note_count: number;
+  credit_notes_net_cents: number;
+  credit_notes_tax_cents: number;
+  credit_notes_total_cents: number;
+  refund_count: number;
+  refunds_cents: number;
+  payment_count: number;
+  payments_cents: number;
+}
+
+/** Tax per rate of finalized invoices and credit notes, per bucket (lines: how many breakdown lines). */
+export interface FinanceTaxFlowsTable {
+  organization_id: string;
+  span: string;
+  bucket_start: number;
+  currency: string;
+  tax_code: string;
+  rate: string;
+  name: string;
+  invoice_lines: number;
+  taxable_cents: number;
+  tax_cents: number;
+  credit_lines: number;
+  credited_taxable_cents: number;
+  credited_tax_cents: number;
+}
+
+/** Net revenue per customer, per bucket: finalized invoices' net and credit notes' net. */
+export interface FinanceCustomerFlowsTable {
+  organization_id: string;
+  span: string;
+  bucket_start: number;
+  customer_id: string;
+  currency: string;
+  invoice_count: number;
+  invoiced_net_cents: number;
+  credit_note_count: number;
+  credit_notes_net_cents: number;
+}
+
+/** Today's open balances of finalized invoices per due date ('' for none). */
+export interface FinanceReceivablesTable {
+  organization_id: string;
+  currency: string;
+  due_date: string;
+  open_count: number;
+  open_cents: number;
+}
+
 export interface Database {
   organizations: OrganizationsTable;
   api_keys: ApiKeysTable;
@@ -853,6 +916,10 @@ export interface Database {
   wallets: WalletsTable;
   wallet_transactions: WalletTransactionsTable;
   wallet_recurring_rules: WalletRecurringRulesTable;
+  finance_flows: FinanceFlowsTable;
+  finance_tax_flows: FinanceTaxFlowsTable;
+  finance_customer_flows: FinanceCustomerFlowsTable;
+  finance_receivables: FinanceReceivablesTable;
   billfold_meta: { key: string; value: string };
 }
 

@@ -19,6 +19,7 @@ import type { ServiceContext } from './context.js';
 import { findCustomer, resolveCustomer } from './customers.js';
 import type { InvoiceView, StoredTaxLine } from './invoice-views.js';
 import { getInvoice, loadLines, resolveInvoice } from './invoices.js';
+import { recordCreditNoteChange, recordInvoiceChange } from './finance/totals.js';
 
 /**
  * Credit notes correct a finalized invoice. A `credit` takes money off what is still due; a
@@ -262,6 +263,7 @@ export async function createCreditNote(
     updated_at: now,
   };
   await ctx.db.insertInto('credit_notes').values(row).execute();
+  await recordCreditNoteChange(ctx, null, row);
   await applyToInvoice(ctx, invoice, row, +1);
   await recordActivity(ctx, {
     type: 'credit_note.created',
@@ -313,6 +315,10 @@ async function applyToInvoice(
     .where('id', '=', invoice.id)
     .where('organization_id', '=', ctx.organizationId)
     .execute();
+  await recordInvoiceChange(ctx, invoice, {
+    ...next,
+    amount_due_cents: next.status === 'voided' ? 0 : next.amount_due_cents,
+  });
 }
 
 async function resolveCreditNote(ctx: ServiceContext, ref: string): Promise<CreditNotesTable> {
@@ -371,6 +377,7 @@ export async function voidCreditNote(
     .where('id', '=', row.id)
     .where('organization_id', '=', ctx.organizationId)
     .execute();
+  await recordCreditNoteChange(ctx, row, next);
   await applyToInvoice(ctx, invoice, row, -1);
   await recordActivity(ctx, {
     type: 'credit_note.voided',

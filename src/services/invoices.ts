@@ -24,6 +24,7 @@ import {
 import { releaseRedemptions } from './billing/coupon-ledger.js';
 import { priceInvoice, resolveLines, searchText } from './invoice-lines.js';
 import { drawFromWallets, releaseForInvoice } from './wallets/ledger.js';
+import { recordInvoiceChange } from './finance/totals.js';
 import { findNumbered } from './numbered-documents.js';
 export { batchGetInvoices, listInvoices, type InvoiceListFilter } from './invoice-lists.js';
 
@@ -186,6 +187,7 @@ export async function createInvoice(ctx: ServiceContext, input: CreateInvoiceInp
     await insertRows(ctx.db, ctx.dialect, 'invoices', [row]);
   }
   await insertLines(ctx, lines);
+  if (finalizeFirst) await recordInvoiceChange(ctx, null, row);
   const created = {
     type: 'invoice.created',
     resourceType: 'invoice',
@@ -405,6 +407,7 @@ async function finalizeLoaded(
       'Retry.',
     );
   }
+  await recordInvoiceChange(ctx, inv.row, row);
   await recordActivity(ctx, finalizedActivity(row, cust));
   return { row, lines: inv.lines };
 }
@@ -997,6 +1000,7 @@ export async function voidInvoice(ctx: ServiceContext, ref: string, reason?: str
     .where('id', '=', row.id)
     .where('organization_id', '=', ctx.organizationId)
     .execute();
+  await recordInvoiceChange(ctx, row, next);
   // A voided invoice gave the customer nothing: what it took from their coupons (an amount, a
   // period of a recurring coupon) is theirs again for the next invoice, as for a deleted draft.
   await releaseRedemptions(ctx, row.id);

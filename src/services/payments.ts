@@ -12,6 +12,7 @@ import type { ServiceContext } from './context.js';
 import { findCustomer, resolveCustomer } from './customers.js';
 import type { InvoiceView } from './invoice-views.js';
 import { getInvoice, loadLines, resolveInvoice, viewOf } from './invoices.js';
+import { recordInvoiceChange, recordPaymentReceived } from './finance/totals.js';
 import { settlePurchases } from './wallets/ledger.js';
 
 /** Payments recorded against finalized invoices: partial ones allowed, never more than is due. */
@@ -156,6 +157,7 @@ export async function recordPayment(
     created_at: now,
   };
   await ctx.db.insertInto('payments').values(payment).execute();
+  await recordPaymentReceived(ctx, payment);
   const next: InvoicesTable = {
     ...row,
     amount_paid_cents: row.amount_paid_cents + cents,
@@ -178,6 +180,7 @@ export async function recordPayment(
     .where('id', '=', row.id)
     .where('organization_id', '=', ctx.organizationId)
     .execute();
+  await recordInvoiceChange(ctx, row, next);
   // A top-up invoice paid in full makes its credits usable.
   if (next.amount_due_cents === 0) await settlePurchases(ctx, next);
   await recordActivity(ctx, {

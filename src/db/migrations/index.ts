@@ -19,6 +19,7 @@ import * as m016 from './016_signing_keys.js';
 import * as m017 from './017_wallets.js';
 import * as m018 from './018_progressive_billing.js';
 import * as m018b from './018b_subscriptions_by_plan.js';
+import * as m019 from './019_financial_totals.js';
 
 export interface MigrationContext {
   dialect: 'sqlite' | 'postgres';
@@ -48,6 +49,7 @@ const MIGRATIONS: Array<[string, MigrationModule]> = [
   ['017_wallets', m017],
   ['018_progressive_billing', m018],
   ['018b_subscriptions_by_plan', m018b],
+  ['019_financial_totals', m019],
 ];
 
 export function migrationsFor(ctx: MigrationContext): Record<string, Migration> {

@@ -6,6 +6,7 @@ import { canonicalMrrWindow, earnedMrr } from '../billing/revenue.js';
 import type { ServiceContext } from '../context.js';
 import { displayName } from '../customers.js';
 import { getUsageAnalytics } from '../metering/analytics.js';
+import { cover, inBuckets, inRanges } from './buckets.js';
 import { receivablesAt } from './receivables-at.js';
 import { costFields, flowsByMonth, marginFields } from './summary.js';
 import type { ReportWindow } from './window.js';
@@ -34,31 +35,11 @@ function change(now: bigint, before: bigint, c: string) {
 
 const TOP = 5;
 
-/** Net revenue per customer and currency over [from, to): invoiced net less credit notes. */
+/**
+ * Net revenue per customer and currency over [from, to): invoiced net less credit notes, from
+ * the maintained totals (and the rows for pieces of the edges shorter than a bucket).
+ */
 async function topCustomers(ctx: ServiceContext, from: number, to: number) {
-  const invoiced = await ctx.db
-    .selectFrom('invoices')
-    .select([
-      'customer_id',
-      'currency',
-      sql<string>`count(*)`.as('count'),
-      sql<string>`sum(sub_total_amount_cents - coupons_amount_cents)`.as('net'),
-    ])
-    .where('organization_id', '=', ctx.organizationId)
-    .where('status', '=', 'finalized')
-    .where('issued_at', '>=', from)
-    .where('issued_at', '<', to)
-    .groupBy(['customer_id', 'currency'])
-    .execute();
-  const credited = await ctx.db
-    .selectFrom('credit_notes')
-    .select(['customer_id', 'currency', sql<string>`sum(sub_total_amount_cents)`.as('net')])
-    .where('organization_id', '=', ctx.organizationId)
-    .where('status', '=', 'finalized')
-    .where('issued_at', '>=', from)
-    .where('issued_at', '<', to)
-    .groupBy(['customer_id', 'currency'])
-    .execute();
   const byKey = new Map<string, { customerId: string; currency: string; count: number; net: bigint }>();
   const at = (customerId: string, currency: string) => {
     const key = `${customerId}|${currency}`;
@@ -66,12 +47,60 @@ async function topCustomers(ctx: ServiceContext, from: number, to: number) {
     if (!e) byKey.set(key, (e = { customerId, currency, count: 0, net: 0n }));
     return e;
   };
-  for (const r of invoiced) {
+  const pieces = cover([{ from, to }]);
+  const totals = await ctx.db
+    .selectFrom('finance_customer_flows')
+    .select([
+      'customer_id',
+      'currency',
+      sql<string>`sum(invoice_count)`.as('count'),
+      sql<string>`sum(invoiced_net_cents)`.as('net'),
+      sql<string>`sum(credit_note_count)`.as('credit_count'),
+      sql<string>`sum(credit_notes_net_cents)`.as('credit_net'),
+    ])
+    .where('organization_id', '=', ctx.organizationId)
+    .where(inBuckets(pieces))
+    .groupBy(['customer_id', 'currency'])
+    .execute();
+  for (const r of totals) {
+    if (Number(r.count) + Number(r.credit_count) === 0) continue;
     const e = at(r.customer_id, r.currency);
     e.count += Number(r.count);
-    e.net += n(r.net);
+    e.net += n(r.net) - n(r.credit_net);
   }
-  for (const r of credited) at(r.customer_id, r.currency).net -= n(r.net);
+  if (pieces.raw.length) {
+    const invoiced = await ctx.db
+      .selectFrom('invoices')
+      .select([
+        'customer_id',
+        'currency',
+        sql<string>`count(*)`.as('count'),
+        sql<string>`sum(sub_total_amount_cents - coupons_amount_cents)`.as('net'),
+      ])
+      .where('organization_id', '=', ctx.organizationId)
+      .where('status', '=', 'finalized')
+      .where('issued_at', '>=', from)
+      .where('issued_at', '<', to)
+      .where(inRanges('issued_at', pieces.raw))
+      .groupBy(['customer_id', 'currency'])
+      .execute();
+    const credited = await ctx.db
+      .selectFrom('credit_notes')
+      .select(['customer_id', 'currency', sql<string>`sum(sub_total_amount_cents)`.as('net')])
+      .where('organization_id', '=', ctx.organizationId)
+      .where('status', '=', 'finalized')
+      .where('issued_at', '>=', from)
+      .where('issued_at', '<', to)
+      .where(inRanges('issued_at', pieces.raw))
+      .groupBy(['customer_id', 'currency'])
+      .execute();
+    for (const r of invoiced) {
+      const e = at(r.customer_id, r.currency);
+      e.count += Number(r.count);
+      e.net += n(r.net);
+    }
+    for (const r of credited) at(r.customer_id, r.currency).net -= n(r.net);
+  }
   const perCurrency = new Map<string, Array<{ customerId: string; count: number; net: bigint }>>();
   for (const e of byKey.values()) {
     const list = perCurrency.get(e.currency) ?? [];

@@ -43,7 +43,18 @@ export async function receivablesAt(
   };
   const isOverdue = (dueDate: string | null) => dueDate !== null && dueDate < asOfDate;
 
+  // Today's open balances (maintained per due date), less those of invoices issued at or after
+  // the moment: none for a moment not yet come.
   let open = ctx.db
+    .selectFrom('finance_receivables')
+    .select([
+      'currency',
+      sql<number>`case when due_date <> '' and due_date < ${asOfDate} then 1 else 0 end`.as('late'),
+      sql<string>`sum(open_count)`.as('count'),
+      sql<string>`sum(open_cents)`.as('due'),
+    ])
+    .where('organization_id', '=', ctx.organizationId);
+  let since = ctx.db
     .selectFrom('invoices')
     .select([
       'currency',
@@ -53,11 +64,16 @@ export async function receivablesAt(
     ])
     .where('organization_id', '=', ctx.organizationId)
     .where('status', '=', 'finalized')
-    .where('amount_due_cents', '>', 0)
-    .where('issued_at', '<', at);
-  if (currency) open = open.where('currency', '=', currency);
+    .where('issued_at', '>=', at)
+    .where('amount_due_cents', '>', 0);
+  if (currency) {
+    open = open.where('currency', '=', currency);
+    since = since.where('currency', '=', currency);
+  }
   for (const r of await open.groupBy(['currency', 'late']).execute())
-    add(r.currency, n(r.due), Number(r.late) === 1, Number(r.count));
+    if (Number(r.count) !== 0) add(r.currency, n(r.due), Number(r.late) === 1, Number(r.count));
+  for (const r of await since.groupBy(['currency', 'late']).execute())
+    add(r.currency, -n(r.due), Number(r.late) === 1, -Number(r.count));
 
   // Invoices issued before the moment whose balance changed after it.
   const changed = new Set<string>();

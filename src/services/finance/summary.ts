@@ -6,6 +6,7 @@ import { dateInZone, toIso } from '../../domain/time.js';
 import type { ServiceContext } from '../context.js';
 import { getUsageAnalytics } from '../metering/analytics.js';
 import { receivablesAt } from './receivables-at.js';
+import { cover, inBuckets, inRanges, type Range } from './buckets.js';
 import { monthIndex, reportWindow, type ReportWindow } from './window.js';
 
 /**
@@ -49,7 +50,10 @@ const noFlows = (): Flows => ({
   payments: 0n,
 });
 
-/** Flows per currency and month index of the window. */
+/**
+ * Flows per currency and month index of the window: the maintained totals of the buckets that
+ * make up its months, and the rows themselves for any piece of an edge shorter than a bucket.
+ */
 export async function flowsByMonth(
   ctx: ServiceContext,
   w: ReportWindow,
@@ -61,6 +65,57 @@ export async function flowsByMonth(
     if (!months) out.set(c, (months = w.months.map(noFlows)));
     return months[Number(i)]!;
   };
+  const pieces = cover(w.months);
+  let totals = ctx.db
+    .selectFrom('finance_flows')
+    .select([
+      'currency',
+      monthIndex('bucket_start', w).as('m'),
+      sql<string>`sum(invoice_count)`.as('invoice_count'),
+      sql<string>`sum(invoiced_net_cents)`.as('net'),
+      sql<string>`sum(invoiced_tax_cents)`.as('tax'),
+      sql<string>`sum(invoiced_total_cents)`.as('total'),
+      sql<string>`sum(credit_note_count)`.as('credit_count'),
+      sql<string>`sum(credit_notes_net_cents)`.as('credit_net'),
+      sql<string>`sum(credit_notes_tax_cents)`.as('credit_tax'),
+      sql<string>`sum(credit_notes_total_cents)`.as('credit_total'),
+      sql<string>`sum(refund_count)`.as('refund_count'),
+      sql<string>`sum(refunds_cents)`.as('refunds'),
+      sql<string>`sum(payment_count)`.as('payment_count'),
+      sql<string>`sum(payments_cents)`.as('payments'),
+    ])
+    .where('organization_id', '=', ctx.organizationId)
+    .where(inBuckets(pieces));
+  if (currency) totals = totals.where('currency', '=', currency);
+  for (const r of await totals.groupBy(['currency', 'm']).execute()) {
+    // Rows whose every invoice, note and payment was taken back (voided) count for nothing.
+    if (Number(r.invoice_count) + Number(r.credit_count) + Number(r.payment_count) === 0) continue;
+    const f = at(r.currency, r.m);
+    f.invoiceCount += Number(r.invoice_count);
+    f.net += n(r.net);
+    f.tax += n(r.tax);
+    f.total += n(r.total);
+    f.creditCount += Number(r.credit_count);
+    f.creditNet += n(r.credit_net);
+    f.creditTax += n(r.credit_tax);
+    f.creditTotal += n(r.credit_total);
+    f.refundCount += Number(r.refund_count);
+    f.refunds += n(r.refunds);
+    f.paymentCount += Number(r.payment_count);
+    f.payments += n(r.payments);
+  }
+  if (pieces.raw.length) await rawFlows(ctx, w, pieces.raw, at, currency);
+  return out;
+}
+
+/** The same flows summed from the rows dated in `ranges` (pieces of the window shorter than a bucket). */
+async function rawFlows(
+  ctx: ServiceContext,
+  w: ReportWindow,
+  ranges: Range[],
+  at: (c: string, i: number) => Flows,
+  currency?: string,
+): Promise<void> {
   let invoices = ctx.db
     .selectFrom('invoices')
     .select([
@@ -74,7 +129,8 @@ export async function flowsByMonth(
     .where('organization_id', '=', ctx.organizationId)
     .where('status', '=', 'finalized')
     .where('issued_at', '>=', w.from)
-    .where('issued_at', '<', w.to);
+    .where('issued_at', '<', w.to)
+    .where(inRanges('issued_at', ranges));
   let notes = ctx.db
     .selectFrom('credit_notes')
     .select([
@@ -89,7 +145,8 @@ export async function flowsByMonth(
     .where('organization_id', '=', ctx.organizationId)
     .where('status', '=', 'finalized')
     .where('issued_at', '>=', w.from)
-    .where('issued_at', '<', w.to);
+    .where('issued_at', '<', w.to)
+    .where(inRanges('issued_at', ranges));
   let payments = ctx.db
     .selectFrom('payments')
     .select([
@@ -100,7 +157,8 @@ export async function flowsByMonth(
     ])
     .where('organization_id', '=', ctx.organizationId)
     .where('paid_at', '>=', w.from)
-    .where('paid_at', '<', w.to);
+    .where('paid_at', '<', w.to)
+    .where(inRanges('paid_at', ranges));
   if (currency) {
     invoices = invoices.where('currency', '=', currency);
     notes = notes.where('currency', '=', currency);
@@ -129,7 +187,6 @@ export async function flowsByMonth(
     f.paymentCount += Number(r.count);
     f.payments += n(r.amount);
   }
-  return out;
 }
 
 interface TaxRate {
@@ -143,77 +200,168 @@ interface TaxRate {
   credited: bigint;
 }
 
-/** Tax per rate of the invoices and credit notes issued in the window, from their breakdowns. */
+/** Sums of breakdown lines of one currency, code, rate and name: invoices' and credit notes'. */
+interface TaxPart {
+  currency: string;
+  code: string;
+  rate: string;
+  name: string;
+  invoiceLines: number;
+  taxable: bigint;
+  amount: bigint;
+  creditLines: number;
+  creditedTaxable: bigint;
+  credited: bigint;
+}
+
+/**
+ * Tax per rate of the invoices and credit notes issued in the window, from the maintained
+ * totals of their breakdowns (and the breakdowns themselves for pieces shorter than a bucket).
+ * A rate's name is its invoices' (the greatest if they differ), else its credit notes'.
+ */
 async function taxesByRate(ctx: ServiceContext, w: ReportWindow, currency?: string): Promise<TaxRate[]> {
-  const byKey = new Map<string, TaxRate>();
-  const entry = (c: string, code: string, name: string, rate: string) => {
-    const key = `${c}|${code}|${rate}`;
-    let t = byKey.get(key);
-    if (!t)
+  const pieces = cover(w.months);
+  let totals = ctx.db
+    .selectFrom('finance_tax_flows')
+    .select([
+      'currency',
+      'tax_code',
+      'rate',
+      'name',
+      sql<string>`sum(invoice_lines)`.as('invoice_lines'),
+      sql<string>`sum(taxable_cents)`.as('taxable'),
+      sql<string>`sum(tax_cents)`.as('amount'),
+      sql<string>`sum(credit_lines)`.as('credit_lines'),
+      sql<string>`sum(credited_taxable_cents)`.as('credited_taxable'),
+      sql<string>`sum(credited_tax_cents)`.as('credited'),
+    ])
+    .where('organization_id', '=', ctx.organizationId)
+    .where(inBuckets(pieces));
+  if (currency) totals = totals.where('currency', '=', currency);
+  const parts: TaxPart[] = (await totals.groupBy(['currency', 'tax_code', 'rate', 'name']).execute()).map(
+    (r) => ({
+      currency: r.currency,
+      code: r.tax_code,
+      rate: r.rate,
+      name: r.name,
+      invoiceLines: Number(r.invoice_lines),
+      taxable: n(r.taxable),
+      amount: n(r.amount),
+      creditLines: Number(r.credit_lines),
+      creditedTaxable: n(r.credited_taxable),
+      credited: n(r.credited),
+    }),
+  );
+  if (pieces.raw.length) parts.push(...(await rawTaxes(ctx, w, pieces.raw, currency)));
+  const byKey = new Map<string, { rate: TaxRate; invoiceName: string | null; creditName: string | null }>();
+  for (const p of parts) {
+    if (p.invoiceLines + p.creditLines === 0) continue;
+    const key = `${p.currency}|${p.code}|${p.rate}`;
+    let e = byKey.get(key);
+    if (!e)
       byKey.set(
         key,
-        (t = { currency: c, code, name, rate, taxable: 0n, amount: 0n, creditedTaxable: 0n, credited: 0n }),
+        (e = {
+          rate: {
+            currency: p.currency,
+            code: p.code,
+            name: '',
+            rate: p.rate,
+            taxable: 0n,
+            amount: 0n,
+            creditedTaxable: 0n,
+            credited: 0n,
+          },
+          invoiceName: null,
+          creditName: null,
+        }),
       );
-    return t;
-  };
+    e.rate.taxable += p.taxable;
+    e.rate.amount += p.amount;
+    e.rate.creditedTaxable += p.creditedTaxable;
+    e.rate.credited += p.credited;
+    if (p.invoiceLines > 0 && (e.invoiceName === null || p.name > e.invoiceName)) e.invoiceName = p.name;
+    if (p.creditLines > 0 && (e.creditName === null || p.name > e.creditName)) e.creditName = p.name;
+  }
+  return [...byKey.values()]
+    .map((e) => ({ ...e.rate, name: e.invoiceName ?? e.creditName ?? '' }))
+    .sort(
+      (a, b) =>
+        a.currency.localeCompare(b.currency) || a.code.localeCompare(b.code) || a.rate.localeCompare(b.rate),
+    );
+}
+
+/** Tax lines of the invoices and credit notes issued in `ranges`, read from their breakdowns. */
+async function rawTaxes(
+  ctx: ServiceContext,
+  w: ReportWindow,
+  ranges: Range[],
+  currency?: string,
+): Promise<TaxPart[]> {
   const cur = currency ? sql`and i.currency = ${currency}` : sql``;
+  const when = sql`i.issued_at >= ${w.from} and i.issued_at < ${w.to} and ${inRanges('i.issued_at', ranges)}`;
+  type Line = {
+    currency: string;
+    code: string;
+    name: string;
+    rate: string;
+    lines: string;
+    taxable: string;
+    amount: string;
+  };
   // The breakdown is JSON text; each database reads it in SQL so no row crosses to JavaScript.
   const rows =
     ctx.dialect === 'sqlite'
-      ? await sql<{
-          currency: string;
-          code: string;
-          name: string;
-          rate: string;
-          taxable: string;
-          amount: string;
-        }>`
-          select i.currency, json_extract(t.value, '$.code') as code, max(json_extract(t.value, '$.name')) as name,
-                 cast(json_extract(t.value, '$.rate') as text) as rate,
+      ? await sql<Line>`
+          select i.currency, json_extract(t.value, '$.code') as code, json_extract(t.value, '$.name') as name,
+                 cast(json_extract(t.value, '$.rate') as text) as rate, count(*) as lines,
                  sum(json_extract(t.value, '$.taxable_amount_cents')) as taxable,
                  sum(json_extract(t.value, '$.amount_cents')) as amount
           from invoices i, json_each(i.tax_breakdown) t
-          where i.organization_id = ${ctx.organizationId} and i.status = 'finalized'
-            and i.issued_at >= ${w.from} and i.issued_at < ${w.to} ${cur}
-          group by 1, 2, 4`.execute(ctx.db)
-      : await sql<{
-          currency: string;
-          code: string;
-          name: string;
-          rate: string;
-          taxable: string;
-          amount: string;
-        }>`
-          select i.currency, t->>'code' as code, max(t->>'name') as name, t->>'rate' as rate,
+          where i.organization_id = ${ctx.organizationId} and i.status = 'finalized' and ${when} ${cur}
+          group by 1, 2, 3, 4`.execute(ctx.db)
+      : await sql<Line>`
+          select i.currency, t->>'code' as code, t->>'name' as name, t->>'rate' as rate, count(*) as lines,
                  sum((t->>'taxable_amount_cents')::bigint) as taxable, sum((t->>'amount_cents')::bigint) as amount
           from invoices i cross join lateral jsonb_array_elements(i.tax_breakdown::jsonb) t
-          where i.organization_id = ${ctx.organizationId} and i.status = 'finalized'
-            and i.issued_at >= ${w.from} and i.issued_at < ${w.to} ${cur}
-          group by 1, 2, 4`.execute(ctx.db);
-  for (const r of rows.rows) {
-    const t = entry(r.currency, r.code, r.name, r.rate);
-    t.taxable += n(r.taxable);
-    t.amount += n(r.amount);
-  }
-  // Credit notes are few beside invoices: their breakdowns are read here.
+          where i.organization_id = ${ctx.organizationId} and i.status = 'finalized' and ${when} ${cur}
+          group by 1, 2, 3, 4`.execute(ctx.db);
+  const parts: TaxPart[] = rows.rows.map((r) => ({
+    currency: r.currency,
+    code: r.code,
+    rate: r.rate,
+    name: r.name ?? '',
+    invoiceLines: Number(r.lines),
+    taxable: n(r.taxable),
+    amount: n(r.amount),
+    creditLines: 0,
+    creditedTaxable: 0n,
+    credited: 0n,
+  }));
   let notes = ctx.db
     .selectFrom('credit_notes')
     .select(['currency', 'tax_breakdown'])
     .where('organization_id', '=', ctx.organizationId)
     .where('status', '=', 'finalized')
     .where('issued_at', '>=', w.from)
-    .where('issued_at', '<', w.to);
+    .where('issued_at', '<', w.to)
+    .where(inRanges('issued_at', ranges));
   if (currency) notes = notes.where('currency', '=', currency);
   for (const c of await notes.execute())
-    for (const line of JSON.parse(c.tax_breakdown) as StoredTaxLine[]) {
-      const t = entry(c.currency, line.code, line.name, String(line.rate));
-      t.creditedTaxable += BigInt(line.taxable_amount_cents);
-      t.credited += BigInt(line.amount_cents);
-    }
-  return [...byKey.values()].sort(
-    (a, b) =>
-      a.currency.localeCompare(b.currency) || a.code.localeCompare(b.code) || a.rate.localeCompare(b.rate),
-  );
+    for (const line of JSON.parse(c.tax_breakdown) as StoredTaxLine[])
+      parts.push({
+        currency: c.currency,
+        code: line.code,
+        rate: String(line.rate),
+        name: line.name ?? '',
+        invoiceLines: 0,
+        taxable: 0n,
+        amount: 0n,
+        creditLines: 1,
+        creditedTaxable: BigInt(line.taxable_amount_cents),
+        credited: BigInt(line.amount_cents),
+      });
+  return parts;
 }
 
 export function sumFlows(months: readonly Flows[]): Flows {
