@@ -6,9 +6,11 @@ import type { ServiceContext } from '../context.js';
  * and credited before it, and how much of that was past its due date on that day.
  *
  * The invoice rows hold today's balance, so the moment is reached from today: today's balances
- * of invoices issued before it, corrected for the few invoices something happened to since
+ * of invoices issued before it — the maintained open balances per due date (totals.ts) less
+ * those of invoices issued since — corrected for the few invoices something happened to since
  * (a payment, a credit note issued or voided, the invoice voided). At today the corrections are
- * empty and the figures are exactly get_accounts_receivable's totals.
+ * empty and the figures are exactly get_accounts_receivable's totals. A moment long past costs
+ * what happened since it; the end of a period not yet over costs a few dozen rows.
  */
 export interface ReceivablesAt {
   count: number;
