@@ -285,6 +285,11 @@ describeDatabases("Lago's wallets", (t) => {
       lago.wallets.findAllWalletTransactions(open.wallet.lago_id, { transaction_status: 'voided' }),
     );
     expect(Object.keys(byStatus.body.error_details)).toEqual(['transaction_status']);
+    const byCurrency = await lagoFailure(lago.wallets.findAllWallets({ currency: 'USD' }));
+    expect(byCurrency.status).toBe(422);
+    expect(Object.keys(byCurrency.body.error_details)).toEqual(['currency']);
+    const nobodysWallets = await lagoFailure(lago.customers.findAllCustomerWallets('nobody'));
+    expect(nobodysWallets).toMatchObject({ status: 404, body: { code: 'customer_not_found' } });
     const code = await lagoFailure(
       lago.wallets.updateWallet(open.wallet.lago_id, { wallet: { code: 'renamed' } }),
     );
