@@ -1,7 +1,7 @@
 /**
- * A billing run over many subscriptions with usage, on SQLite:
+ * A billing run over many subscriptions with usage, on SQLite (or PostgreSQL):
  *
- *   node --import tsx bench/billing-run.ts [--subscriptions N] [--runs R] [--wallets] [--profile F]
+ *   [BENCH_POSTGRES_URL=postgres://…] node --import tsx bench/billing-run.ts [--subscriptions N] [--runs R] [--wallets] [--profile F]
  *
  * Sets up N customers (default 10,000), each subscribed on 1 January 2028 to a monthly plan
  * (10.00 in arrears, a standard charge on API calls, a graduated charge on storage) with usage
@@ -9,13 +9,13 @@
  * invoice per subscription — on R fresh copies of that database (default 3), and prints the
  * median. With --wallets, every other customer has a wallet of 5 granted credits at 1.00 USD,
  * which pays part of its invoice at finalization (the run checks that each of them did). CPU is
- * the process's (user + system, every thread: SQLite works in it). --profile writes the V8 CPU
- * profile of the first run (set-up left out) to F, a .cpuprofile.
+ * the process's (user + system, every thread: SQLite works in it; PostgreSQL's server is not in
+ * it). --profile writes the V8 CPU profile of the first run (set-up left out) to F, a
+ * .cpuprofile.
  */
-import { copyFileSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { writeFileSync } from 'node:fs';
 import { Session } from 'node:inspector/promises';
-import { loadavg, tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { loadavg } from 'node:os';
 import { parseArgs } from 'node:util';
 import { loadConfig } from '../src/config.js';
 import { bootstrap, localPrincipal } from '../src/interfaces/bootstrap.js';
@@ -23,6 +23,7 @@ import { dispatch } from '../src/interfaces/dispatch.js';
 import { createLogger } from '../src/interfaces/logging.js';
 import { createRuntime, type Runtime } from '../src/interfaces/runtime.js';
 import { runBilling } from '../src/services/billing/run.js';
+import { scratchDatabase } from './scratch.js';
 
 const { values } = parseArgs({
   options: {
@@ -33,18 +34,19 @@ const { values } = parseArgs({
   },
 });
 const PROFILE = values.profile;
+const PG_URL = process.env.BENCH_POSTGRES_URL;
 const WALLETS = values.wallets === true;
 const COUNT = Number(values.subscriptions ?? 10_000);
 const RUNS = Number(values.runs ?? 3);
 const AT = Date.parse('2028-02-01T00:00:00Z');
 
-async function open(file: string): Promise<Runtime> {
-  const config = loadConfig({ BILLFOLD_LOG_LEVEL: 'silent' }, { database: file });
+async function open(database: string): Promise<Runtime> {
+  const config = loadConfig({ BILLFOLD_LOG_LEVEL: 'silent' }, { database });
   return createRuntime(config, { logger: createLogger('silent') });
 }
 
-async function setup(file: string): Promise<void> {
-  const rt = await open(file);
+async function setup(database: string): Promise<void> {
+  const rt = await open(database);
   const boot = await bootstrap(rt, { createAdminKey: false });
   const principal = localPrincipal(boot.organizationId, 'bench');
   const call = async (operation: string, args: unknown) => {
@@ -148,16 +150,13 @@ async function startProfile(): Promise<{ stop(file: string): Promise<void> }> {
 }
 
 async function main(): Promise<void> {
-  const dir = mkdtempSync(join(tmpdir(), 'billfold-bench-billing-'));
+  const scratch = await scratchDatabase('billfold-bench-billing', PG_URL);
   try {
-    const base = join(dir, 'base.db');
-    await setup(base);
+    await setup(scratch.database);
     const seconds: number[] = [];
     const cpus: number[] = [];
     for (let r = 0; r < RUNS; r++) {
-      const file = join(dir, `run-${r}.db`);
-      copyFileSync(base, file);
-      const rt = await open(file);
+      const rt = await open(await scratch.copy(`run_${r}`));
       const load = loadavg()[0]!;
       const c0 = process.cpuUsage();
       const t0 = performance.now();
@@ -188,17 +187,16 @@ async function main(): Promise<void> {
       process.stderr.write(
         `run ${r + 1}: ${summary.invoices_created} invoices in ${s.toFixed(2)} s, ${cpu.toFixed(2)} s of CPU (${((cpu * 1e6) / COUNT).toFixed(0)} µs per subscription), load average ${load.toFixed(2)} at start\n`,
       );
-      rmSync(file, { force: true });
     }
     const mid = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
     const median = mid(seconds);
     const cpu = mid(cpus);
     process.stdout.write(
-      `billing run, SQLite: ${COUNT} subscriptions with usage${WALLETS ? ', wallets on half of them,' : ''} → ${COUNT} finalized invoices in ${median.toFixed(2)} s (median of ${RUNS}; ${Math.round(COUNT / median)} subscriptions/s); CPU ${cpu.toFixed(2)} s (median), ${((cpu * 1e6) / COUNT).toFixed(0)} µs per subscription\n` +
-        `command: node --import tsx bench/billing-run.ts --subscriptions ${COUNT} --runs ${RUNS}${WALLETS ? ' --wallets' : ''}\n`,
+      `billing run, ${PG_URL ? 'PostgreSQL' : 'SQLite'}: ${COUNT} subscriptions with usage${WALLETS ? ', wallets on half of them,' : ''} → ${COUNT} finalized invoices in ${median.toFixed(2)} s (median of ${RUNS}; ${Math.round(COUNT / median)} subscriptions/s); CPU ${cpu.toFixed(2)} s (median), ${((cpu * 1e6) / COUNT).toFixed(0)} µs per subscription\n` +
+        `command: ${PG_URL ? 'BENCH_POSTGRES_URL=… ' : ''}node --import tsx bench/billing-run.ts --subscriptions ${COUNT} --runs ${RUNS}${WALLETS ? ' --wallets' : ''}\n`,
     );
   } finally {
-    rmSync(dir, { recursive: true, force: true });
+    await scratch.cleanup();
   }
 }
 

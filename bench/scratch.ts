@@ -2,7 +2,7 @@
  * What the benchmarks share: a database of their own that is gone afterwards, Billfold in process,
  * and CPU and memory readings from /proc.
  */
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { copyFileSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import pg from 'pg';
@@ -16,6 +16,11 @@ export interface ScratchDatabase {
   database: string;
   /** A second, empty one beside it (same server or directory); dropped by cleanup too. */
   another(name: string): Promise<string>;
+  /**
+   * A copy of the main one as it is now, beside it (the file copied; on PostgreSQL a database
+   * made from it as template, so nothing may be connected to it); dropped by cleanup too.
+   */
+  copy(name: string): Promise<string>;
   cleanup(): Promise<void>;
 }
 
@@ -26,13 +31,20 @@ export async function scratchDatabase(prefix: string, pgUrl?: string): Promise<S
     return {
       database: join(dir, 'billfold.db'),
       another: async (name) => join(dir, `${name}.db`),
+      copy: async (name) => {
+        const file = join(dir, `${name}.db`);
+        copyFileSync(join(dir, 'billfold.db'), file);
+        return file;
+      },
       cleanup: async () => rmSync(dir, { recursive: true, force: true }),
     };
   }
   const names: string[] = [];
-  const create = async (suffix: string) => {
-    const name = `${prefix.replace(/\W/g, '_')}_${Date.now().toString(36)}_${suffix}`;
-    await admin(pgUrl, `CREATE DATABASE ${name}`);
+  const stamp = Date.now().toString(36);
+  const nameOf = (suffix: string) => `${prefix.replace(/\W/g, '_')}_${stamp}_${suffix}`;
+  const create = async (suffix: string, template?: string) => {
+    const name = nameOf(suffix);
+    await admin(pgUrl, `CREATE DATABASE ${name}${template ? ` TEMPLATE ${template}` : ''}`);
     names.push(name);
     const u = new URL(pgUrl);
     u.pathname = `/${name}`;
@@ -41,6 +53,7 @@ export async function scratchDatabase(prefix: string, pgUrl?: string): Promise<S
   return {
     database: await create('main'),
     another: (name) => create(name.replace(/\W/g, '_')),
+    copy: (name) => create(name.replace(/\W/g, '_'), nameOf('main')),
     cleanup: async () => {
       for (const name of names.splice(0)) await admin(pgUrl, `DROP DATABASE IF EXISTS ${name} WITH (FORCE)`);
     },

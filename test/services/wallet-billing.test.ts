@@ -24,6 +24,8 @@ import { describeDatabases } from '../harness/suite.js';
  * - odd: 100 granted credits at 0.70 = 70.00. January: 10.00, VAT 2.00, total 12.00; 12.00 ÷ 0.70
  *   = 17.142857… credits, rounded half-up to 5 decimals: 17.14286. Left 82.85714 credits and
  *   58.00 (70.00 − 12.00), each the exact sum of its transactions.
+ * - bare: no wallet, no coupon, billed in the same batch as the others: 10.00 + 40 calls = 2.00
+ *   → 12.00, VAT 2.40, total 14.40, all of it due; nothing drawn, nothing discounted.
  */
 describeDatabases('wallets paying subscription invoices', (t) => {
   let c: Caller;
@@ -72,8 +74,8 @@ describeDatabases('wallets paying subscription invoices', (t) => {
       pay_in_advance: false,
       charges: [{ billable_metric_code: 'calls', charge_model: 'standard', properties: { amount: '0.05' } }],
     });
-    const calls: Record<string, number> = { part: 100, first: 20, odd: 0 };
-    for (const customer of ['part', 'first', 'odd']) {
+    const calls: Record<string, number> = { part: 100, first: 20, odd: 0, bare: 40 };
+    for (const customer of ['part', 'first', 'odd', 'bare']) {
       await c.call('create_customer', { external_id: customer, name: customer, currency: 'EUR' });
       await c.call('create_subscription', {
         customer_id: customer,
@@ -166,6 +168,20 @@ describeDatabases('wallets paying subscription invoices', (t) => {
       consumed_credits: '17.14286',
       consumed_amount_cents: 1200,
     });
+  });
+
+  it('in the same run, bills a customer with no wallet and no coupon in full', async () => {
+    const [jan] = await invoiceOf('bare');
+    expect(figures(jan)).toEqual({
+      sub: 1200,
+      coupons: 0,
+      tax: 240,
+      total: 1440,
+      prepaid: 0,
+      due: 1440,
+      payment_status: 'pending',
+    });
+    expect(jan.status).toBe('finalized');
   });
 
   it('uses purchased credits only once their invoice is paid', async () => {

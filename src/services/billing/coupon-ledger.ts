@@ -4,6 +4,7 @@ import type { CouponOutcome, CouponToApply } from '../../domain/coupons.js';
 import { Decimal } from '../../domain/decimal.js';
 import { newId } from '../../domain/ids.js';
 import type { ServiceContext } from '../context.js';
+import { customersWithout } from '../customers-without.js';
 
 /**
  * What the billing engine asks of coupons: which of a customer's applied coupons can reduce an
@@ -16,6 +17,12 @@ import type { ServiceContext } from '../context.js';
  */
 
 /**
+ * Customers with no applied coupon, active or not (giving a draft's redemptions back can make
+ * one active again), known for a billing run's batch (customers-without.ts).
+ */
+export const customersWithoutCoupons = customersWithout('applied_coupons');
+
+/**
  * The customer's active applied coupons as `applyCoupons` takes them, for an invoice in
  * `currency` made at `at`: coupons applied after `at` wait, and a fixed amount applies only to
  * invoices in its own currency.
@@ -26,6 +33,7 @@ export async function couponsToApply(
   currency: string,
   at: number,
 ): Promise<CouponToApply[]> {
+  if (customersWithoutCoupons.known(ctx, customerId)) return [];
   const rows = await ctx.db
     .selectFrom('applied_coupons as a')
     .innerJoin('coupons as c', 'c.id', 'a.coupon_id')

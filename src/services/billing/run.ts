@@ -8,6 +8,8 @@ import { usageKeysByCustomer } from '../metering/customer-keys.js';
 import { agentCodesById, metricsForPlan, type BillingSubject } from './build.js';
 import { billMoments, type BillingOutcome } from './engine.js';
 import { plansById } from './load.js';
+import { customersWithoutWallets } from '../wallets/ledger.js';
+import { customersWithoutCoupons } from './coupon-ledger.js';
 import { runProgressiveBilling } from './progressive.js';
 import { effectivePlan, subscriptionRecord, type PlanRecord, type SubscriptionRecord } from './records.js';
 import { endOf } from './schedule.js';
@@ -191,6 +193,11 @@ export async function runBilling(env: ServiceEnv, at: number, options: RunOption
         let batched = true;
         try {
           await ctx.transaction(async (trx) => {
+            // Most customers have no wallet and no coupon: asked once for the batch, their
+            // invoices skip looking.
+            const customerIds = batch.map((r) => r.customer_id);
+            await customersWithoutWallets.note(trx, customerIds);
+            await customersWithoutCoupons.note(trx, customerIds);
             for (const row of batch) await billOne(trx, row, outcomes);
           });
         } catch {

@@ -8,6 +8,7 @@ import { newId } from '../../domain/ids.js';
 import { creditsForDraw } from '../../domain/wallet-credits.js';
 import { recordActivity } from '../activity.js';
 import type { ServiceContext } from '../context.js';
+import { customersWithout } from '../customers-without.js';
 
 /**
  * The wallet ledger: every change to a wallet's balances goes through here, under the wallet
@@ -189,6 +190,9 @@ export async function creditWallet(
   return applyBalance(ctx, w, { minor: BigInt(tx.amount_cents), credits: Decimal.parse(tx.credits) });
 }
 
+/** Customers with no wallet, known for a billing run's batch (customers-without.ts). */
+export const customersWithoutWallets = customersWithout('wallets');
+
 /**
  * At finalization of a subscription invoice: pays what is due from the customer's active
  * wallets in its currency, by priority (1 first) then age, each as far as its balance goes.
@@ -197,6 +201,7 @@ export async function creditWallet(
  */
 export async function drawFromWallets(ctx: ServiceContext, row: InvoicesTable): Promise<void> {
   if (!PAID_FROM_WALLETS.has(row.invoice_type) || row.amount_due_cents <= 0) return;
+  if (customersWithoutWallets.known(ctx, row.customer_id)) return;
   const now = ctx.now();
   const read = ctx.dialect === 'postgres' ? walletsToDrawLocked : walletsToDraw;
   const wallets = (
