@@ -743,7 +743,10 @@ export interface SigningKeysTable {
   /** 32 random bytes, base64url. Read only to sign and to check; never returned by an operation. */
   secret: string;
   created_at: number;
+  /** When a newer key replaced it (rotation): it signs no more, and still vouches for what it signed. */
   retired_at: number | null;
+  /** When it was revoked (migration 020): its codes answer `revoked`, not `valid`. */
+  revoked_at: number | null;
 }
 
 export interface WalletsTable {

@@ -5,7 +5,7 @@ import { createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
  * carries the organization's signature over what a reader must be able to trust — who issued
  * it (organization), which invoice (number), when (issue date) and how much (total and
  * currency). Scanned with a phone it opens the verification page; given to validate_qr_code it
- * says valid, tampered or unknown.
+ * says valid, tampered, revoked (its key withdrawn) or unknown.
  *
  *   <base>/portal/verify?v=1&o=<organization>&k=<key>&n=<number>&d=<YYYY-MM-DD>&t=<total>&c=<currency>&s=<signature>
  *

@@ -23,6 +23,7 @@ import { planOperations } from './plans.js';
 import { portalSessionOperations } from './portal-sessions.js';
 import { productOperations } from './products.js';
 import { revenueOperations } from './revenue.js';
+import { signingKeyOperations } from './signing-keys.js';
 import { customerResources } from './resources.js';
 import { billfoldPrompts } from './prompts.js';
 import { taxOperations } from './taxes.js';
@@ -49,6 +50,7 @@ export function buildCatalogue(): Catalogue {
     ...customerOperations,
     ...logOperations,
     ...organizationOperations,
+    ...signingKeyOperations,
     ...productOperations,
     ...taxOperations,
     ...invoiceOperations,

@@ -80,7 +80,9 @@ export const validateQrCode = defineOperation({
     'this organization whose signature holds; `invoice` gives its number, issuer, customer, total, currency, ' +
     'issue date and status_today (paid, due, overdue or voided). `tampered` — it has the verification code’s ' +
     'shape but the signature does not match (an amount, number or date was changed, or it was forged); no ' +
-    'invoice data is returned. `unknown` — not one of this organization’s codes. `epc_transfer` — a SEPA ' +
+    'invoice data is returned. `revoked` — the signature holds, but with a key the organization revoked ' +
+    '(rotate_signing_key, revoke_signing_key), so it no longer vouches for it; no invoice data either. A key retired ' +
+    'by a rotation without revoking keeps its codes `valid`. `unknown` — not one of this organization’s codes. `epc_transfer` — a SEPA ' +
     'credit transfer (EPC069-12) code: `epc_transfer` says whether the IBAN checksum holds and is the ' +
     'organization’s, and whether the reference and amount match an open invoice (given in `invoice`). ' +
     '`message` says the same in a sentence.',
@@ -95,7 +97,7 @@ export const validateQrCode = defineOperation({
       .describe('The text decoded from the QR code, exactly as the scanner read it'),
   }),
   output: z.object({
-    result: z.enum(['valid', 'tampered', 'unknown', 'epc_transfer']),
+    result: z.enum(['valid', 'tampered', 'revoked', 'unknown', 'epc_transfer']),
     message: z.string(),
     invoice: QrInvoice.nullable(),
     epc_transfer: EpcCheck.nullable(),

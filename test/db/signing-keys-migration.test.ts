@@ -9,7 +9,8 @@ import { PG_URL, scratchDatabase, type DbName } from '../harness/environment.js'
 
 /**
  * Migration 016 on a database of every other migration: each organization that exists gets its
- * first signing key, a different one each, and an organization never has two active keys.
+ * first signing key, a different one each, and an organization never has two active keys; 020
+ * leaves those keys unrevoked, so the codes they signed keep validating.
  */
 for (const db of ['sqlite', 'postgres'] as DbName[]) {
   describe.skipIf(db === 'postgres' && !PG_URL)(`migration 016 on an existing database [${db}]`, () => {
@@ -23,6 +24,8 @@ for (const db of ['sqlite', 'postgres'] as DbName[]) {
       old = openDatabase(database);
       const all = migrationsFor({ dialect: old.dialect });
       delete all['016_signing_keys'];
+      // 020 adds to the table 016 makes.
+      delete all['020_signing_key_revocation'];
       const result = await new Migrator({
         db: old.kysely,
         provider: { getMigrations: async () => all },
@@ -45,7 +48,7 @@ for (const db of ['sqlite', 'postgres'] as DbName[]) {
           .values({ id, name: id, created_at: now, updated_at: now } as never)
           .execute();
       }
-      expect(await migrateToLatest(old)).toEqual(['016_signing_keys']);
+      expect(await migrateToLatest(old)).toEqual(['016_signing_keys', '020_signing_key_revocation']);
       const keys = await old.kysely
         .selectFrom('signing_keys')
         .selectAll()
@@ -53,7 +56,12 @@ for (const db of ['sqlite', 'postgres'] as DbName[]) {
         .execute();
       expect(keys.map((k) => k.organization_id)).toEqual([...orgs].sort());
       expect(
-        keys.every((k) => k.retired_at === null && Buffer.from(k.secret, 'base64url').length === 32),
+        keys.every(
+          (k) =>
+            k.retired_at === null &&
+            k.revoked_at === null &&
+            Buffer.from(k.secret, 'base64url').length === 32,
+        ),
       ).toBe(true);
       expect(new Set(keys.map((k) => k.secret)).size).toBe(2);
 

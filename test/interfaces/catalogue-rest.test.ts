@@ -105,6 +105,7 @@ describeDatabases('seed 004 REST shape', (t) => {
     expect(validate.output_schema.properties.result.enum).toEqual([
       'valid',
       'tampered',
+      'revoked',
       'unknown',
       'epc_transfer',
     ]);

@@ -20,6 +20,7 @@ import * as m017 from './017_wallets.js';
 import * as m018 from './018_progressive_billing.js';
 import * as m018b from './018b_subscriptions_by_plan.js';
 import * as m019 from './019_financial_totals.js';
+import * as m020 from './020_signing_key_revocation.js';
 
 export interface MigrationContext {
   dialect: 'sqlite' | 'postgres';
@@ -50,6 +51,7 @@ const MIGRATIONS: Array<[string, MigrationModule]> = [
   ['018_progressive_billing', m018],
   ['018b_subscriptions_by_plan', m018b],
   ['019_financial_totals', m019],
+  ['020_signing_key_revocation', m020],
 ];
 
 export function migrationsFor(ctx: MigrationContext): Record<string, Migration> {

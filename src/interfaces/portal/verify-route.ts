@@ -28,7 +28,7 @@ function verifierFor(organizationId: string): Principal {
 }
 
 interface Verdict {
-  result: 'valid' | 'tampered' | 'unknown' | 'epc_transfer';
+  result: 'valid' | 'tampered' | 'revoked' | 'unknown' | 'epc_transfer';
   invoice: {
     number: string | null;
     issuer: string;
@@ -106,6 +106,19 @@ function body(v: Verdict): { status: number; title: string; content: Html } {
             The code has the form of an invoice verification code, but its signature does not match what it
             says: an amount, number or date in it was changed, or it was made by someone else. Do not rely on
             the invoice it came from; ask the business that is said to have issued it.
+          </p>
+        </div>`,
+    };
+  }
+  if (v.result === 'revoked') {
+    return {
+      status: 200,
+      title: 'This code is no longer vouched for',
+      content: html`<h1>This code is no longer vouched for</h1>
+        <div class="notice bad" role="alert">
+          <p>
+            The code was signed with a key the business has since withdrawn, so it no longer confirms what it
+            says. Ask the business that issued the invoice for a new copy.
           </p>
         </div>`,
     };

@@ -2,6 +2,7 @@ import type { InvoicesTable } from '../../db/schema.js';
 import { parseEpcPayload, type ParsedEpc } from '../../domain/epc-qr.js';
 import { normalizeIban } from '../../domain/iban.js';
 import { formatMinor, moneyFields } from '../../domain/money.js';
+import { toIso } from '../../domain/time.js';
 import { readVerificationCode, signatureMatches } from '../../domain/verification-code.js';
 import type { ServiceContext } from '../context.js';
 import { findInvoice, getInvoice } from '../invoices.js';
@@ -16,13 +17,16 @@ import { payeeName } from './invoice-codes.js';
  *   holds and whose signed fields are the invoice's: `valid`, with the invoice as it stands
  *   today. One whose signature does not hold, or whose fields are missing: `tampered`, and
  *   nothing about any invoice, since its fields cannot be trusted.
+ * - A verification code whose signature holds but whose key the organization revoked
+ *   (rotate_signing_key, revoke_signing_key): `revoked`, and nothing about the invoice — whoever
+ *   holds a revoked key can sign anything. A key merely retired by a rotation still vouches.
  * - An EPC069-12 credit transfer: `epc_transfer`, with whether its IBAN's check digits hold and
  *   it is the organization's, and whether its reference names an open invoice whose amount due
  *   is the code's amount. An EPC code is not signed; these checks are what can be known.
  * - Anything else, a verification code of another organization included: `unknown`.
  */
 
-export type QrResult = 'valid' | 'tampered' | 'unknown' | 'epc_transfer';
+export type QrResult = 'valid' | 'tampered' | 'revoked' | 'unknown' | 'epc_transfer';
 
 export interface QrInvoice {
   id: string;
@@ -73,6 +77,16 @@ export async function validateQrCode(ctx: ServiceContext, text: string): Promise
     const key = await signingKeyById(ctx, code.fields.keyId);
     if (!key || !signatureMatches(code.fields, code.signature, key.secret))
       return tampered('the signature does not match what the code says: it was altered or forged');
+    if (key.revoked_at !== null)
+      return {
+        result: 'revoked',
+        message:
+          `the code was signed with key ${key.id}, which the organization revoked on ` +
+          `${toIso(Number(key.revoked_at)).slice(0, 10)}: it no longer vouches for codes signed with it, whatever they say; ` +
+          'ask it for a new copy of the invoice',
+        invoice: null,
+        epc_transfer: null,
+      };
     const row = await findInvoice(ctx, code.fields.number);
     if (!row || row.number !== code.fields.number || row.status === 'draft')
       return unknown(`the code is signed, but no issued invoice has the number ${code.fields.number}`);
