@@ -51,7 +51,7 @@ export interface Cover {
 /**
  * Whole buckets, largest first, that together with `raw` are exactly the given intervals
  * (disjoint, e.g. a report's months). A bucket never straddles two intervals, so a bucket's
- * start tells which interval it counts in.
+ * start tells which interval it counts in (and a row's instant, for `raw`).
  */
 export function cover(intervals: readonly Range[]): Cover {
   const out: Cover = { buckets: new Map(SPANS.map((s) => [s, []])), raw: [] };
@@ -70,6 +70,20 @@ export function cover(intervals: readonly Range[]): Cover {
     fill(end, b, level + 1);
   };
   for (const i of intervals) fill(i.from, i.to, 0);
+  // Adjacent ranges (the quarter hours either side of a month boundary, a UTC organization's
+  // months) read as one: the conditions stay short however long the window.
+  for (const [span, ranges] of out.buckets) out.buckets.set(span, merged(ranges));
+  out.raw = merged(out.raw);
+  return out;
+}
+
+function merged(ranges: Range[]): Range[] {
+  const out: Range[] = [];
+  for (const r of [...ranges].sort((a, b) => a.from - b.from)) {
+    const last = out[out.length - 1];
+    if (last && last.to === r.from) last.to = r.to;
+    else out.push({ ...r });
+  }
   return out;
 }
 
