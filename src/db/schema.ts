@@ -683,6 +683,8 @@ export interface WebhookEndpointsTable {
   failing_since: number | null;
   last_success_at: number | null;
   last_failure_at: number | null;
+  /** billfold or lago: the body its deliveries carry (services/webhooks/formats.ts). */
+  payload_format: string;
   created_at: number;
   updated_at: number;
   deleted_at: number | null;

@@ -8,6 +8,7 @@ import { createMailer } from '../services/mailer.js';
 import { pdfFonts } from '../services/pdf-fonts.js';
 import { VERSION } from '../version.js';
 import { createExposure, type Exposure } from './exposure.js';
+import { lagoWebhookBody } from './http/lago/webhooks.js';
 import { createLogger } from './logging.js';
 import { Metrics } from './metrics.js';
 import { ownAudiences } from './oauth/protected-resource.js';
@@ -91,6 +92,7 @@ export async function createRuntime(config: Config, options: RuntimeOptions = {}
       retrySchedule: config.webhookRetrySchedule,
       concurrency: config.webhookConcurrency,
     },
+    payloadFormats: { lago: lagoWebhookBody },
     services: {},
     catalogue,
     exposure,

@@ -2,6 +2,7 @@ import * as z from 'zod';
 import * as deliveries from '../services/webhooks/deliveries.js';
 import * as endpoints from '../services/webhooks/endpoints.js';
 import { EVENT_TYPES } from '../services/webhooks/event-types.js';
+import { PAYLOAD_FORMATS } from '../services/webhooks/formats.js';
 import { CREATE, DELETE, READ, UPDATE, defineOperation } from './define.js';
 import { Instant, Iso, IsoNullable, Pagination, Url, page, text } from './schemas/common.js';
 
@@ -18,6 +19,12 @@ const EventTypeName = z
 const EventTypeFilter = z
   .enum(EVENT_TYPES.map((e) => e.type) as [string, ...string[]])
   .describe('Only deliveries of this event type');
+
+const PayloadFormat = z
+  .enum(PAYLOAD_FORMATS)
+  .describe(
+    'The body each delivery carries: "billfold" (default) { id, type, created_at, organization_id, data }, or "lago", Lago\'s { webhook_type, object_type, organization_id, <object_type>: {…} } with wallets, wallet transactions and customers as Lago writes them (other objects as Billfold does)',
+  );
 
 const EndpointId = z.string().trim().min(1).max(255).describe('The endpoint id, we_…');
 
@@ -46,6 +53,7 @@ export const WebhookEndpoint = z.object({
   ),
   last_success_at: IsoNullable,
   last_failure_at: IsoNullable,
+  payload_format: PayloadFormat,
   created_at: Iso,
   updated_at: Iso,
 });
@@ -77,6 +85,7 @@ export const createWebhookEndpoint = defineOperation({
       .boolean()
       .optional()
       .describe('false: registered but receives nothing until enabled (default true)'),
+    payload_format: PayloadFormat.optional(),
   }),
   output: z.object({ webhook_endpoint: WebhookEndpoint, secret: Secret.nullable(), created: z.boolean() }),
   handler: (ctx, input) => endpoints.createEndpoint(ctx, input),
@@ -126,6 +135,7 @@ export const updateWebhookEndpoint = defineOperation({
     event_types: z.array(EventTypeName).min(1).max(100).nullable().optional(),
     description: text(500).nullable().optional(),
     enabled: z.boolean().optional(),
+    payload_format: PayloadFormat.optional(),
   }),
   output: z.object({ webhook_endpoint: WebhookEndpoint }),
   handler: async (ctx, { endpoint_id, ...patch }) => ({

@@ -7,6 +7,7 @@ import type { Mailer } from './mailer.js';
 import type { PdfFonts } from './pdf-fonts.js';
 import type { WebhookSettings } from './webhooks/settings.js';
 import { deferWebhookEvents, flushWebhookEvents } from './webhooks/outbox.js';
+import type { PayloadFormatter } from './webhooks/formats.js';
 
 /** How a request reached Billfold; recorded in the activity and API logs. */
 export type Door = 'mcp_stdio' | 'mcp_http' | 'mcp_sse' | 'http_api' | 'cli' | 'portal' | 'system';
@@ -55,6 +56,8 @@ export interface ServiceEnv {
   readonly exposure?: { readonly toolsets: readonly string[] | null; readonly readOnly: boolean };
   /** How webhooks are sent (BILLFOLD_WEBHOOK_*); defaults when absent. */
   readonly webhooks?: WebhookSettings;
+  /** Webhook bodies other than Billfold's, by payload_format (Lago's: the Lago API writes it). */
+  readonly payloadFormats?: Readonly<Record<string, PayloadFormatter>>;
   /** Extension point for later resources (mailer, PDF renderer, ...); keyed by name. */
   readonly services: Record<string, unknown>;
 }

@@ -35,6 +35,8 @@ for (const db of ['sqlite', 'postgres'] as DbName[]) {
       old = openDatabase(database);
       const all = migrationsFor({ dialect: old.dialect });
       delete all['010_webhooks'];
+      // It alters 010's table: a release without webhooks has not run it either.
+      delete all['021_webhook_payload_format'];
       const result = await new Migrator({
         db: old.kysely,
         provider: { getMigrations: async () => all },
@@ -95,7 +97,7 @@ for (const db of ['sqlite', 'postgres'] as DbName[]) {
         ] as never)
         .execute();
 
-      expect(await migrateToLatest(old)).toEqual(['010_webhooks']);
+      expect(await migrateToLatest(old)).toEqual(['010_webhooks', '021_webhook_payload_format']);
       const rows = await old.kysely.selectFrom('invoices').select(['id', 'overdue_noticed_at']).execute();
       const noticed = Object.fromEntries(rows.map((r) => [r.id, r.overdue_noticed_at]));
       expect(noticed[overdue]).toBe(now - 5 * DAY);

@@ -1,6 +1,7 @@
 import { expect, it } from 'vitest';
 import { httpApiDoor } from '../harness/doors.js';
 import { describeDoors } from '../harness/suite.js';
+import { lagoId } from '../../src/interfaces/http/lago/ids.js';
 
 /**
  * Webhook endpoints and deliveries through every door and both databases. This file's Billfold
@@ -264,6 +265,54 @@ describeDoors('webhook endpoints', (t) => {
         status: 'failed',
         last_error: 'the endpoint was deleted before this delivery was sent',
       });
+  });
+
+  it("writes Lago's bodies for an endpoint whose payload_format is lago, and Billfold's again when changed back", async () => {
+    const made = await t.door.ok('create_webhook_endpoint', {
+      url: url('lago-format'),
+      event_types: ['customer.created'],
+      payload_format: 'lago',
+    });
+    const ep = made.webhook_endpoint;
+    expect(ep.payload_format).toBe('lago');
+    expect(
+      (await t.door.ok('get_webhook_endpoint', { endpoint_id: ep.id })).webhook_endpoint.payload_format,
+    ).toBe('lago');
+    await t.door.ok('create_customer', { external_id: `lago-body-${t.door.name}`, name: 'Lago Body' });
+    const first = (await t.door.ok('list_webhook_deliveries', { endpoint_id: ep.id })).webhook_deliveries[0];
+    const lagoBody = (await t.door.ok('get_webhook_delivery', { delivery_id: first.id })).webhook_delivery
+      .payload;
+    expect(Object.keys(lagoBody)).toEqual(['webhook_type', 'object_type', 'organization_id', 'customer']);
+    expect(lagoBody).toMatchObject({
+      webhook_type: 'customer.created',
+      object_type: 'customer',
+      organization_id: lagoId(t.org.id),
+      customer: {
+        external_id: `lago-body-${t.door.name}`,
+        name: 'Lago Body',
+        billing_entity_code: 'default',
+      },
+    });
+    expect(lagoBody.customer.lago_id).toMatch(/^[0-9a-f]{8}-[0-9a-f]{4}-/);
+
+    const back = await t.door.ok('update_webhook_endpoint', {
+      endpoint_id: ep.id,
+      payload_format: 'billfold',
+    });
+    expect(back.webhook_endpoint.payload_format).toBe('billfold');
+    const { customer } = await t.door.ok('create_customer', { external_id: `billfold-body-${t.door.name}` });
+    const latest = (await t.door.ok('list_webhook_deliveries', { endpoint_id: ep.id })).webhook_deliveries[0];
+    const billfoldBody = (await t.door.ok('get_webhook_delivery', { delivery_id: latest.id }))
+      .webhook_delivery.payload;
+    expect(billfoldBody).toMatchObject({ type: 'customer.created', data: { customer: { id: customer.id } } });
+
+    const bad = await t.door.fail(
+      'create_webhook_endpoint',
+      { url: url('xml'), payload_format: 'xml' },
+      'VALIDATION_ERROR',
+    );
+    expect(bad.message).toMatch(/payload_format/);
+    await t.door.ok('delete_webhook_endpoint', { endpoint_id: ep.id });
   });
 
   it('needs the admin scope for endpoints and the read scope for deliveries', async () => {

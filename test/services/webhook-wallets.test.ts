@@ -5,6 +5,7 @@ import { startReceiver, verified, type Receiver } from '../harness/webhook-recei
 import { runBilling } from '../../src/services/billing/run.js';
 import { deliverDue } from '../../src/services/webhooks/dispatcher.js';
 import type { ServiceEnv } from '../../src/services/context.js';
+import { billfoldRef, lagoId } from '../../src/interfaces/http/lago/ids.js';
 import { lagoClient } from '../interfaces/lago/client.js';
 
 /**
@@ -32,21 +33,23 @@ describeDatabases('wallet webhook events', (t) => {
   let hook: { path: string; secret: string; id: string };
   let seen = 0;
 
-  /** The events delivered since the last call, verified and in the order they were made. */
-  async function next(count: number): Promise<any[]> {
+  /** The `count` requests to `path` after its first `from`, once delivered. */
+  async function arrived(path: string, from: number, count: number) {
     const until = Date.now() + 15_000;
-    while (receiver.at(hook.path).length < seen + count) {
-      if (Date.now() > until) throw new Error(`expected ${count} more deliveries`);
+    while (receiver.at(path).length < from + count) {
+      if (Date.now() > until) throw new Error(`expected ${count} more deliveries at ${path}`);
       await deliverDue(t.env.rt as ServiceEnv);
       await sleep(30);
     }
     await deliverDue(t.env.rt as ServiceEnv);
-    const got = receiver
-      .at(hook.path)
-      .slice(seen)
-      .map((r) => verified(hook.secret, r));
-    seen += got.length;
+    const got = receiver.at(path).slice(from);
     expect(got).toHaveLength(count);
+    return got;
+  }
+  /** The events delivered since the last call, verified and in the order they were made. */
+  async function next(count: number): Promise<any[]> {
+    const got = (await arrived(hook.path, seen, count)).map((r) => verified(hook.secret, r));
+    seen += got.length;
     return got.sort((a, b) => (a.id < b.id ? -1 : 1));
   }
   const transactions = async (wallet_id: string) =>
@@ -194,5 +197,67 @@ describeDatabases('wallet webhook events', (t) => {
       reason: 'granted',
       credits: '2',
     });
+  });
+
+  it("sends an endpoint registered through Lago's API Lago's bodies, signed the same way", async () => {
+    const lago = lagoClient(t.env, org.key);
+    const path = `/hooks/lago-${t.db}`;
+    const { data: ep } = await lago.webhookEndpoints.createWebhookEndpoint({
+      webhook_endpoint: {
+        webhook_url: `${receiver.url.replace('/hooks', '')}${path}`,
+        event_types: ['wallet.created', 'wallet_transaction.created', 'customer.created', 'invoice.created'],
+      },
+    });
+    const secret = (ep.webhook_endpoint as any).signing_secret as string;
+    const { webhook_endpoint } = await door.ok('get_webhook_endpoint', {
+      endpoint_id: billfoldRef('webhook_endpoint', ep.webhook_endpoint.lago_id),
+    });
+    expect(webhook_endpoint.payload_format).toBe('lago');
+
+    const { data } = await lago.wallets.createWallet({
+      wallet: {
+        external_customer_id: 'hooked',
+        code: 'lago-shaped',
+        rate_amount: '2',
+        currency: 'EUR',
+        paid_credits: '3',
+      },
+    });
+    // wallet.created, the purchase's wallet_transaction.created and its credit invoice's invoice.created.
+    const got = (await arrived(path, 0, 3)).map((r) => verified(secret, r));
+    const byType = Object.fromEntries(got.map((p) => [p.webhook_type, p]));
+    expect(Object.keys(byType).sort()).toEqual([
+      'invoice.created',
+      'wallet.created',
+      'wallet_transaction.created',
+    ]);
+    const created = byType['wallet.created'];
+    expect(Object.keys(created)).toEqual(['webhook_type', 'object_type', 'organization_id', 'wallet']);
+    expect(created).toMatchObject({ object_type: 'wallet', organization_id: lagoId(org.id) });
+    // The wallet exactly as Lago's API writes it.
+    expect(created.wallet).toEqual((await lago.wallets.findWallet(data.wallet.lago_id)).data.wallet);
+    const tx = byType['wallet_transaction.created'];
+    expect(tx.object_type).toBe('wallet_transaction');
+    const { data: listed } = await lago.wallets.findAllWalletTransactions(data.wallet.lago_id);
+    expect(tx.wallet_transaction).toEqual(listed.wallet_transactions[0]);
+    expect(tx.wallet_transaction).toMatchObject({
+      status: 'pending',
+      transaction_status: 'purchased',
+      credit_amount: '3',
+    });
+    // An object the Lago API cannot write from the event alone keeps Billfold's shape, under Lago's envelope.
+    const invoiceId = billfoldRef('invoice', tx.wallet_transaction.lago_invoice_id);
+    expect(byType['invoice.created'].invoice).toEqual(
+      (await door.ok('get_invoice', { invoice_id: invoiceId })).invoice,
+    );
+
+    await lago.customers.createCustomer({ customer: { external_id: 'lago-hooked', name: 'Lago Hooked' } });
+    const [customer] = (await arrived(path, 3, 1)).map((r) => verified(secret, r));
+    expect(customer).toMatchObject({ webhook_type: 'customer.created', object_type: 'customer' });
+    expect(customer.customer).toEqual((await lago.customers.findCustomer('lago-hooked')).data.customer);
+    // The Billfold-format endpoint gets Billfold's bodies for the same wallet.
+    const billfold = await next(2);
+    expect(billfold.map((p) => p.type)).toEqual(['wallet.created', 'wallet_transaction.created']);
+    expect(billfold[0].data.wallet.external_id).toBe('lago-shaped');
   });
 });

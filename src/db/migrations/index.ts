@@ -21,6 +21,7 @@ import * as m018 from './018_progressive_billing.js';
 import * as m018b from './018b_subscriptions_by_plan.js';
 import * as m019 from './019_financial_totals.js';
 import * as m020 from './020_signing_key_revocation.js';
+import * as m021 from './021_webhook_payload_format.js';
 
 export interface MigrationContext {
   dialect: 'sqlite' | 'postgres';
@@ -52,6 +53,7 @@ const MIGRATIONS: Array<[string, MigrationModule]> = [
   ['018b_subscriptions_by_plan', m018b],
   ['019_financial_totals', m019],
   ['020_signing_key_revocation', m020],
+  ['021_webhook_payload_format', m021],
 ];
 
 export function migrationsFor(ctx: MigrationContext): Record<string, Migration> {

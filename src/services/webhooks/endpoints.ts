@@ -9,6 +9,7 @@ import { recordActivity } from '../activity.js';
 import type { ServiceContext } from '../context.js';
 import { DestinationError, resolveDestination, urlProblem } from './destinations.js';
 import { EVENT_TYPE_NAMES } from './event-types.js';
+import type { PayloadFormat } from './formats.js';
 import { newSecret, secretHint } from './signing.js';
 import { webhookSettings } from './settings.js';
 
@@ -36,6 +37,7 @@ export interface WebhookEndpointView {
   failing_since: string | null;
   last_success_at: string | null;
   last_failure_at: string | null;
+  payload_format: PayloadFormat;
   created_at: string;
   updated_at: string;
 }
@@ -55,6 +57,7 @@ export function endpointView(row: WebhookEndpointsTable, now: number): WebhookEn
     failing_since: toIso(row.failing_since),
     last_success_at: toIso(row.last_success_at),
     last_failure_at: toIso(row.last_failure_at),
+    payload_format: row.payload_format as PayloadFormat,
     created_at: toIso(row.created_at),
     updated_at: toIso(row.updated_at),
   };
@@ -132,6 +135,7 @@ export interface CreateEndpointInput {
   event_types?: string[] | null;
   description?: string | null;
   enabled?: boolean;
+  payload_format?: PayloadFormat;
 }
 
 export async function createEndpoint(
@@ -176,6 +180,7 @@ export async function createEndpoint(
       failing_since: null,
       last_success_at: null,
       last_failure_at: null,
+      payload_format: input.payload_format ?? 'billfold',
       created_at: now,
       updated_at: now,
       deleted_at: null,
@@ -185,7 +190,12 @@ export async function createEndpoint(
       type: 'webhook_endpoint.created',
       resourceType: 'webhook_endpoint',
       resourceId: row.id,
-      changes: { url: row.url, event_types: types ?? 'all', enabled: row.status === 'enabled' },
+      changes: {
+        url: row.url,
+        event_types: types ?? 'all',
+        enabled: row.status === 'enabled',
+        payload_format: row.payload_format,
+      },
     });
     return { webhook_endpoint: endpointView(row, now), secret, created: true };
   });
@@ -237,6 +247,7 @@ export interface UpdateEndpointInput {
   event_types?: string[] | null;
   description?: string | null;
   enabled?: boolean;
+  payload_format?: PayloadFormat;
 }
 
 export async function updateEndpoint(
@@ -275,6 +286,10 @@ export async function updateEndpoint(
       changes.description = [row.description, patch.description];
       next.description = patch.description;
     }
+    if (patch.payload_format !== undefined && patch.payload_format !== row.payload_format) {
+      changes.payload_format = [row.payload_format, patch.payload_format];
+      next.payload_format = patch.payload_format;
+    }
     let failed = 0;
     if (patch.enabled !== undefined && patch.enabled !== (row.status === 'enabled')) {
       changes.enabled = [row.status === 'enabled', patch.enabled];
@@ -308,6 +323,7 @@ export async function updateEndpoint(
         disabled_reason: next.disabled_reason,
         disabled_at: next.disabled_at,
         failing_since: next.failing_since,
+        payload_format: next.payload_format,
         updated_at: now,
       })
       .where('id', '=', row.id)

@@ -7,6 +7,7 @@ import { toIso } from '../../domain/time.js';
 import type { ActivityInput } from '../activity.js';
 import type { ServiceContext } from '../context.js';
 import { eventsOfActivities, type ChangeEvent } from './event-types.js';
+import { bodyFor, type OutgoingEvent } from './formats.js';
 
 /**
  * The outbox: a change's webhook deliveries are written in the change's own transaction, so a
@@ -99,12 +100,14 @@ export interface SubscribedEndpoint {
   id: string;
   /** null: every event type. */
   types: ReadonlySet<string> | null;
+  /** The body its deliveries carry (formats.ts). */
+  format: string;
 }
 
 const enabledEndpoints = prepared((db, p: { org: string }) =>
   db
     .selectFrom('webhook_endpoints')
-    .select(['id', 'event_types'])
+    .select(['id', 'event_types', 'payload_format'])
     .where('organization_id', '=', p.org)
     .where('status', '=', 'enabled')
     .where('deleted_at', 'is', null)
@@ -119,6 +122,7 @@ export async function subscribedEndpoints(
   return rows.map((r) => ({
     id: r.id,
     types: r.event_types === null ? null : new Set(JSON.parse(r.event_types) as string[]),
+    format: r.payload_format,
   }));
 }
 
@@ -147,10 +151,19 @@ async function writeDeliveries(
   );
   const rows: WebhookDeliveriesTable[] = [];
   for (const { n, endpoints } of wanted) {
-    const payload = `{"id":${JSON.stringify(n.id)},"type":${JSON.stringify(n.event.type)},"created_at":${JSON.stringify(
-      toIso(n.at),
-    )},"organization_id":${JSON.stringify(n.ctx.organizationId)},"data":${data.get(n)!}}`;
+    const event: OutgoingEvent = {
+      id: n.id,
+      type: n.event.type,
+      object: n.event.object,
+      createdAt: toIso(n.at),
+      organizationId: n.ctx.organizationId,
+      data: data.get(n)!,
+    };
+    // One body per format the event's endpoints take (nearly always one).
+    const bodies = new Map<string, string>();
     for (const e of endpoints) {
+      let payload = bodies.get(e.format);
+      if (payload === undefined) bodies.set(e.format, (payload = bodyFor(n.ctx.env, e.format, event)));
       rows.push({
         id: newId('webhook_delivery', n.idAt),
         organization_id: n.ctx.organizationId,

@@ -53,7 +53,8 @@ export const webhookEndpointRoutes: LagoRoute[] = [
     method: 'POST',
     path: '/webhook_endpoints',
     async handle(call) {
-      const args = endpointInput(Fields.root(call.body, 'webhook_endpoint'));
+      // Registered through Lago's API, an endpoint receives Lago's bodies (webhooks.ts).
+      const args = { ...endpointInput(Fields.root(call.body, 'webhook_endpoint')), payload_format: 'lago' };
       const out = await call.op('create_webhook_endpoint', args, 'webhook_endpoint', NAMES);
       // Only a new endpoint has a secret to show; for a URL already registered it is null.
       return { webhook_endpoint: { ...object(call, out.webhook_endpoint), signing_secret: out.secret } };
