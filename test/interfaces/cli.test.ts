@@ -2,6 +2,8 @@ import { spawn } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { Client, StreamableHTTPClientTransport } from '@modelcontextprotocol/client';
+import { StdioClientTransport } from '@modelcontextprotocol/client/stdio';
 import { afterAll, describe, expect, it } from 'vitest';
 import { keysCommand } from '../../src/interfaces/cli/admin.js';
 import { runCli } from '../harness/doors.js';
@@ -23,11 +25,12 @@ afterAll(() => {
 /** Starts `billfold serve` on a free port and resolves once it has printed its banner. */
 function startServe(
   env: Record<string, string>,
+  args: string[] = [],
 ): Promise<{ output: string; url: string; stop(): Promise<number> }> {
   return new Promise((resolve, reject) => {
     const child = spawn(
       process.execPath,
-      ['--import', 'tsx', join(ROOT, 'src/interfaces/cli/main.ts'), 'serve', '--port', '0'],
+      ['--import', 'tsx', join(ROOT, 'src/interfaces/cli/main.ts'), 'serve', '--port', '0', ...args],
       {
         cwd: ROOT,
         env: { ...process.env, BILLFOLD_LOG_LEVEL: 'warn', ...env },
@@ -82,6 +85,10 @@ describe('billfold serve', () => {
       const config = JSON.parse(first.output.slice(first.output.indexOf('{'))) as any;
       expect(config.mcpServers.billfold.args.at(-1)).toBe('stdio');
       expect(config.mcpServers.billfold.env.BILLFOLD_DATABASE).toBe(database);
+      expect(Object.keys(config.mcpServers)).toEqual(['billfold']);
+      expect(first.output).toContain(
+        `Seed profiles          ${first.url}/mcp/<profile>, ${first.url}/sse/<profile>: lago, orvion, marginfront, customers, cegid`,
+      );
       expect((await fetch(`${first.url}/health`)).status).toBe(200);
       expect(await verify(first.url, key!)).toBe(200);
       expect(await first.stop()).toBe(0);
@@ -110,6 +117,66 @@ describe('billfold serve', () => {
       });
       expect(short.code).toBe(1);
       expect(short.stderr).toContain('BILLFOLD_BOOTSTRAP_API_KEY must be at least 24 characters long');
+    },
+  );
+
+  it(
+    "with --profile prints that profile's endpoints and the Claude Desktop entry README gives for it",
+    { timeout: SLOW },
+    async () => {
+      const database = tempDb();
+      const run = await startServe({ BILLFOLD_DATABASE: database }, ['--profile', 'cegid']);
+      const key = /Admin API key \(shown once; store it now\):\n\s+(bfk_\w+)/.exec(run.output)![1]!;
+      expect(run.output).toContain(
+        `  Profile cegid          ${run.url}/mcp/cegid   legacy SSE: ${run.url}/sse/cegid\n`,
+      );
+      expect(run.output).toContain(': lago, orvion, marginfront, customers\n');
+      expect(run.output).toContain(
+        'Claude Desktop (stdio, profile cegid) — add to claude_desktop_config.json:',
+      );
+      const config = JSON.parse(run.output.slice(run.output.indexOf('{'))) as any;
+      expect(Object.keys(config.mcpServers)).toEqual(['cegid']);
+      const entry = config.mcpServers.cegid;
+      expect(entry.command).toBe(process.execPath);
+      expect(entry.args[0]).toMatch(/dist\/src\/interfaces\/cli\/main\.js$/);
+      expect(entry.args.slice(1)).toEqual(['stdio', '--profile', 'cegid']);
+      expect(entry.env).toEqual({ BILLFOLD_DATABASE: database });
+
+      // The endpoint it prints serves the profile's tools, and so does the entry's command line.
+      const http = new Client({ name: 'cli-tests', version: '1' });
+      await http.connect(
+        new StreamableHTTPClientTransport(new URL(`${run.url}/mcp/cegid`), {
+          requestInit: { headers: { authorization: `Bearer ${key}` } },
+        }),
+      );
+      expect((await http.listTools()).tools.map((t) => t.name)).toContain('get_invoice_details');
+      await http.close();
+      expect(await run.stop()).toBe(0);
+      const stdio = new Client({ name: 'cli-tests', version: '1' });
+      await stdio.connect(
+        new StdioClientTransport({
+          command: process.execPath,
+          args: ['--import', 'tsx', join(ROOT, 'src/interfaces/cli/main.ts'), ...entry.args.slice(1)],
+          cwd: ROOT,
+          env: { ...(process.env as Record<string, string>), BILLFOLD_LOG_LEVEL: 'warn', ...entry.env },
+          stderr: 'pipe',
+        }),
+      );
+      expect((await stdio.listTools()).tools.map((t) => t.name)).toContain('get_invoice_details');
+      await stdio.close();
+
+      // BILLFOLD_PROFILE does the same; a profile that does not exist stops the start.
+      const lago = await startServe({ BILLFOLD_DATABASE: database, BILLFOLD_PROFILE: 'lago' });
+      const lagoConfig = JSON.parse(lago.output.slice(lago.output.indexOf('{'))) as any;
+      expect(Object.keys(lagoConfig.mcpServers)).toEqual(['lago']);
+      expect(lagoConfig.mcpServers.lago.args.slice(1)).toEqual(['stdio', '--profile', 'lago']);
+      expect(lago.output).toContain(`${lago.url}/mcp/lago`);
+      expect(await lago.stop()).toBe(0);
+      const wrong = await runCli(['serve', '--profile', 'sage'], { BILLFOLD_DATABASE: database });
+      expect(wrong.code).toBe(1);
+      expect(wrong.stderr).toContain(
+        "--profile: there is no profile 'sage'; the profiles are billfold, lago, orvion, marginfront, customers, cegid",
+      );
     },
   );
 

@@ -21,7 +21,7 @@ import { watchThresholds } from '../../services/billing/threshold-watch.js';
 import { loadDemo, loadDemoCustomers } from './demo.js';
 import { startWebhookDispatcher, webhooksCommand } from './webhooks.js';
 import { conformanceSurfaces } from '../mcp/fixtures.js';
-import { checkProfile } from '../mcp/profiles/registry.js';
+import { checkProfile, findProfile, PROFILES } from '../mcp/profiles/registry.js';
 
 const HELP = `billfold ${VERSION} — billing and invoicing over MCP, HTTP and this CLI
 
@@ -29,7 +29,8 @@ Usage: billfold <command> [options]
 
 Server
   serve [--host H] [--port P] [--database D]   HTTP: MCP at /mcp and /sse (each profile at
-                                               /mcp/<profile>, /sse/<profile>), API at /api/v1 (default)
+        [--profile P]                          /mcp/<profile>, /sse/<profile>), API at /api/v1 (default);
+                                               --profile prints that profile's Claude Desktop entry
   stdio [--database D] [--profile P]           MCP over stdin/stdout, for desktop assistants
         serve and stdio also take [--toolsets customers,invoices,...] [--read-only]
   migrate [--database D]                       bring the database schema up to date
@@ -176,7 +177,7 @@ async function withRuntime(
 }
 
 async function serve(args: string[]): Promise<number> {
-  const { config } = configFrom(args, ['host', 'port', 'database', 'toolsets', 'read-only']);
+  const { config } = configFrom(args, ['host', 'port', 'database', 'profile', 'toolsets', 'read-only']);
   const rt = await createRuntime(config);
   const boot = await bootstrap(rt, { createAdminKey: true });
   const server = createHttpServer(rt, { mcpExtras: config.conformanceFixtures ? conformanceSurfaces : [] });
@@ -186,6 +187,7 @@ async function serve(args: string[]): Promise<number> {
     `Billfold ${VERSION} is serving ${boot.organizationName} (${boot.organizationId}).`,
     `  MCP (Streamable HTTP)  ${base}/mcp`,
     `  MCP (legacy SSE)       ${base}/sse`,
+    ...profileLines(base, config.profile),
     `  HTTP API               ${base}/api/v1/<operation>   OpenAPI: ${base}/api/v1/openapi.json`,
     `  Health                 ${base}/health   Metrics: ${base}/metrics`,
     `  Database               ${rt.db.dialect} ${rt.db.location}`,
@@ -201,11 +203,14 @@ async function serve(args: string[]): Promise<number> {
   } else if (boot.bootstrapKeyRegistered) {
     out.push('', 'Registered BILLFOLD_BOOTSTRAP_API_KEY as an admin key.');
   }
+  const profile = findProfile(config.profile)?.name;
   out.push(
     '',
-    'Claude Desktop (stdio) — add to claude_desktop_config.json:',
-    JSON.stringify(claudeDesktopConfig(rt), null, 2),
+    `Claude Desktop (stdio${profile ? `, profile ${profile}` : ''}) — add to claude_desktop_config.json:`,
+    JSON.stringify(claudeDesktopConfig(rt, profile), null, 2),
   );
+  // Listen for the stop signal before the banner tells anyone the server is up.
+  const stopped = waitForSignal();
   process.stdout.write(`${out.join('\n')}\n`);
   if (!isLoopback(config.host) && config.allowedHosts.length === 0) {
     rt.logger.warn(
@@ -218,25 +223,45 @@ async function serve(args: string[]): Promise<number> {
   startBillingScheduler(rt);
   rt.disposers.push(watchThresholds(rt));
   startWebhookDispatcher(rt);
-  await waitForSignal();
+  await stopped;
   rt.logger.info('shutting down');
   await rt.close();
   return 0;
 }
 
-function claudeDesktopConfig(rt: Runtime) {
+/**
+ * The banner's seed profiles: every one has its paths over HTTP, named in one line; the one chosen
+ * with --profile (or BILLFOLD_PROFILE) gets its own lines, as README's sections give them.
+ */
+function profileLines(base: string, chosen: string): string[] {
+  const profile = findProfile(chosen);
+  const line = (label: string, text: string) => `  ${label.padEnd(23)}${text}`;
+  const paths = `${base}/mcp/<profile>, ${base}/sse/<profile>`;
+  if (!profile) return [line('Seed profiles', `${paths}: ${PROFILES.map((p) => p.name).join(', ')}`)];
+  const others = PROFILES.filter((p) => p !== profile).map((p) => p.name);
+  return [
+    line(`Profile ${profile.name}`, `${base}/mcp/${profile.name}   legacy SSE: ${base}/sse/${profile.name}`),
+    line('Other profiles', `${paths}: ${others.join(', ')}`),
+  ];
+}
+
+/**
+ * The Claude Desktop entry that runs this installation over stdio: `billfold`, or with a profile
+ * the entry README gives for it (named after the profile, `stdio --profile <name>`).
+ */
+function claudeDesktopConfig(rt: Runtime, profile?: string) {
   const script = fileURLToPath(import.meta.url);
   const database = isPostgresUrl(rt.config.database)
     ? maskPassword(rt.config.database)
     : resolve(rt.db.location);
+  const main = script.endsWith('.ts')
+    ? script.replace(/\/src\//, '/dist/src/').replace(/\.ts$/, '.js')
+    : script;
   return {
     mcpServers: {
-      billfold: {
+      [profile ?? 'billfold']: {
         command: process.execPath,
-        args: [
-          script.endsWith('.ts') ? script.replace(/\/src\//, '/dist/src/').replace(/\.ts$/, '.js') : script,
-          'stdio',
-        ],
+        args: profile ? [main, 'stdio', '--profile', profile] : [main, 'stdio'],
         env: { BILLFOLD_DATABASE: database },
       },
     },
