@@ -16,6 +16,7 @@ import {
   updateInvoice,
   type InvoiceLineInput,
 } from '../invoices.js';
+import { holdBillingLock } from './billing-lock.js';
 import { agentCodesById, buildLines, metricsForPlan, type BillingSubject } from './build.js';
 import { couponDiscounts } from './discounts.js';
 import { activeDates, type BillingLine } from './lines.js';
@@ -125,6 +126,8 @@ async function insertLedger(
   items: readonly BillingItem[],
   invoiceId: string | null,
 ): Promise<string[]> {
+  // Before any claim, and before the invoice that follows numbers itself (billing-lock.ts).
+  await holdBillingLock(ctx);
   const ids: string[] = [];
   for (const it of items) {
     const [inserted] = await claimItem(ctx.db, {

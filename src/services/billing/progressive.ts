@@ -9,6 +9,7 @@ import { toIso } from '../../domain/time.js';
 import { recordActivity } from '../activity.js';
 import { systemContext, type ServiceContext, type ServiceEnv } from '../context.js';
 import { createInvoice } from '../invoices.js';
+import { holdBillingLock } from './billing-lock.js';
 import type { BillingSubject } from './build.js';
 import { chargeUsage } from './charge-usage.js';
 import { billingSubject } from './engine.js';
@@ -105,6 +106,8 @@ export async function billThresholds(
   if (before !== null && before >= seen) return null;
 
   return ctx.transaction(async (trx) => {
+    // Before the period's key: a billing run's batch takes them in this order too (billing-lock.ts).
+    await holdBillingLock(trx);
     const hold = await trx.db
       .insertInto('subscription_billings')
       .values({
