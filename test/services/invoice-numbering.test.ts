@@ -1,4 +1,3 @@
-import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -8,13 +7,13 @@ import { dispatch } from '../../src/interfaces/dispatch.js';
 import { createApiKey } from '../../src/services/api-keys.js';
 import { createServiceContext, type Principal } from '../../src/services/context.js';
 import { finalizeInvoice } from '../../src/services/invoices.js';
+import { startServer, type ServerProcess } from '../harness/servers.js';
 import { describeDatabases, environmentVariables } from '../harness/suite.js';
 
 /**
  * Gapless numbering under real concurrency: two `billfold serve` processes on one database
  * finalize invoices at the same moment; every number from 1 to N is used exactly once.
  */
-const ROOT = join(import.meta.dirname, '..', '..');
 const KEY = 'bfk_concurrency_test_key_0123456789abcdef';
 
 const outbox = mkdtempSync(join(tmpdir(), 'billfold-outbox-'));
@@ -23,57 +22,9 @@ beforeAll(() => {
 });
 afterAll(() => rmSync(outbox, { recursive: true, force: true }));
 
-interface Server {
-  child: ChildProcess;
-  url: string;
-}
-
-function startServer(database: string): Promise<Server> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(
-      process.execPath,
-      ['--import', 'tsx', join(ROOT, 'src/interfaces/cli/main.ts'), 'serve', '--port', '0'],
-      {
-        cwd: ROOT,
-        env: {
-          ...process.env,
-          BILLFOLD_DATABASE: database,
-          BILLFOLD_LOG_LEVEL: 'warn',
-          BILLFOLD_OUTBOX_DIR: environmentVariables.BILLFOLD_OUTBOX_DIR,
-        },
-        stdio: ['ignore', 'pipe', 'pipe'],
-      },
-    );
-    let out = '';
-    let err = '';
-    const timer = setTimeout(() => reject(new Error(`server did not start: ${err}`)), 30_000);
-    child.stdout!.on('data', (d: Buffer) => {
-      out += d.toString();
-      const m = /HTTP API\s+(http:\/\/[^/\s]+)\/api\/v1/.exec(out);
-      if (m) {
-        clearTimeout(timer);
-        resolve({ child, url: m[1]! });
-      }
-    });
-    child.stderr!.on('data', (d: Buffer) => (err += d.toString()));
-    child.on('exit', (code) => reject(new Error(`server exited with ${code}: ${err}`)));
-  });
-}
-
-async function call(server: Server, operation: string, args: unknown): Promise<any> {
-  const res = await fetch(`${server.url}/api/v1/${operation}`, {
-    method: 'POST',
-    headers: { authorization: `Bearer ${KEY}`, 'content-type': 'application/json' },
-    body: JSON.stringify(args),
-  });
-  const body = (await res.json()) as any;
-  if (res.status !== 200) throw new Error(`${operation}: ${res.status} ${JSON.stringify(body)}`);
-  return body;
-}
-
-const servers: Server[] = [];
-afterAll(() => {
-  for (const s of servers.splice(0)) s.child.kill('SIGTERM');
+const servers: ServerProcess[] = [];
+afterAll(async () => {
+  await Promise.all(servers.splice(0).map((s) => s.stop()));
 });
 
 describeDatabases('invoice numbering', (t) => {
@@ -111,28 +62,31 @@ describeDatabases('invoice numbering', (t) => {
         ).invoice.id,
       );
     }
-    const [a, b] = await Promise.all([startServer(t.env.database), startServer(t.env.database)]);
+    const start = () => startServer(t.env.database, KEY, { BILLFOLD_OUTBOX_DIR: outbox });
+    const [a, b] = await Promise.all([start(), start()]);
     servers.push(a!, b!);
     const work: Array<Promise<string>> = [];
     drafts.forEach((id, i) =>
-      work.push(call(i % 2 ? a! : b!, 'finalize_invoice', { invoice_id: id }).then((r) => r.invoice.number)),
+      work.push((i % 2 ? a! : b!).call('finalize_invoice', { invoice_id: id }).then((r) => r.invoice.number)),
     );
     // Both servers also finalize each draft a second time at once: exactly one of them numbers it.
     drafts
       .slice(0, 10)
       .forEach((id, i) =>
         work.push(
-          call(i % 2 ? b! : a!, 'finalize_invoice', { invoice_id: id }).then((r) => r.invoice.number),
+          (i % 2 ? b! : a!).call('finalize_invoice', { invoice_id: id }).then((r) => r.invoice.number),
         ),
       );
     for (let i = 0; i < 20; i++) {
       work.push(
-        call(i % 2 ? a! : b!, 'create_invoice', {
-          customer_id: 'race',
-          amount: '1.00',
-          description: `Direct ${i}`,
-          status: 'finalized',
-        }).then((r) => r.invoice.number),
+        (i % 2 ? a! : b!)
+          .call('create_invoice', {
+            customer_id: 'race',
+            amount: '1.00',
+            description: `Direct ${i}`,
+            status: 'finalized',
+          })
+          .then((r) => r.invoice.number),
       );
     }
     const numbers = await Promise.all(work);
