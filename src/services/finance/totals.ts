@@ -206,9 +206,10 @@ const contribute = {
       for (const line of JSON.parse(inv.tax_breakdown) as StoredTaxLine[])
         c.tax(at, inv.currency, line, false, sign);
       c.customer(at, inv.customer_id, inv.currency, { invoice_count: 1, invoiced_net_cents: net }, sign);
+      // Owed from its issue on (finalization always dates an invoice).
+      if (Number(inv.amount_due_cents) > 0)
+        c.receivable(inv.currency, inv.due_date, Number(inv.amount_due_cents), sign);
     }
-    if (Number(inv.amount_due_cents) > 0)
-      c.receivable(inv.currency, inv.due_date, Number(inv.amount_due_cents), sign);
   },
   creditNote(c: Changes, cn: CreditNoteFigures, sign: number) {
     if (cn.status !== 'finalized') return;
