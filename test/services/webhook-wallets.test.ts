@@ -1,3 +1,4 @@
+import { createHmac } from 'node:crypto';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { httpApiDoor, type Door } from '../harness/doors.js';
 import { describeDatabases, environmentVariables } from '../harness/suite.js';
@@ -224,7 +225,16 @@ describeDatabases('wallet webhook events', (t) => {
       },
     });
     // wallet.created, the purchase's wallet_transaction.created and its credit invoice's invoice.created.
-    const got = (await arrived(path, 0, 3)).map((r) => verified(secret, r));
+    const requests = await arrived(path, 0, 3);
+    // Lago's own signature too, as a Lago receiver checks it: HMAC-SHA256 of the body, key as a string.
+    for (const r of requests) {
+      expect(r.headers['x-lago-signature']).toBe(
+        createHmac('sha256', secret).update(r.body).digest('base64'),
+      );
+      expect(r.headers['x-lago-signature-algorithm']).toBe('hmac');
+      expect(r.headers['x-lago-unique-key']).toBe(r.headers['webhook-id']);
+    }
+    const got = requests.map((r) => verified(secret, r));
     const byType = Object.fromEntries(got.map((p) => [p.webhook_type, p]));
     expect(Object.keys(byType).sort()).toEqual([
       'invoice.created',
@@ -255,8 +265,9 @@ describeDatabases('wallet webhook events', (t) => {
     const [customer] = (await arrived(path, 3, 1)).map((r) => verified(secret, r));
     expect(customer).toMatchObject({ webhook_type: 'customer.created', object_type: 'customer' });
     expect(customer.customer).toEqual((await lago.customers.findCustomer('lago-hooked')).data.customer);
-    // The Billfold-format endpoint gets Billfold's bodies for the same wallet.
+    // The Billfold-format endpoint gets Billfold's bodies for the same wallet, without Lago's headers.
     const billfold = await next(2);
+    for (const r of receiver.at(hook.path).slice(-2)) expect(r.headers['x-lago-signature']).toBeUndefined();
     expect(billfold.map((p) => p.type)).toEqual(['wallet.created', 'wallet_transaction.created']);
     expect(billfold[0].data.wallet.external_id).toBe('lago-shaped');
   });

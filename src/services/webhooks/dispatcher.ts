@@ -10,7 +10,7 @@ import type { AttemptRecord } from './deliveries.js';
 import { endpointRefusal, failPending, signingSecrets } from './endpoints.js';
 import { postWebhook, type SendResult } from './send.js';
 import { RETRY_WINDOW_MS, webhookSettings, type WebhookSettings } from './settings.js';
-import { signedHeaders } from './signing.js';
+import { lagoSignedHeaders, signedHeaders } from './signing.js';
 
 /**
  * The dispatcher: sends every delivery that is due, records each attempt and schedules the
@@ -153,6 +153,8 @@ async function attempt(
     Math.floor(Date.now() / 1000),
     row.payload,
   );
+  if (endpoint.payload_format === 'lago')
+    Object.assign(headers, lagoSignedHeaders(endpoint.secret, row.event_id, row.payload));
   headers['user-agent'] = `Billfold-Webhooks/${env.version}`;
   return postWebhook(endpoint.url, headers, row.payload, {
     allowPrivate: settings.allowPrivate,

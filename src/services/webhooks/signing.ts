@@ -43,3 +43,18 @@ export function signedHeaders(
     'webhook-signature': secrets.map((s) => signature(s, id, timestampSeconds, body)).join(' '),
   };
 }
+
+/**
+ * Lago's own signature headers, sent beside Standard Webhooks' to an endpoint whose
+ * payload_format is lago, so a receiver written against Lago verifies as it does there:
+ * X-Lago-Signature is base64 of HMAC-SHA256 of the body under the key as a string (Lago's
+ * organization hmac_key; here the endpoint's current secret, the signing_secret its creation
+ * answered). X-Lago-Unique-Key is the event's id, the same on every retry.
+ */
+export function lagoSignedHeaders(secret: string, id: string, body: string): Record<string, string> {
+  return {
+    'x-lago-signature': createHmac('sha256', secret).update(body).digest('base64'),
+    'x-lago-signature-algorithm': 'hmac',
+    'x-lago-unique-key': id,
+  };
+}
