@@ -24,6 +24,10 @@ import { describeDatabases } from '../harness/suite.js';
  * - odd: 100 granted credits at 0.70 = 70.00. January: 10.00, VAT 2.00, total 12.00; 12.00 ÷ 0.70
  *   = 17.142857… credits, rounded half-up to 5 decimals: 17.14286. Left 82.85714 credits and
  *   58.00 (70.00 − 12.00), each the exact sum of its transactions.
+ * - order: three wallets at 1.00 a credit, made in this order: B (priority 2, 100 credits), C
+ *   (priority 2, 100), A (priority 1, 10). January: 10.00, VAT 2.00, total 12.00. A pays first
+ *   (priority 1) all it has, 10.00; then B, the older of the two at priority 2, the 2.00 left.
+ *   A 0, B 98, C 100.
  * - bare: no wallet, no coupon, billed in the same batch as the others: 10.00 + 40 calls = 2.00
  *   → 12.00, VAT 2.40, total 14.40, all of it due; nothing drawn, nothing discounted.
  */
@@ -74,8 +78,8 @@ describeDatabases('wallets paying subscription invoices', (t) => {
       pay_in_advance: false,
       charges: [{ billable_metric_code: 'calls', charge_model: 'standard', properties: { amount: '0.05' } }],
     });
-    const calls: Record<string, number> = { part: 100, first: 20, odd: 0, bare: 40 };
-    for (const customer of ['part', 'first', 'odd', 'bare']) {
+    const calls: Record<string, number> = { part: 100, first: 20, odd: 0, bare: 40, order: 0 };
+    for (const customer of ['part', 'first', 'odd', 'bare', 'order']) {
       await c.call('create_customer', { external_id: customer, name: customer, currency: 'EUR' });
       await c.call('create_subscription', {
         customer_id: customer,
@@ -115,6 +119,21 @@ describeDatabases('wallets paying subscription invoices', (t) => {
         external_id: 'w-first',
       })
     ).invoice_id;
+    for (const [name, priority, credits] of [
+      ['B', 2, 100],
+      ['C', 2, 100],
+      ['A', 1, 10],
+    ] as const) {
+      // A minute apart: their ids, and so their ages, are in this order.
+      clock += 60_000;
+      await c.call('create_wallet', {
+        customer_id: 'order',
+        rate_amount: '1',
+        granted_credits: credits,
+        priority,
+        external_id: `w-order-${name}`,
+      });
+    }
     await c.call('create_wallet', {
       customer_id: 'odd',
       rate_amount: '0.70',
@@ -168,6 +187,16 @@ describeDatabases('wallets paying subscription invoices', (t) => {
       consumed_credits: '17.14286',
       consumed_amount_cents: 1200,
     });
+  });
+
+  it('draws from wallets by priority, then the oldest first', async () => {
+    const [jan] = await invoiceOf('order');
+    expect(figures(jan)).toMatchObject({ total: 1200, prepaid: 1200, due: 0, payment_status: 'succeeded' });
+    expect({
+      A: (await wallet('w-order-A')).balance_cents,
+      B: (await wallet('w-order-B')).balance_cents,
+      C: (await wallet('w-order-C')).balance_cents,
+    }).toEqual({ A: 0, B: 9800, C: 10000 });
   });
 
   it('in the same run, bills a customer with no wallet and no coupon in full', async () => {
