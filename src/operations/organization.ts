@@ -246,6 +246,43 @@ export const enableOrganization = defineOperation({
   }),
 });
 
+export const updateOrganizationIdentity = defineOperation({
+  name: 'update_organization_identity',
+  title: 'Rename an organization or set its external id',
+  description:
+    "Platform keys only. Sets an organization's name (printed on its invoices) or its external_id (its id in " +
+    'another system, found by the organization claim of bearer tokens; null clears it, and it is unique across the ' +
+    'installation) — the default organization included, which is yours when organization_id is left out. The ' +
+    "organization's own admin changes its other settings with update_organization.",
+  group,
+  scope: 'platform',
+  annotations: UPDATE,
+  input: z.strictObject({
+    organization_id: OrganizationRef.optional().describe(
+      'The organization, by id (org_…) or external_id; leave it out for your own (the default organization)',
+    ),
+    name: text(200).min(1).optional().describe('The name printed on its invoices, e.g. "Acme Ltd"'),
+    external_id: text(255)
+      .min(1)
+      .nullable()
+      .optional()
+      .describe(
+        "The organization's id in another system, e.g. an identity provider's org_2abc…; null clears it",
+      ),
+  }),
+  output: z.object({ organization: Organization }),
+  handler: async (ctx, input) => ({
+    organization: settings.organizationView(
+      await orgs.updateOrganizationIdentity(
+        ctx.db,
+        input.organization_id ?? ctx.organizationId,
+        { name: input.name, externalId: input.external_id },
+        ctx.now(),
+      ),
+    ),
+  }),
+});
+
 export const organizationOperations = [
   getOrganization,
   updateOrganization,
@@ -253,4 +290,5 @@ export const organizationOperations = [
   listOrganizations,
   disableOrganization,
   enableOrganization,
+  updateOrganizationIdentity,
 ];

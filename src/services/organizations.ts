@@ -239,6 +239,46 @@ export async function enableOrganization(
   return row;
 }
 
+/**
+ * Renames an organization or sets its external_id (null clears it) — the default organization
+ * too, whose name is the placeholder "Default organization" until set. Only the operator does
+ * this (the CLI, or a platform key): an external_id is how identity providers' organization
+ * claims find an organization, so its own admin must not be able to point it elsewhere.
+ */
+export async function updateOrganizationIdentity(
+  db: Kysely<Database>,
+  ref: string,
+  input: { name?: string; externalId?: string | null },
+  now: number,
+): Promise<OrganizationsTable> {
+  if (input.name === undefined && input.externalId === undefined)
+    throw validation(
+      'name',
+      'give name or external_id (or both) to change',
+      'e.g. {"organization_id": "org_…", "name": "Acme Ltd", "external_id": "org_2abc"}',
+    );
+  const row = await getOrganizationByRef(db, ref);
+  const next = { ...row };
+  if (input.name !== undefined) next.name = normalizeName(input.name);
+  if (input.externalId !== undefined)
+    next.external_id = input.externalId === null ? null : normalizeExternalId(input.externalId);
+  if (next.name === row.name && next.external_id === row.external_id) return row;
+  next.updated_at = now;
+  try {
+    await db
+      .updateTable('organizations')
+      .set({ name: next.name, external_id: next.external_id, updated_at: now })
+      .where('id', '=', row.id)
+      .execute();
+  } catch (e) {
+    if (next.external_id !== null && isUniqueViolation(e)) throw externalIdTaken(next.external_id);
+    throw e;
+  }
+  // Tokens whose organization claim named the old external id must not find it any more.
+  if (next.external_id !== row.external_id) forgetOrganizationClaims(row.id);
+  return next;
+}
+
 /** Returns the default organization, creating it on first run (`created` says which). */
 export async function ensureDefaultOrganization(
   db: Kysely<Database>,

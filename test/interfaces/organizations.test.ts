@@ -116,6 +116,70 @@ describeDoors(
       expect(missing.message).toContain('org_nothing');
     });
 
+    it('renames an organization and sets or clears its external id, the default one included', async () => {
+      const def = await findDefaultOrganization(t.env.rt.db.kysely);
+      const own = await platform.ok('update_organization_identity', { name: unique('Operator Ltd') });
+      expect(own.organization).toMatchObject({ id: def!.id, name: expect.stringMatching(/^Operator Ltd-/) });
+      expect((await platform.ok('get_organization', {})).organization.name).toBe(own.organization.name);
+
+      const first = unique('idp-a');
+      const made = await platform.ok('create_organization', { name: 'Renamed later', external_id: first });
+      const second = unique('idp-b');
+      const moved = await platform.ok('update_organization_identity', {
+        organization_id: first,
+        name: 'Renamed now',
+        external_id: second,
+      });
+      expect(moved.organization).toMatchObject({
+        id: made.organization.id,
+        name: 'Renamed now',
+        external_id: second,
+      });
+      expect((await platform.ok('get_organization', { organization_id: second })).organization.id).toBe(
+        made.organization.id,
+      );
+      await platform.fail('get_organization', { organization_id: first }, 'NOT_FOUND');
+      // Its own admin sees the new name on its invoices' settings.
+      const back = await openDoor(t.env, t.door.name, made.key);
+      try {
+        expect((await back.ok('get_organization', {})).organization.name).toBe('Renamed now');
+        const e = await back.fail('update_organization_identity', { external_id: 'mine' }, 'FORBIDDEN');
+        expect(e.message).toContain('platform');
+      } finally {
+        await back.close();
+      }
+      const cleared = await platform.ok('update_organization_identity', {
+        organization_id: made.organization.id,
+        external_id: null,
+      });
+      expect(cleared.organization).toMatchObject({ name: 'Renamed now', external_id: null });
+
+      const other = unique('idp-c');
+      await platform.ok('create_organization', { name: 'Holder', external_id: other });
+      const conflict = await platform.fail(
+        'update_organization_identity',
+        { organization_id: made.organization.id, external_id: other },
+        'CONFLICT',
+      );
+      expect(conflict.message).toBe(
+        `external_id: an organization with external_id '${other}' already exists`,
+      );
+      const nothing = await platform.fail(
+        'update_organization_identity',
+        { organization_id: made.organization.id },
+        'VALIDATION_ERROR',
+      );
+      expect(nothing.message).toContain('give name or external_id (or both) to change');
+      const blank = await platform.fail('update_organization_identity', { name: '   ' }, 'VALIDATION_ERROR');
+      expect(blank.message).toMatch(/^name/);
+      const missing = await platform.fail(
+        'update_organization_identity',
+        { organization_id: 'org_nothing', name: 'x' },
+        'NOT_FOUND',
+      );
+      expect(missing.message).toContain('org_nothing');
+    });
+
     it("gives an organization's admin no platform operation and no other organization", async () => {
       const other = await platform.ok('create_organization', { name: 'Other', external_id: unique('other') });
       for (const [tool, args] of [
@@ -123,6 +187,7 @@ describeDoors(
         ['list_organizations', {}],
         ['disable_organization', { organization_id: other.organization.id }],
         ['enable_organization', { organization_id: other.organization.id }],
+        ['update_organization_identity', { organization_id: other.organization.id, name: 'Mine' }],
       ] as const) {
         const e = await t.door.fail(tool, args, 'FORBIDDEN');
         expect(e.message).toContain('platform');

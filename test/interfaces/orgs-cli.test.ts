@@ -109,5 +109,64 @@ for (const db of ['sqlite', 'postgres'] as const) {
         expect(out).toBe('No organization matches.\n');
       },
     );
+
+    it(
+      'renames an organization and sets or clears its external id, the default one included',
+      { timeout: 60_000 },
+      async () => {
+        // The default organization, without naming it: its placeholder name and no external id.
+        out = '';
+        expect(
+          await orgsCommand(['update', '--name', 'Nordlicht GmbH', '--external-id', 'idp-main', ...d()]),
+        ).toBe(0);
+        expect(out).toMatch(
+          /^Organization org_\w+ "Nordlicht GmbH" \(external id idp-main\), the default organization\n$/,
+        );
+        const defaultId = /^Organization (org_\w+)/.exec(out)![1]!;
+        out = '';
+        await orgsCommand(['list', '--search', 'idp-main', ...d()]);
+        expect(out).toContain(defaultId);
+        expect(out).toMatch(/idp-main\s+active \(default\)/);
+        expect(out).toContain('Nordlicht GmbH');
+
+        // Another one by its external id: a new external id finds it, the old one no more.
+        out = '';
+        await orgsCommand(['update', 'org_2abc', '--external-id', 'org_9xyz', ...d()]);
+        expect(out).toMatch(/"Acme Ltd" \(external id org_9xyz\)\n$/);
+        expect(await refusal(orgsCommand(['update', 'org_2abc', '--name', 'X', ...d()]))).toContain(
+          "organization 'org_2abc' was not found",
+        );
+        out = '';
+        await orgsCommand(['update', 'org_9xyz', '--name', '  Acme Group  ', '--clear-external-id', ...d()]);
+        expect(out).toMatch(/"Acme Group" \(no external id\)\n$/);
+        out = '';
+        await orgsCommand(['list', '--search', 'Acme Group', ...d()]);
+        expect(out).toMatch(/—\s+active/);
+
+        expect(await refusal(orgsCommand(['update', defaultId, '--external-id', 'idp-main', ...d()]))).toBe(
+          'succeeded',
+        );
+        expect(
+          await refusal(
+            orgsCommand(['create', '--name', 'Third', '--external-id', 'third', ...d()]).then(() =>
+              orgsCommand(['update', 'third', '--external-id', 'idp-main', ...d()]),
+            ),
+          ),
+        ).toContain("external_id: an organization with external_id 'idp-main' already exists");
+        expect(await refusal(orgsCommand(['update', ...d()]))).toContain(
+          'orgs update needs --name, --external-id or --clear-external-id',
+        );
+        expect(
+          await refusal(orgsCommand(['update', '--external-id', 'a', '--clear-external-id', ...d()])),
+        ).toContain('--external-id or --clear-external-id, not both');
+        expect(await refusal(orgsCommand(['update', '--name', '   ', ...d()]))).toContain(
+          'name: must not be empty',
+        );
+        expect(await refusal(orgsCommand(['update', '--label', 'x', ...d()]))).toMatch(/label/);
+        expect(await refusal(orgsCommand(['update', 'a', 'b', '--name', 'x', ...d()]))).toContain(
+          "unexpected argument 'b'",
+        );
+      },
+    );
   });
 }

@@ -9,6 +9,7 @@ import {
   enableOrganization,
   getOrganizationByRef,
   listOrganizations,
+  updateOrganizationIdentity,
 } from '../../services/organizations.js';
 import { bootstrap } from '../bootstrap.js';
 import { createRuntime, type Runtime } from '../runtime.js';
@@ -245,6 +246,39 @@ const ORGS: Record<string, Subcommand> = {
             o.name,
           ]),
         ),
+      );
+      return 0;
+    },
+  },
+  update: {
+    usage:
+      'orgs update [<organization id or external id>] [--name NAME] [--external-id ID | --clear-external-id]',
+    arguments: 1,
+    options: {
+      name: { type: 'string' },
+      'external-id': { type: 'string' },
+      'clear-external-id': { type: 'boolean' },
+    },
+    async run(rt, flags, positionals) {
+      const externalId = flags['external-id'] as string | undefined;
+      const clear = flags['clear-external-id'] === true;
+      if (externalId !== undefined && clear)
+        throw new CliError('orgs update takes --external-id or --clear-external-id, not both');
+      const name = flags.name as string | undefined;
+      if (name === undefined && externalId === undefined && !clear)
+        throw new CliError(
+          'orgs update needs --name, --external-id or --clear-external-id, e.g. orgs update --name "Acme Ltd"',
+        );
+      // Without an argument: the default organization, the one stdio and the CLI act for.
+      const boot = await bootstrap(rt, { createAdminKey: false });
+      const o = await updateOrganizationIdentity(
+        rt.db.kysely,
+        positionals[0] ?? boot.organizationId,
+        { name, externalId: clear ? null : externalId },
+        rt.now(),
+      );
+      process.stdout.write(
+        `Organization ${o.id} "${o.name}"${o.external_id === null ? ' (no external id)' : ` (external id ${o.external_id})`}${o.is_default === 1 ? ', the default organization' : ''}\n`,
       );
       return 0;
     },

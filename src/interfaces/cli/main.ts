@@ -42,6 +42,8 @@ Administration
         keys takes [--organization ORG] for another organization than the default one
   orgs create --name NAME [--external-id ID] [--json]   an organization and its first admin key
   orgs list [--status active|disabled] [--search TEXT]
+  orgs update [<organization>] [--name NAME] [--external-id ID | --clear-external-id]
+                                               rename it or set its external id (default: the default one)
   orgs disable <organization>                  refuse its keys and tokens; nothing is deleted
   orgs enable <organization>
   demo [--customers]                           load sample customers and data (--customers: only
