@@ -13,6 +13,10 @@ import type { ServiceContext } from '../context.js';
  * waits for the run while the run waits for it: PostgreSQL breaks that deadlock by failing one
  * of them. Taking this lock before any claim means whoever comes second waits holding nothing.
  *
+ * A request that bills a subscription (terminate_subscription now, an upgrade) ends its row
+ * before billing it, and a run's batch writes the rows it bills (lifecycle, pointer): both take
+ * this lock before they read or write a subscription's row, not only before the claim.
+ *
  * PostgreSQL: a transaction-scoped advisory lock keyed by the organization, taken once per
  * transaction. SQLite has one writer at a time already.
  */

@@ -126,8 +126,6 @@ async function insertLedger(
   items: readonly BillingItem[],
   invoiceId: string | null,
 ): Promise<string[]> {
-  // Before any claim, and before the invoice that follows numbers itself (billing-lock.ts).
-  await holdBillingLock(ctx);
   const ids: string[] = [];
   for (const it of items) {
     const [inserted] = await claimItem(ctx.db, {
@@ -168,6 +166,8 @@ export async function invoiceItems(
   items: readonly BillingItem[],
   options: InvoiceItemsOptions,
 ): Promise<BillingOutcome> {
+  // Before any claim or draft refresh, and before the invoice numbers itself (billing-lock.ts).
+  await holdBillingLock(ctx);
   const rows = await ledgerRows(ctx, s.sub.id, items);
   const byKey = new Map(rows.map((r) => [key(r.kind, r.period_from), r]));
   const invoiceIds = [...new Set(rows.map((r) => r.invoice_id).filter((x): x is string => x !== null))];

@@ -6,6 +6,7 @@ import { createServiceContext, type Principal, type ServiceContext, type Service
 import type { MetricRecord } from '../metering/aggregates.js';
 import { usageKeysByCustomer } from '../metering/customer-keys.js';
 import { agentCodesById, metricsForPlan, type BillingSubject } from './build.js';
+import { holdBillingLock } from './billing-lock.js';
 import { billMoments, type BillingOutcome } from './engine.js';
 import { plansById } from './load.js';
 import { customersWithoutWallets } from '../wallets/ledger.js';
@@ -149,6 +150,8 @@ export async function runBilling(env: ServiceEnv, at: number, options: RunOption
         ).map((r) => r.subscription_id),
       );
       const billOne = async (c: ServiceContext, row: SubscriptionsTable, out: BillingOutcome[]) => {
+        // Before the lifecycle writes the row (billing-lock.ts); once per transaction.
+        await holdBillingLock(c);
         // Lifecycle first: a pending subscription starts, an ended one terminates (and bills
         // what it owes), a downgrade whose time has come switches plans.
         const sub: SubscriptionRecord | null = await applyScheduledChanges(

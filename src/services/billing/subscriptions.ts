@@ -16,6 +16,7 @@ import { onCustomerDeletion, resolveCustomer } from '../customers.js';
 import { assertInvoiceable } from '../invoices.js';
 import type { PlanOverridesInput } from '../../operations/schemas/billing.js';
 import { planOverridesView, validatePlanOverrides } from './charge-validation.js';
+import { holdBillingLock } from './billing-lock.js';
 import { billTermination, creditUnusedAdvanceFee, nextBillingAt, type BillingOutcome } from './engine.js';
 import { loadSubscription, plansById, resolvePlan } from './load.js';
 import {
@@ -662,6 +663,9 @@ export async function updateSubscription(
   ref: string,
   patch: UpdateSubscriptionInput,
 ): Promise<LifecycleResult & { plan_change: PlanChange }> {
+  // A plan change may upgrade now, which ends the row and bills it (billing-lock.ts): the lock
+  // comes before the row is read, so the row is the one left after any run that held it.
+  if (patch.plan_code !== undefined) await holdBillingLock(ctx);
   const sub = await loadSubscription(ctx, ref);
   requireLive(sub, 'updated');
   const now = ctx.now();
@@ -938,6 +942,8 @@ export async function terminateSubscription(
   ref: string,
   when: 'now' | 'period_end' = 'now',
 ): Promise<LifecycleResult> {
+  // Ending now bills what the row owes (billing-lock.ts): the lock before the row is read or written.
+  if (when === 'now') await holdBillingLock(ctx);
   const sub = await loadSubscription(ctx, ref);
   if (sub.status === 'terminated' || sub.status === 'canceled') {
     throw invalidStatus(
