@@ -836,6 +836,9 @@ export interface FinanceFlowsTable {
   refunds_cents: number;
   payment_count: number;
   payments_cents: number;
+  /** Wallet top-up invoices: prepaid credits sold, kept out of the invoiced (revenue) figures. */
+  top_up_count: number;
+  top_up_total_cents: number;
 }
 
 /** Tax per rate of finalized invoices and credit notes, per bucket (lines: how many breakdown lines). */

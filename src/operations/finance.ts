@@ -21,6 +21,13 @@ const Flows = {
   ...moneyOut('payments_received', 'Payments dated in the window'),
   refund_count: z.int(),
   ...moneyOut('refunds', 'Refund credit notes issued in the window, including tax'),
+  prepaid_credits_invoiced_count: z
+    .int()
+    .describe('Wallet top-up invoices issued in the window: not in invoice_count or revenue'),
+  ...moneyOut(
+    'prepaid_credits_invoiced',
+    'Wallet top-ups invoiced, including tax (credits are revenue as the invoices they pay)',
+  ),
 };
 
 const Margin = {

@@ -263,7 +263,7 @@ export async function createCreditNote(
     updated_at: now,
   };
   await ctx.db.insertInto('credit_notes').values(row).execute();
-  await recordCreditNoteChange(ctx, null, row);
+  await recordCreditNoteChange(ctx, invoice.invoice_type, null, row);
   await applyToInvoice(ctx, invoice, row, +1);
   await recordActivity(ctx, {
     type: 'credit_note.created',
@@ -377,7 +377,7 @@ export async function voidCreditNote(
     .where('id', '=', row.id)
     .where('organization_id', '=', ctx.organizationId)
     .execute();
-  await recordCreditNoteChange(ctx, row, next);
+  await recordCreditNoteChange(ctx, invoice.invoice_type, row, next);
   await applyToInvoice(ctx, invoice, row, -1);
   await recordActivity(ctx, {
     type: 'credit_note.voided',

@@ -267,8 +267,98 @@ describeDatabases('maintained financial totals', (t) => {
     // The database as the release before the totals left it (the rows are there, the totals not).
     const db = t.env.rt.db;
     for (const table of TABLES) await sql`drop table ${sql.table(table)}`.execute(db.kysely);
-    await sql`delete from billfold_migrations where name = ${'019_financial_totals'}`.execute(db.kysely);
-    expect(await migrateToLatest(db)).toEqual(['019_financial_totals']);
+    // 019 creates the tables, 022 adds the top-up columns and rebuilds.
+    for (const name of ['019_financial_totals', '022_finance_top_ups'])
+      await sql`delete from billfold_migrations where name = ${name}`.execute(db.kysely);
+    expect(await migrateToLatest(db)).toEqual(['019_financial_totals', '022_finance_top_ups']);
     expect(await maintained(t.env, org.id)).toEqual(before);
+  });
+  /*
+   * A wallet top-up is a balance sold, not revenue (get_customer_revenue's rule): 30 credits at
+   * 1.00 invoiced as a credit invoice of 30.00; a 20.00 subscription invoice paid from the wallet.
+   * Net revenue is 20.00 in the summary as in
+   * get_customer_revenue; the top-up is reported as prepaid credits invoiced; the top customer's
+   * figure is 20.00; the maintained totals equal a rebuild.
+   */
+  it('keep wallet top-ups out of revenue, as get_customer_revenue does', async () => {
+    const org = await t.env.newOrganization();
+    const c = caller(t.env, org.id, () => ms('2026-09-10T12:00:00Z'));
+    await c.call('update_organization', { timezone: 'UTC', default_currency: 'USD' });
+    await c.call('create_customer', { external_id: 'tu-a', name: 'Top-up', currency: 'USD' });
+    await c.call('create_plan', {
+      code: 'tu-plan',
+      name: 'TU',
+      interval: 'monthly',
+      amount: '20',
+      tax_codes: [],
+    });
+    await c.call('create_subscription', {
+      customer_id: 'tu-a',
+      plan_code: 'tu-plan',
+      external_id: 'tu-sub',
+      started_at: '2026-09-01',
+    });
+    await c.call('create_wallet', {
+      customer_id: 'tu-a',
+      rate_amount: '1',
+      paid_credits: '30',
+      invoice_requires_payment: false,
+    });
+    const [topUp] = (await c.call('list_invoices', { customer_id: 'tu-a', invoice_type: 'credit' })).invoices;
+    expect(topUp).toMatchObject({ total_amount: '30.00', status: 'finalized' });
+    const { invoice: draft } = await c.call('generate_invoice', {
+      subscription_id: 'tu-sub',
+      period: { from: '2026-09-01', to: '2026-10-01' },
+    });
+    const { invoice: final } = await c.call('finalize_invoice', { invoice_id: draft.id });
+    expect(final).toMatchObject({
+      sub_total_amount: '20.00',
+      prepaid_credit_amount: '20.00',
+      amount_due: '0.00',
+    });
+
+    const revenue = await c.call('get_customer_revenue', {
+      customer_id: 'tu-a',
+      from: '2026-09-01',
+      to: '2026-10-01',
+    });
+    expect(revenue.revenue[0]).toMatchObject({ currency: 'USD', revenue_cents: 2000, invoice_count: 1 });
+    const summary = await c.call('get_financial_summary', { period: '2026-09' });
+    const [usd] = summary.currencies;
+    expect(usd).toMatchObject({
+      currency: 'USD',
+      invoice_count: 1,
+      invoiced_net: '20.00',
+      credit_note_count: 0,
+      credit_notes_net_cents: 0,
+      net_revenue: '20.00',
+      net_revenue_cents: revenue.revenue[0].revenue_cents,
+      prepaid_credits_invoiced_count: 1,
+      prepaid_credits_invoiced: '30.00',
+      prepaid_credits_invoiced_cents: 3000,
+      margin_cents: 2000,
+    });
+    expect(summary.by_month[0].currencies[0]).toMatchObject({
+      net_revenue_cents: 2000,
+      prepaid_credits_invoiced_count: 1,
+      prepaid_credits_invoiced_cents: 3000,
+    });
+    // A window whose edges fall inside buckets reads the rows themselves: the same figures.
+    const edges = await c.call('get_financial_summary', {
+      from: '2026-09-01T00:00:30Z',
+      to: '2026-09-10T12:00:30Z',
+    });
+    expect(edges.currencies[0]).toMatchObject({
+      net_revenue_cents: 2000,
+      credit_note_count: 0,
+      prepaid_credits_invoiced_count: 1,
+      prepaid_credits_invoiced_cents: 3000,
+    });
+    const rebuilt = await rebuiltEqualsMaintained(t.env, org.id);
+    expect(
+      rebuilt.finance_customer_flows!.every(
+        (r: any) => r.invoiced_net_cents === 2000 || r.invoiced_net_cents === 0,
+      ),
+    ).toBe(true);
   });
 });

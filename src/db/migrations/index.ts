@@ -22,6 +22,7 @@ import * as m018b from './018b_subscriptions_by_plan.js';
 import * as m019 from './019_financial_totals.js';
 import * as m020 from './020_signing_key_revocation.js';
 import * as m021 from './021_webhook_payload_format.js';
+import * as m022 from './022_finance_top_ups.js';
 
 export interface MigrationContext {
   dialect: 'sqlite' | 'postgres';
@@ -54,6 +55,7 @@ const MIGRATIONS: Array<[string, MigrationModule]> = [
   ['019_financial_totals', m019],
   ['020_signing_key_revocation', m020],
   ['021_webhook_payload_format', m021],
+  ['022_finance_top_ups', m022],
 ];
 
 export function migrationsFor(ctx: MigrationContext): Record<string, Migration> {

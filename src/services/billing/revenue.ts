@@ -46,8 +46,11 @@ export type RevenueType = (typeof REVENUE_TYPES)[number] | 'prepaid_credits';
  * deduct, line by line, what they billed, so a period's invoices add up to its usage once.
  */
 export function inRevenue(type: string): boolean {
-  return type !== 'credit';
+  return type !== TOP_UP_INVOICE_TYPE;
 }
+
+/** The invoice type of wallet top-ups, for queries that leave them out of revenue in SQL. */
+export const TOP_UP_INVOICE_TYPE = 'credit';
 
 interface InvoiceTypeTotals {
   invoices: Set<string>;

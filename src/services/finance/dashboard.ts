@@ -2,7 +2,7 @@ import { sql } from 'kysely';
 import { Decimal } from '../../domain/decimal.js';
 import { moneyFields } from '../../domain/money.js';
 import { addMonthsToDate, dateInZone, startOfDayInZone, toIso } from '../../domain/time.js';
-import { canonicalMrrWindow, earnedMrr } from '../billing/revenue.js';
+import { TOP_UP_INVOICE_TYPE, canonicalMrrWindow, earnedMrr } from '../billing/revenue.js';
 import type { ServiceContext } from '../context.js';
 import { displayName } from '../customers.js';
 import { getUsageAnalytics } from '../metering/analytics.js';
@@ -82,17 +82,24 @@ async function topCustomers(ctx: ServiceContext, from: number, to: number) {
       .where('issued_at', '>=', from)
       .where('issued_at', '<', to)
       .where(inRanges('issued_at', pieces.raw))
+      .where('invoice_type', '<>', TOP_UP_INVOICE_TYPE)
       .groupBy(['customer_id', 'currency'])
       .execute();
     const credited = await ctx.db
       .selectFrom('credit_notes')
-      .select(['customer_id', 'currency', sql<string>`sum(sub_total_amount_cents)`.as('net')])
-      .where('organization_id', '=', ctx.organizationId)
-      .where('status', '=', 'finalized')
-      .where('issued_at', '>=', from)
-      .where('issued_at', '<', to)
-      .where(inRanges('issued_at', pieces.raw))
-      .groupBy(['customer_id', 'currency'])
+      .innerJoin('invoices', 'invoices.id', 'credit_notes.invoice_id')
+      .select([
+        'credit_notes.customer_id',
+        'credit_notes.currency',
+        sql<string>`sum(credit_notes.sub_total_amount_cents)`.as('net'),
+      ])
+      .where('credit_notes.organization_id', '=', ctx.organizationId)
+      .where('credit_notes.status', '=', 'finalized')
+      .where('credit_notes.issued_at', '>=', from)
+      .where('credit_notes.issued_at', '<', to)
+      .where(inRanges('credit_notes.issued_at', pieces.raw))
+      .where('invoices.invoice_type', '<>', TOP_UP_INVOICE_TYPE)
+      .groupBy(['credit_notes.customer_id', 'credit_notes.currency'])
       .execute();
     for (const r of invoiced) {
       const e = at(r.customer_id, r.currency);

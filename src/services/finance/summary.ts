@@ -5,6 +5,7 @@ import { formatMinor, moneyFields, roundToCurrency, toMinor } from '../../domain
 import { dateInZone, toIso } from '../../domain/time.js';
 import type { ServiceContext } from '../context.js';
 import { getUsageAnalytics } from '../metering/analytics.js';
+import { TOP_UP_INVOICE_TYPE, inRevenue } from '../billing/revenue.js';
 import { receivablesAt } from './receivables-at.js';
 import { cover, inBuckets, inRanges, type Range } from './buckets.js';
 import { monthIndex, reportWindow, type ReportWindow } from './window.js';
@@ -33,6 +34,9 @@ export interface Flows {
   refunds: bigint;
   paymentCount: number;
   payments: bigint;
+  /** Wallet top-up invoices: prepaid credits sold, not revenue (get_customer_revenue's rule). */
+  topUpCount: number;
+  topUps: bigint;
 }
 
 const noFlows = (): Flows => ({
@@ -48,6 +52,8 @@ const noFlows = (): Flows => ({
   refunds: 0n,
   paymentCount: 0,
   payments: 0n,
+  topUpCount: 0,
+  topUps: 0n,
 });
 
 /**
@@ -83,13 +89,21 @@ export async function flowsByMonth(
       sql<string>`sum(refunds_cents)`.as('refunds'),
       sql<string>`sum(payment_count)`.as('payment_count'),
       sql<string>`sum(payments_cents)`.as('payments'),
+      sql<string>`sum(top_up_count)`.as('top_up_count'),
+      sql<string>`sum(top_up_total_cents)`.as('top_ups'),
     ])
     .where('organization_id', '=', ctx.organizationId)
     .where(inBuckets(pieces));
   if (currency) totals = totals.where('currency', '=', currency);
   for (const r of await totals.groupBy(['currency', 'm']).execute()) {
     // Rows whose every invoice, note and payment was taken back (voided) count for nothing.
-    if (Number(r.invoice_count) + Number(r.credit_count) + Number(r.payment_count) === 0) continue;
+    const counted =
+      Number(r.invoice_count) +
+      Number(r.credit_count) +
+      Number(r.refund_count) +
+      Number(r.payment_count) +
+      Number(r.top_up_count);
+    if (counted === 0) continue;
     const f = at(r.currency, r.m);
     f.invoiceCount += Number(r.invoice_count);
     f.net += n(r.net);
@@ -103,6 +117,8 @@ export async function flowsByMonth(
     f.refunds += n(r.refunds);
     f.paymentCount += Number(r.payment_count);
     f.payments += n(r.payments);
+    f.topUpCount += Number(r.top_up_count);
+    f.topUps += n(r.top_ups);
   }
   if (pieces.raw.length) await rawFlows(ctx, w, pieces.raw, at, currency);
   return out;
@@ -120,6 +136,7 @@ async function rawFlows(
     .selectFrom('invoices')
     .select([
       'currency',
+      'invoice_type',
       monthIndex('issued_at', w).as('m'),
       sql<string>`count(*)`.as('count'),
       sql<string>`sum(sub_total_amount_cents - coupons_amount_cents)`.as('net'),
@@ -133,20 +150,22 @@ async function rawFlows(
     .where(inRanges('issued_at', ranges));
   let notes = ctx.db
     .selectFrom('credit_notes')
+    .innerJoin('invoices', 'invoices.id', 'credit_notes.invoice_id')
     .select([
-      'currency',
-      'credit_note_type',
-      monthIndex('issued_at', w).as('m'),
+      'credit_notes.currency',
+      'credit_notes.credit_note_type',
+      'invoices.invoice_type',
+      monthIndex('credit_notes.issued_at', w).as('m'),
       sql<string>`count(*)`.as('count'),
-      sql<string>`sum(sub_total_amount_cents)`.as('net'),
-      sql<string>`sum(taxes_amount_cents)`.as('tax'),
-      sql<string>`sum(total_amount_cents)`.as('total'),
+      sql<string>`sum(credit_notes.sub_total_amount_cents)`.as('net'),
+      sql<string>`sum(credit_notes.taxes_amount_cents)`.as('tax'),
+      sql<string>`sum(credit_notes.total_amount_cents)`.as('total'),
     ])
-    .where('organization_id', '=', ctx.organizationId)
-    .where('status', '=', 'finalized')
-    .where('issued_at', '>=', w.from)
-    .where('issued_at', '<', w.to)
-    .where(inRanges('issued_at', ranges));
+    .where('credit_notes.organization_id', '=', ctx.organizationId)
+    .where('credit_notes.status', '=', 'finalized')
+    .where('credit_notes.issued_at', '>=', w.from)
+    .where('credit_notes.issued_at', '<', w.to)
+    .where(inRanges('credit_notes.issued_at', ranges));
   let payments = ctx.db
     .selectFrom('payments')
     .select([
@@ -161,22 +180,31 @@ async function rawFlows(
     .where(inRanges('paid_at', ranges));
   if (currency) {
     invoices = invoices.where('currency', '=', currency);
-    notes = notes.where('currency', '=', currency);
+    notes = notes.where('credit_notes.currency', '=', currency);
     payments = payments.where('currency', '=', currency);
   }
-  for (const r of await invoices.groupBy(['currency', 'm']).execute()) {
+  for (const r of await invoices.groupBy(['currency', 'invoice_type', 'm']).execute()) {
     const f = at(r.currency, r.m);
+    if (!inRevenue(r.invoice_type)) {
+      f.topUpCount += Number(r.count);
+      f.topUps += n(r.total);
+      continue;
+    }
     f.invoiceCount += Number(r.count);
     f.net += n(r.net);
     f.tax += n(r.tax);
     f.total += n(r.total);
   }
-  for (const r of await notes.groupBy(['currency', 'credit_note_type', 'm']).execute()) {
+  const noteGroups = ['credit_notes.currency', 'credit_notes.credit_note_type', 'invoices.invoice_type', 'm'];
+  for (const r of await notes.groupBy(noteGroups as any).execute()) {
     const f = at(r.currency, r.m);
-    f.creditCount += Number(r.count);
-    f.creditNet += n(r.net);
-    f.creditTax += n(r.tax);
-    f.creditTotal += n(r.total);
+    // A note on a top-up takes back no revenue; a refund of it is money paid back all the same.
+    if (inRevenue(r.invoice_type)) {
+      f.creditCount += Number(r.count);
+      f.creditNet += n(r.net);
+      f.creditTax += n(r.tax);
+      f.creditTotal += n(r.total);
+    }
     if (r.credit_note_type === 'refund') {
       f.refundCount += Number(r.count);
       f.refunds += n(r.total);
@@ -319,12 +347,14 @@ async function rawTaxes(
                  sum(json_extract(t.value, '$.amount_cents')) as amount
           from invoices i, json_each(i.tax_breakdown) t
           where i.organization_id = ${ctx.organizationId} and i.status = 'finalized' and ${when} ${cur}
+            and i.invoice_type <> ${TOP_UP_INVOICE_TYPE}
           group by 1, 2, 3, 4`.execute(ctx.db)
       : await sql<Line>`
           select i.currency, t->>'code' as code, t->>'name' as name, t->>'rate' as rate, count(*) as lines,
                  sum((t->>'taxable_amount_cents')::bigint) as taxable, sum((t->>'amount_cents')::bigint) as amount
           from invoices i cross join lateral jsonb_array_elements(i.tax_breakdown::jsonb) t
           where i.organization_id = ${ctx.organizationId} and i.status = 'finalized' and ${when} ${cur}
+            and i.invoice_type <> ${TOP_UP_INVOICE_TYPE}
           group by 1, 2, 3, 4`.execute(ctx.db);
   const parts: TaxPart[] = rows.rows.map((r) => ({
     currency: r.currency,
@@ -340,13 +370,15 @@ async function rawTaxes(
   }));
   let notes = ctx.db
     .selectFrom('credit_notes')
-    .select(['currency', 'tax_breakdown'])
-    .where('organization_id', '=', ctx.organizationId)
-    .where('status', '=', 'finalized')
-    .where('issued_at', '>=', w.from)
-    .where('issued_at', '<', w.to)
-    .where(inRanges('issued_at', ranges));
-  if (currency) notes = notes.where('currency', '=', currency);
+    .innerJoin('invoices', 'invoices.id', 'credit_notes.invoice_id')
+    .select(['credit_notes.currency', 'credit_notes.tax_breakdown'])
+    .where('credit_notes.organization_id', '=', ctx.organizationId)
+    .where('credit_notes.status', '=', 'finalized')
+    .where('credit_notes.issued_at', '>=', w.from)
+    .where('credit_notes.issued_at', '<', w.to)
+    .where(inRanges('credit_notes.issued_at', ranges))
+    .where('invoices.invoice_type', '<>', TOP_UP_INVOICE_TYPE);
+  if (currency) notes = notes.where('credit_notes.currency', '=', currency);
   for (const c of await notes.execute())
     for (const line of JSON.parse(c.tax_breakdown) as StoredTaxLine[])
       parts.push({
@@ -385,6 +417,8 @@ function flowFields(f: Flows, c: string) {
     ...moneyFields('payments_received', f.payments, c),
     refund_count: f.refundCount,
     ...moneyFields('refunds', f.refunds, c),
+    prepaid_credits_invoiced_count: f.topUpCount,
+    ...moneyFields('prepaid_credits_invoiced', f.topUps, c),
   };
 }
 
@@ -480,7 +514,12 @@ export async function getFinancialSummary(
         to: toIso(m.to),
         currencies: [...flows.entries()]
           .filter(
-            ([, months]) => months[i]!.invoiceCount || months[i]!.creditCount || months[i]!.paymentCount,
+            ([, months]) =>
+              months[i]!.invoiceCount ||
+              months[i]!.creditCount ||
+              months[i]!.refundCount ||
+              months[i]!.paymentCount ||
+              months[i]!.topUpCount,
           )
           .sort(([a], [b]) => a.localeCompare(b))
           .map(([c, months]) => ({

@@ -1,4 +1,4 @@
-import type { Kysely } from 'kysely';
+import { sql, type Kysely } from 'kysely';
 import { addToRows, insertRows } from '../../db/bulk.js';
 import type { DialectName } from '../../db/connection.js';
 import type {
@@ -11,6 +11,7 @@ import type {
   InvoicesTable,
   PaymentsTable,
 } from '../../db/schema.js';
+import { inRevenue } from '../billing/revenue.js';
 import type { ServiceContext } from '../context.js';
 import type { StoredTaxLine } from '../invoice-views.js';
 import { SPANS, bucketStart } from './buckets.js';
@@ -66,6 +67,8 @@ class Changes {
             refunds_cents: 0,
             payment_count: 0,
             payments_cents: 0,
+            top_up_count: 0,
+            top_up_total_cents: 0,
           }),
         );
       addInto(r, add, sign);
@@ -170,6 +173,7 @@ type InvoiceFigures = Pick<
   | 'total_amount_cents'
   | 'amount_due_cents'
   | 'tax_breakdown'
+  | 'invoice_type'
 >;
 type CreditNoteFigures = Pick<
   CreditNotesTable,
@@ -182,7 +186,10 @@ type CreditNoteFigures = Pick<
   | 'taxes_amount_cents'
   | 'total_amount_cents'
   | 'tax_breakdown'
->;
+> & {
+  /** The credited invoice's type: notes on wallet top-ups are no revenue, like the top-ups. */
+  invoice_type: string;
+};
 type PaymentFigures = Pick<PaymentsTable, 'currency' | 'amount_cents' | 'paid_at'>;
 
 /** What one row counts for in the totals, times `sign` (+1 to add it, −1 to take it back). */
@@ -192,21 +199,32 @@ const contribute = {
     const net = Number(inv.sub_total_amount_cents) - Number(inv.coupons_amount_cents);
     if (inv.issued_at !== null) {
       const at = Number(inv.issued_at);
-      c.flow(
-        at,
-        inv.currency,
-        {
-          invoice_count: 1,
-          invoiced_net_cents: net,
-          invoiced_tax_cents: Number(inv.taxes_amount_cents),
-          invoiced_total_cents: Number(inv.total_amount_cents),
-        },
-        sign,
-      );
-      for (const line of JSON.parse(inv.tax_breakdown) as StoredTaxLine[])
-        c.tax(at, inv.currency, line, false, sign);
-      c.customer(at, inv.customer_id, inv.currency, { invoice_count: 1, invoiced_net_cents: net }, sign);
-      // Owed from its issue on (finalization always dates an invoice).
+      if (inRevenue(inv.invoice_type)) {
+        c.flow(
+          at,
+          inv.currency,
+          {
+            invoice_count: 1,
+            invoiced_net_cents: net,
+            invoiced_tax_cents: Number(inv.taxes_amount_cents),
+            invoiced_total_cents: Number(inv.total_amount_cents),
+          },
+          sign,
+        );
+        for (const line of JSON.parse(inv.tax_breakdown) as StoredTaxLine[])
+          c.tax(at, inv.currency, line, false, sign);
+        c.customer(at, inv.customer_id, inv.currency, { invoice_count: 1, invoiced_net_cents: net }, sign);
+      } else {
+        // A wallet top-up sells a balance, not revenue (and carries no tax: the invoices the
+        // credits pay do): counted apart, as prepaid credits invoiced.
+        c.flow(
+          at,
+          inv.currency,
+          { top_up_count: 1, top_up_total_cents: Number(inv.total_amount_cents) },
+          sign,
+        );
+      }
+      // Owed from its issue on (finalization always dates an invoice), top-ups as any invoice.
       if (Number(inv.amount_due_cents) > 0)
         c.receivable(inv.currency, inv.due_date, Number(inv.amount_due_cents), sign);
     }
@@ -215,6 +233,15 @@ const contribute = {
     if (cn.status !== 'finalized') return;
     const at = Number(cn.issued_at);
     const refund = cn.credit_note_type === 'refund';
+    // Money paid back is counted whatever it credits; a note on a top-up takes back no revenue.
+    const refunded = {
+      refund_count: refund ? 1 : 0,
+      refunds_cents: refund ? Number(cn.total_amount_cents) : 0,
+    };
+    if (!inRevenue(cn.invoice_type)) {
+      c.flow(at, cn.currency, refunded, sign);
+      return;
+    }
     c.flow(
       at,
       cn.currency,
@@ -223,8 +250,7 @@ const contribute = {
         credit_notes_net_cents: Number(cn.sub_total_amount_cents),
         credit_notes_tax_cents: Number(cn.taxes_amount_cents),
         credit_notes_total_cents: Number(cn.total_amount_cents),
-        refund_count: refund ? 1 : 0,
-        refunds_cents: refund ? Number(cn.total_amount_cents) : 0,
+        ...refunded,
       },
       sign,
     );
@@ -257,6 +283,8 @@ const FLOW_ADDED = [
   'refunds_cents',
   'payment_count',
   'payments_cents',
+  'top_up_count',
+  'top_up_total_cents',
 ] as const;
 const TAX_KEY = ['organization_id', 'span', 'bucket_start', 'currency', 'tax_code', 'rate', 'name'] as const;
 const TAX_ADDED = [
@@ -314,15 +342,16 @@ export async function recordInvoiceChange(
   await apply(ctx, c);
 }
 
-/** A credit note changed from `before` (null: it did not exist) to `after`. */
+/** A credit note on an invoice of `invoiceType` changed from `before` (null: it did not exist) to `after`. */
 export async function recordCreditNoteChange(
   ctx: ServiceContext,
-  before: CreditNoteFigures | null,
-  after: CreditNoteFigures,
+  invoiceType: string,
+  before: Omit<CreditNoteFigures, 'invoice_type'> | null,
+  after: Omit<CreditNoteFigures, 'invoice_type'>,
 ): Promise<void> {
   const c = new Changes();
-  if (before) contribute.creditNote(c, before, -1);
-  contribute.creditNote(c, after, +1);
+  if (before) contribute.creditNote(c, { ...before, invoice_type: invoiceType }, -1);
+  contribute.creditNote(c, { ...after, invoice_type: invoiceType }, +1);
   await apply(ctx, c);
 }
 
@@ -330,6 +359,17 @@ export async function recordPaymentReceived(ctx: ServiceContext, payment: Paymen
   const c = new Changes();
   contribute.payment(c, payment, +1);
   await apply(ctx, c);
+}
+
+async function hasTopUpColumns(db: Kysely<Database>, dialect: DialectName): Promise<boolean> {
+  const found =
+    dialect === 'sqlite'
+      ? await sql<{ n: number }>`select count(*) as n from pragma_table_info('finance_flows')
+          where name = 'top_up_count'`.execute(db)
+      : await sql<{ n: number }>`select count(*) as n from information_schema.columns
+          where table_schema = current_schema() and table_name = 'finance_flows'
+            and column_name = 'top_up_count'`.execute(db);
+  return Number(found.rows[0]!.n) > 0;
 }
 
 const PAGE = 5_000;
@@ -346,6 +386,9 @@ export async function rebuildFinanceTotals(
   dialect: DialectName,
   organizationId?: string,
 ): Promise<void> {
+  // Migration 019 created the tables and rebuilt them; the top-up columns came later (022), and
+  // 022 rebuilds. Run from 019, against tables without those columns, there is nothing to do yet.
+  if (!(await hasTopUpColumns(db, dialect))) return;
   const orgs = organizationId
     ? [organizationId]
     : (await db.selectFrom('organizations').select('id').execute()).map((o) => o.id);
@@ -369,6 +412,7 @@ export async function rebuildFinanceTotals(
           'total_amount_cents',
           'amount_due_cents',
           'tax_breakdown',
+          'invoice_type',
         ])
         .where('organization_id', '=', org)
         .where('id', '>', after)
@@ -382,21 +426,23 @@ export async function rebuildFinanceTotals(
     for (let after = ''; ;) {
       const page = await db
         .selectFrom('credit_notes')
+        .innerJoin('invoices', 'invoices.id', 'credit_notes.invoice_id')
         .select([
-          'id',
-          'customer_id',
-          'currency',
-          'status',
-          'credit_note_type',
-          'issued_at',
-          'sub_total_amount_cents',
-          'taxes_amount_cents',
-          'total_amount_cents',
-          'tax_breakdown',
+          'credit_notes.id',
+          'credit_notes.customer_id',
+          'credit_notes.currency',
+          'credit_notes.status',
+          'credit_notes.credit_note_type',
+          'credit_notes.issued_at',
+          'credit_notes.sub_total_amount_cents',
+          'credit_notes.taxes_amount_cents',
+          'credit_notes.total_amount_cents',
+          'credit_notes.tax_breakdown',
+          'invoices.invoice_type',
         ])
-        .where('organization_id', '=', org)
-        .where('id', '>', after)
-        .orderBy('id')
+        .where('credit_notes.organization_id', '=', org)
+        .where('credit_notes.id', '>', after)
+        .orderBy('credit_notes.id')
         .limit(PAGE)
         .execute();
       for (const cn of page) contribute.creditNote(c, cn, +1);
