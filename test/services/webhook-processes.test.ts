@@ -1,6 +1,6 @@
-import { spawn, type ChildProcess } from 'node:child_process';
-import { join } from 'node:path';
+import type { ChildProcess } from 'node:child_process';
 import { afterEach, expect, it } from 'vitest';
+import { startServer, type ServerProcess } from '../harness/servers.js';
 import { describeDatabases } from '../harness/suite.js';
 import { answer, startReceiver, verified, type Receiver } from '../harness/webhook-receiver.js';
 
@@ -9,7 +9,6 @@ import { answer, startReceiver, verified, type Receiver } from '../harness/webho
  * once between them, and a server killed with SIGKILL while the receiver is down loses
  * nothing — the next start delivers it, with the same webhook-id.
  */
-const ROOT = join(import.meta.dirname, '..', '..');
 const children: ChildProcess[] = [];
 const receivers: Receiver[] = [];
 
@@ -18,53 +17,18 @@ afterEach(async () => {
   for (const r of receivers.splice(0)) await r.close();
 });
 
-async function serve(database: string, key: string): Promise<{ url: string; child: ChildProcess }> {
-  const child = spawn(
-    process.execPath,
-    ['--import', 'tsx', join(ROOT, 'src/interfaces/cli/main.ts'), 'serve', '--port', '0'],
-    {
-      cwd: ROOT,
-      env: {
-        ...process.env,
-        BILLFOLD_DATABASE: database,
-        BILLFOLD_LOG_LEVEL: 'warn',
-        BILLFOLD_BOOTSTRAP_API_KEY: key,
-        BILLFOLD_BILLING_INTERVAL_SECONDS: '0',
-        BILLFOLD_WEBHOOK_ALLOW_PRIVATE: '1',
-        BILLFOLD_WEBHOOK_POLL_MS: '100',
-        BILLFOLD_WEBHOOK_RETRY_SCHEDULE: '200ms',
-        BILLFOLD_WEBHOOK_TIMEOUT_SECONDS: '2',
-        BILLFOLD_WEBHOOK_CONCURRENCY: '8',
-      },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    },
-  );
-  children.push(child);
-  const url = await new Promise<string>((resolve, reject) => {
-    let out = '';
-    let err = '';
-    child.stderr!.on('data', (d: Buffer) => (err += d.toString()));
-    child.stdout!.on('data', (d: Buffer) => {
-      out += d.toString();
-      const m = /MCP \(Streamable HTTP\)\s+(http:\/\/\S+)\/mcp/.exec(out);
-      if (m) resolve(m[1]!);
-    });
-    child.once('exit', (code) => reject(new Error(`server exited early (${code}): ${out}${err}`)));
+/** A `billfold serve` whose dispatcher polls often and retries quickly; killed after each case. */
+async function serve(database: string, key: string): Promise<ServerProcess> {
+  const server = await startServer(database, key, {
+    BILLFOLD_BOOTSTRAP_API_KEY: key,
+    BILLFOLD_WEBHOOK_ALLOW_PRIVATE: '1',
+    BILLFOLD_WEBHOOK_POLL_MS: '100',
+    BILLFOLD_WEBHOOK_RETRY_SCHEDULE: '200ms',
+    BILLFOLD_WEBHOOK_TIMEOUT_SECONDS: '2',
+    BILLFOLD_WEBHOOK_CONCURRENCY: '8',
   });
-  return { url, child };
-}
-
-function client(url: string, key: string) {
-  return async (op: string, args: unknown): Promise<any> => {
-    const res = await fetch(`${url}/api/v1/${op}`, {
-      method: 'POST',
-      headers: { authorization: `Bearer ${key}`, 'content-type': 'application/json' },
-      body: JSON.stringify(args),
-    });
-    const body = await res.json();
-    if (res.status !== 200) throw new Error(`${op} ${res.status}: ${JSON.stringify(body)}`);
-    return body;
-  };
+  children.push(server.child);
+  return server;
 }
 
 const keyFor = (name: string) => `bfk_webhooks_${name}_${Date.now().toString(36)}_0123456789`;
@@ -89,8 +53,8 @@ describeDatabases('webhook dispatchers across processes', (t) => {
       });
       const key = keyFor(t.db);
       const [a, b] = await Promise.all([serve(t.env.database, key), serve(t.env.database, key)]);
-      const callA = client(a.url, key);
-      const callB = client(b.url, key);
+      const callA = a.call;
+      const callB = b.call;
       const { secret } = await callA('create_webhook_endpoint', {
         url: `${receiver.url}/pair-${t.db}`,
         event_types: ['customer.created'],
@@ -129,7 +93,7 @@ describeDatabases('webhook dispatchers across processes', (t) => {
       await probe.close();
       const key = keyFor(`${t.db}_kill`);
       const first = await serve(t.env.database, key);
-      const call = client(first.url, key);
+      const call = first.call;
       const { secret, webhook_endpoint } = await call('create_webhook_endpoint', {
         url: `http://127.0.0.1:${port}/hooks/kill-${t.db}`,
         event_types: ['invoice.finalized'],
@@ -164,8 +128,7 @@ describeDatabases('webhook dispatchers across processes', (t) => {
       expect(r!.headers['webhook-id']).toBe(delivery.event_id);
       let after: any;
       for (let i = 0; i < 100; i++) {
-        after = (await client(second.url, key)('get_webhook_delivery', { delivery_id: delivery.id }))
-          .webhook_delivery;
+        after = (await second.call('get_webhook_delivery', { delivery_id: delivery.id })).webhook_delivery;
         if (after.status === 'succeeded') break;
         await sleep(50);
       }
