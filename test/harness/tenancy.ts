@@ -1,6 +1,9 @@
 import { createHash } from 'node:crypto';
 import * as z from 'zod';
 import { ID_PREFIX } from '../../src/domain/ids.js';
+import { localPrincipal } from '../../src/interfaces/bootstrap.js';
+import { loadDemo } from '../../src/interfaces/cli/demo.js';
+import type { TestEnvironment } from './environment.js';
 
 /**
  * What tenant-isolation probes share: an organization's rows and their digest (to see that
@@ -129,4 +132,18 @@ export function unwrap(s: z.ZodType): z.ZodType {
     else break;
   }
   return cur;
+}
+
+/**
+ * Organization A, filled with the demo data, as the probes find it: its rows (to compare after)
+ * and the references, ids and secrets found in them, less the probes' own names.
+ */
+export async function demoTenant(env: TestEnvironment) {
+  const a = await env.newOrganization(['admin'], 'Tenant A');
+  await loadDemo(env.rt, { ...localPrincipal(a.id), scopes: new Set(['read', 'write', 'admin']) });
+  const db = env.rt.db.kysely;
+  const before = await organizationRows(db, a.id);
+  const { refs, ids, secrets } = referencesOf(before);
+  for (const own of ['Tenant A', 'Tenant B', 'Probe']) secrets.delete(own);
+  return { a, db, before, refs, ids, secrets };
 }

@@ -1,11 +1,9 @@
 import { expect, it } from 'vitest';
 import * as z from 'zod';
-import { localPrincipal } from '../../src/interfaces/bootstrap.js';
-import { loadDemo } from '../../src/interfaces/cli/demo.js';
 import type { AnyOperation } from '../../src/operations/define.js';
 import { httpApiDoor } from '../harness/doors.js';
 import { describeDatabases } from '../harness/suite.js';
-import { digest, organizationRows, referencesOf, unwrap, type Refs } from '../harness/tenancy.js';
+import { demoTenant, digest, organizationRows, unwrap, type Refs } from '../harness/tenancy.js';
 
 /**
  * Tenant isolation, generated from the catalogue: every operation — one added later included,
@@ -70,12 +68,7 @@ describeDatabases('tenant isolation of every operation', (t) => {
     "lets no operation called by another organization read, list, aggregate, change or delete A's data",
     { timeout: 900_000 },
     async () => {
-      const a = await t.env.newOrganization(['admin'], 'Tenant A');
-      await loadDemo(t.env.rt, { ...localPrincipal(a.id), scopes: new Set(['read', 'write', 'admin']) });
-      const db = t.env.rt.db.kysely;
-      const before = await organizationRows(db, a.id);
-      const { refs, ids, secrets } = referencesOf(before);
-      for (const own of ['Tenant A', 'Tenant B', 'Probe']) secrets.delete(own);
+      const { a, db, before, refs, ids, secrets } = await demoTenant(t.env);
       expect(ids.size).toBeGreaterThan(20);
 
       const b = await t.env.newOrganization(['admin'], 'Tenant B');

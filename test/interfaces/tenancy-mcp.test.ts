@@ -1,11 +1,9 @@
 import { Client, StreamableHTTPClientTransport } from '@modelcontextprotocol/client';
 import { expect, it } from 'vitest';
-import { localPrincipal } from '../../src/interfaces/bootstrap.js';
-import { loadDemo } from '../../src/interfaces/cli/demo.js';
 import { PROFILES } from '../../src/interfaces/mcp/profiles/registry.js';
 import type { TestEnvironment } from '../harness/environment.js';
 import { describeDatabases } from '../harness/suite.js';
-import { digest, organizationRows, referencesOf, type Refs } from '../harness/tenancy.js';
+import { demoTenant, digest, organizationRows, type Refs } from '../harness/tenancy.js';
 
 /**
  * Tenant isolation of what MCP offers beside the catalogue's tools: resources (listed and read
@@ -92,12 +90,7 @@ describeDatabases('tenant isolation of the MCP surfaces', (t) => {
     "lets no resource, prompt, completion or profile tool reach another organization's data",
     { timeout: 600_000 },
     async () => {
-      const a = await t.env.newOrganization(['admin'], 'Tenant A');
-      await loadDemo(t.env.rt, { ...localPrincipal(a.id), scopes: new Set(['read', 'write', 'admin']) });
-      const db = t.env.rt.db.kysely;
-      const before = await organizationRows(db, a.id);
-      const { refs, ids, secrets } = referencesOf(before);
-      for (const own of ['Tenant A', 'Tenant B', 'Probe']) secrets.delete(own);
+      const { a, db, before, refs, ids, secrets } = await demoTenant(t.env);
       // One id of each kind, for arguments named only `id`.
       const anyIds = [...new Map([...ids].map((id) => [id.slice(0, id.indexOf('_')), id] as const)).values()];
       // Every reference of A, for recognising one in a completion's values.
