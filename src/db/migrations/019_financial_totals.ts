@@ -1,5 +1,4 @@
 import { sql, type Kysely } from 'kysely';
-import { rebuildFinanceTotals } from '../../services/finance/totals.js';
 import type { MigrationContext } from './index.js';
 
 /**
@@ -7,7 +6,8 @@ import type { MigrationContext } from './index.js';
  * currency and time bucket (a UTC month, day or quarter hour), what get_financial_summary and
  * get_dashboard sum, so that a report reads a few dozen rows per month rather than every
  * invoice; and today's open balances per due date. The primary keys are the reports' lookups.
- * Backfilled here from the existing invoices, credit notes and payments.
+ * Filled from the existing invoices, credit notes and payments by 022, once it has added the
+ * columns the totals need.
  */
 export async function up(db: Kysely<any>, ctx: MigrationContext): Promise<void> {
   const bucket = (name: string) =>
@@ -85,5 +85,4 @@ export async function up(db: Kysely<any>, ctx: MigrationContext): Promise<void> 
     .addPrimaryKeyConstraint('finance_receivables_pkey', ['organization_id', 'currency', 'due_date'])
     .modifyEnd(clustered)
     .execute();
-  await rebuildFinanceTotals(db, ctx.dialect);
 }

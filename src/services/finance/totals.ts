@@ -361,17 +361,6 @@ export async function recordPaymentReceived(ctx: ServiceContext, payment: Paymen
   await apply(ctx, c);
 }
 
-async function hasTopUpColumns(db: Kysely<Database>, dialect: DialectName): Promise<boolean> {
-  const found =
-    dialect === 'sqlite'
-      ? await sql<{ n: number }>`select count(*) as n from pragma_table_info('finance_flows')
-          where name = 'top_up_count'`.execute(db)
-      : await sql<{ n: number }>`select count(*) as n from information_schema.columns
-          where table_schema = current_schema() and table_name = 'finance_flows'
-            and column_name = 'top_up_count'`.execute(db);
-  return Number(found.rows[0]!.n) > 0;
-}
-
 const PAGE = 5_000;
 const BATCH = 500;
 
@@ -386,9 +375,6 @@ export async function rebuildFinanceTotals(
   dialect: DialectName,
   organizationId?: string,
 ): Promise<void> {
-  // Migration 019 created the tables and rebuilt them; the top-up columns came later (022), and
-  // 022 rebuilds. Run from 019, against tables without those columns, there is nothing to do yet.
-  if (!(await hasTopUpColumns(db, dialect))) return;
   const orgs = organizationId
     ? [organizationId]
     : (await db.selectFrom('organizations').select('id').execute()).map((o) => o.id);
