@@ -1,5 +1,10 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { join } from 'node:path';
+import { sql } from 'kysely';
+import { loadConfig } from '../../src/config.js';
+import { createLogger } from '../../src/interfaces/logging.js';
+import { createRuntime, type Runtime } from '../../src/interfaces/runtime.js';
+import type { TestEnvironment } from './environment.js';
 
 /**
  * Other Billfold processes on a test's database: `billfold serve` children, for cases about
@@ -74,4 +79,24 @@ export function startServer(
       reject(new Error(`server exited early (${code}): ${out}${err}`));
     });
   });
+}
+
+/**
+ * A runtime of its own on the test's database, for the caller to close: its connections'
+ * statistics (the deadlocks PostgreSQL detected and broke among them) are written when they end.
+ */
+export function separateRuntime(env: TestEnvironment): Promise<Runtime> {
+  return createRuntime(
+    loadConfig({ BILLFOLD_LOG_LEVEL: 'silent', ...env.variables }, { database: env.database }),
+    { logger: createLogger('silent') },
+  );
+}
+
+/** How many deadlocks PostgreSQL has detected in the test's database so far; 0 on SQLite. */
+export async function deadlocksDetected(env: TestEnvironment): Promise<number> {
+  if (env.db !== 'postgres') return 0;
+  const { rows } = await sql<{
+    deadlocks: string;
+  }>`SELECT deadlocks FROM pg_stat_database WHERE datname = current_database()`.execute(env.rt.db.kysely);
+  return Number(rows[0]!.deadlocks);
 }

@@ -1,11 +1,7 @@
-import { sql } from 'kysely';
 import { afterAll, expect, it } from 'vitest';
-import { loadConfig } from '../../src/config.js';
-import { createLogger } from '../../src/interfaces/logging.js';
-import { createRuntime } from '../../src/interfaces/runtime.js';
 import { runBilling } from '../../src/services/billing/run.js';
 import { caller } from '../harness/billing.js';
-import { startServer, type ServerProcess } from '../harness/servers.js';
+import { deadlocksDetected, separateRuntime, startServer, type ServerProcess } from '../harness/servers.js';
 import { describeDatabases } from '../harness/suite.js';
 
 /**
@@ -54,22 +50,8 @@ describeDatabases('billing requests during a billing run', (t) => {
         startServer(t.env.database, org.key, t.env.variables),
       ]);
       servers.push(...pair);
-      const rt = await createRuntime(
-        loadConfig({ BILLFOLD_LOG_LEVEL: 'silent', ...t.env.variables }, { database: t.env.database }),
-        { logger: createLogger('silent') },
-      );
-      const deadlocks = async () =>
-        t.db !== 'postgres'
-          ? 0
-          : Number(
-              (
-                await sql<{
-                  deadlocks: string;
-                }>`SELECT deadlocks FROM pg_stat_database WHERE datname = current_database()`.execute(
-                  t.env.rt.db.kysely,
-                )
-              ).rows[0]!.deadlocks,
-            );
+      const rt = await separateRuntime(t.env);
+      const deadlocks = () => deadlocksDetected(t.env);
       const before = await deadlocks();
       // The run bills its batch in the order the subscriptions were made: the requests end the
       // later ones, whose rows the run's transaction reaches after it has claimed periods.

@@ -1,12 +1,8 @@
-import { sql } from 'kysely';
 import { afterAll, expect, it } from 'vitest';
-import { loadConfig } from '../../src/config.js';
-import { createLogger } from '../../src/interfaces/logging.js';
-import { createRuntime } from '../../src/interfaces/runtime.js';
 import { runProgressiveBilling } from '../../src/services/billing/progressive.js';
 import { runBilling } from '../../src/services/billing/run.js';
 import { caller, type Caller } from '../harness/billing.js';
-import { startServer, type ServerProcess } from '../harness/servers.js';
+import { deadlocksDetected, separateRuntime, startServer, type ServerProcess } from '../harness/servers.js';
 import { describeDatabases } from '../harness/suite.js';
 
 /**
@@ -179,22 +175,8 @@ describeDatabases('progressive billing across processes', (t) => {
       const end = Date.parse('2026-10-01T00:00:00Z');
       // A runtime of its own, closed afterwards: its connections' statistics (deadlocks
       // PostgreSQL detected and broke) are written when they end.
-      const rt = await createRuntime(
-        loadConfig({ BILLFOLD_LOG_LEVEL: 'silent', ...t.env.variables }, { database: t.env.database }),
-        { logger: createLogger('silent') },
-      );
-      const deadlocks = async () =>
-        t.db !== 'postgres'
-          ? 0
-          : Number(
-              (
-                await sql<{
-                  deadlocks: string;
-                }>`SELECT deadlocks FROM pg_stat_database WHERE datname = current_database()`.execute(
-                  t.env.rt.db.kysely,
-                )
-              ).rows[0]!.deadlocks,
-            );
+      const rt = await separateRuntime(t.env);
+      const deadlocks = () => deadlocksDetected(t.env);
       const before = await deadlocks();
       // The run bills its batch in the order the subscriptions were made; besides a check of
       // all of them, each of the last dozen is checked on its own at once, so checks claim
